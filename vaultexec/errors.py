@@ -1,0 +1,100 @@
+"""The one exception hierarchy of vaultexec, split by what the caller can do about it.
+
+This module imports nothing of ours, so every layer (model included) may raise from it.
+A message says what happened, with the numbers, and what to do next.
+"""
+
+from __future__ import annotations
+
+
+class VaultExecError(Exception):
+    """Root of every error vaultexec raises on purpose."""
+
+
+class BadInputError(VaultExecError, ValueError):
+    """The caller gave a value we refuse (amount, tolerance, address, decimals...). Fix the input."""
+
+
+class IllegalTransitionError(VaultExecError):
+    """A trade was asked to move to a lifecycle state it cannot reach from its current one."""
+
+
+class SerialisationError(VaultExecError, ValueError):
+    """Stored or received data does not load into the model (unknown/missing field, wrong type)."""
+
+
+class ToolchainError(VaultExecError):
+    """A required external tool (anvil, forge, solc, redis-server) is missing or failed to start."""
+
+
+class RouteNotFoundError(VaultExecError):
+    """No configured route can carry this trade (unknown pair, no pool, no liquidity)."""
+
+
+class GuardRefusedError(VaultExecError):
+    """The vault's guard would refuse this trade (asset, router or pool not allowed, limit reached)."""
+
+
+class InsufficientBalanceError(VaultExecError):
+    """The vault holds less than the trade needs to spend."""
+
+
+class SimulationRevertedError(VaultExecError):
+    """Pre-flight eth_call reverted; nothing was sent. `reason` holds the decoded revert."""
+
+    def __init__(self, message: str, reason: str | None = None, raw: bytes | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.raw = raw
+
+
+class RPCError(VaultExecError):
+    """The node answered with an error or could not be reached."""
+
+
+class TransientRPCError(RPCError):
+    """A fault worth retrying (connection refused/reset, timeout, HTTP 5xx/429)."""
+
+
+class PermanentRPCError(RPCError):
+    """A fault that retrying will not cure (bad request, method missing, invalid params)."""
+
+
+class BroadcastError(VaultExecError):
+    """A signed transaction could not be broadcast (rejected by the node)."""
+
+
+class TransactionTimeoutError(VaultExecError):
+    """A transaction was not confirmed within the configured timeout."""
+
+
+class NonceConsumedError(VaultExecError):
+    """The nonce of our transaction was used by another transaction; ours can never land."""
+
+
+class WalletError(VaultExecError):
+    """The hot wallet could not be loaded or used (missing key, bad keystore password...)."""
+
+
+class StoreError(VaultExecError):
+    """The execution store refused or failed an operation."""
+
+
+class DuplicateRecordError(StoreError):
+    """A record with this id already exists; the store is append-only."""
+
+
+class RecordNotFoundError(StoreError):
+    """No record with this id is stored."""
+
+
+class CorruptRecordError(StoreError):
+    """A stored record cannot be loaded; the message names it."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store backend cannot be reached (e.g. Redis down); the write did not happen."""
+
+
+class ConfigurationError(VaultExecError):
+    """Connection, chain id or deployment configuration is wrong (wrong chain, unknown address...)."""
