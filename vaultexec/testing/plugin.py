@@ -17,7 +17,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from web3.contract import Contract
+
 from vaultexec.testing.anvil import AnvilInstance, launch_anvil
+from vaultexec.testing.vaults import deploy_world_vault
 from vaultexec.testing.world import World, WorldAddresses, attach_world, deploy_world
 
 logger = logging.getLogger(__name__)
@@ -100,6 +103,20 @@ def asset_manager(web3: Web3) -> LocalAccount:
     account: LocalAccount = Account.from_key(ASSET_MANAGER_KEY)
     web3.provider.make_request("anvil_setBalance", [account.address, hex(ASSET_MANAGER_ETH)])  # type: ignore[arg-type]
     return account
+
+
+@pytest.fixture(scope="session")
+def session_vault(session_web3: Web3, world_base: tuple[AnvilInstance, WorldAddresses]) -> Contract:
+    """A world vault deployed once per session, before any test's snapshot."""
+    manager: LocalAccount = Account.from_key(ASSET_MANAGER_KEY)
+    return deploy_world_vault(attach_world(session_web3, world_base[1]), manager.address)
+
+
+@pytest.fixture()
+def vault(session_vault: Contract, world: World, asset_manager: LocalAccount) -> Contract:
+    """The world vault: guard configured for every world pool and router, funded (see `VAULT_FUNDING`),
+    owned by `deployer`, traded by `asset_manager`; rolled back after each test like everything else."""
+    return session_vault
 
 
 @pytest.fixture(scope="session")

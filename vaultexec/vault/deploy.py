@@ -1,0 +1,93 @@
+"""Deploy a vault, configure its guard (assets, routers, pools, spend limits) and read its state back."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.contract import Contract
+
+from vaultexec.errors import ConfigurationError
+from vaultexec.vault.contracts import load_artifact
+from vaultexec.vault.sender import Sender, send_and_wait, sender_address
+
+logger = logging.getLogger(__name__)
+
+VAULT_CONTRACT = "Vault"
+UNLIMITED = 2**256 - 1
+
+
+class RouterKind(IntEnum):
+    """Mirror of the Solidity `RouterKind` enum (IVault.sol)."""
+
+    NONE = 0
+    UNISWAP_V2 = 1
+    UNISWAP_V3_SWAP_ROUTER = 2
+    UNISWAP_V3_SWAP_ROUTER02 = 3
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """One pool the guard allows on one router; fee 0 for Uniswap V2 pairs."""
+
+    router: str
+    token_a: str
+    token_b: str
+    fee: int = 0
+
+
+@dataclass(frozen=True)
+class SpendLimit:
+    """A rolling per-asset spend limit in raw units, refilling linearly over `refill_period` seconds."""
+
+    asset: str
+    capacity: int
+    refill_period: int
+
+
+@dataclass
+class VaultConfig:
+    """Everything the owner configures on a fresh vault."""
+
+    assets: list[str] = field(default_factory=list)
+    routers: dict[str, RouterKind] = field(default_factory=dict)
+    pools: list[PoolConfig] = field(default_factory=list)
+    spend_limits: list[SpendLimit] = field(default_factory=list)
+
+
+def get_vault(web3: Web3, address: str) -> Contract:
+    """A contract object for the vault at `address`; refuses an address with no code."""
+    checksum = Web3.to_checksum_address(address)
+    if not web3.eth.get_code(checksum):
+        raise ConfigurationError(
+            f"No contract at {checksum} on chain {web3.eth.chain_id}: check the vault address and the RPC URL.")
+    return web3.eth.contract(address=checksum, abi=load_artifact(VAULT_CONTRACT)["abi"])
+
+
+def deploy_vault(web3: Web3, owner: Sender, asset_manager: str) -> Contract:
+    """Deploy a new vault owned by `owner` (who sends the deployment) with one asset manager."""
+    artifact = load_artifact(VAULT_CONTRACT)
+    factory = web3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    receipt = send_and_wait(web3, owner, factory.constructor(sender_address(owner),
+                                                             Web3.to_checksum_address(asset_manager)))
+    address: ChecksumAddress = receipt["contractAddress"]  # type: ignore[assignment]
+    logger.info("vault deployed at %s (owner %s, manager %s)", address, sender_address(owner), asset_manager)
+    return web3.eth.contract(address=address, abi=artifact["abi"])
+
+
+def configure_vault(web3: Web3, vault: Contract, owner: Sender, config: VaultConfig) -> None:
+    """Apply `config` with one owner transaction per setting (each emits its event on chain)."""
+    checksum = Web3.to_checksum_address
+    for asset in config.assets:
+        send_and_wait(web3, owner, vault.functions.setAssetAllowed(checksum(asset), True))
+    for router, kind in config.routers.items():
+        send_and_wait(web3, owner, vault.functions.setRouter(checksum(router), int(kind)))
+    for pool in config.pools:
+        send_and_wait(web3, owner, vault.functions.setPoolAllowed(
+            checksum(pool.router), checksum(pool.token_a), checksum(pool.token_b), pool.fee, True))
+    for limit in config.spend_limits:
+        send_and_wait(web3, owner, vault.functions.setSpendLimit(
+            checksum(limit.asset), limit.capacity, limit.refill_period))
