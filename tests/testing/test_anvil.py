@@ -51,14 +51,13 @@ def test_two_launchers_get_different_ports() -> None:
 
 
 def test_port_clash_gives_clear_error() -> None:
-    with launch_anvil() as first:
-        with pytest.raises(ToolchainError, match=rf"port {first.port} .* already in use"):
-            start_anvil(port=first.port)
+    with launch_anvil() as first, pytest.raises(ToolchainError, match=rf"port {first.port} .* already in use"):
+        start_anvil(port=first.port)
 
 
 def test_bad_binary_from_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(ANVIL_ENV_VAR, str(tmp_path / "no-such-anvil"))
-    with pytest.raises(ToolchainError, match="is not an executable file.*npm ci"):
+    with pytest.raises(ToolchainError, match=r"is not an executable file.*npm ci"):
         find_anvil()
 
 
@@ -71,7 +70,7 @@ def test_failing_binary_error_includes_its_output(tmp_path: Path) -> None:
 
 
 def test_bad_option_error_includes_anvil_output() -> None:
-    with pytest.raises(ToolchainError, match="(?s)exited with code.*"):
+    with pytest.raises(ToolchainError, match=r"(?s)exited with code \d+.*"):
         start_anvil(hardfork="not-a-hardfork")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
@@ -133,7 +134,9 @@ class AnvilInstance:
         self.startup_timeout = startup_timeout
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
-        self._log_file = tempfile.NamedTemporaryFile(prefix="vaultexec-anvil-", suffix=".log", delete=False)
+        # Output goes to a file, never a pipe: a full pipe would stall anvil.
+        self._log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
+            prefix="vaultexec-anvil-", suffix=".log", delete=False)
         self.log_path = Path(self._log_file.name)
 
     @property
@@ -245,10 +248,8 @@ class AnvilInstance:
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 _live_instances: set[AnvilInstance] = set()

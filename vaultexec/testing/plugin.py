@@ -16,7 +16,6 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-
 from web3.contract import Contract
 
 from vaultexec.testing.anvil import AnvilInstance, launch_anvil

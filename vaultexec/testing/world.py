@@ -192,7 +192,8 @@ def _transact(web3: Web3, sender: str, fn: Any, value: int = 0, gas: int = CALL_
     tx_hash = fn.transact({"from": sender, "value": value, "gas": gas})
     receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
     if receipt["status"] != 1:
-        raise ToolchainError(f"World deployment transaction {tx_hash.hex()} reverted ({fn.fn_name if hasattr(fn, 'fn_name') else fn})")
+        what = getattr(fn, "fn_name", "constructor")
+        raise ToolchainError(f"World deployment transaction {tx_hash.hex()} ({what}) reverted")
     return receipt
 
 
