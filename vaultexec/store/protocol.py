@@ -1,0 +1,87 @@
+"""The store protocol the execution pipeline writes through; SQLite and Redis implement it alike.
+
+One store instance serves one vault: records are keyed by (vault address, trade id). A record is the
+whole `TradeExecution`; the same record is the write-ahead entry (created with its signed transactions
+before they are broadcast) and, once settled, the execution report. See docs/store.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from vaultexec.model.trade import TradeExecution
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One accepted write of a trade: state before (None on create), state after, when, and why."""
+
+    trade_id: int
+    from_status: str | None
+    to_status: str
+    at: datetime
+    reason: str | None = None
+
+
+@runtime_checkable
+class ExecutionStore(Protocol):
+    """Durable, append-only store of one vault's trades; every write is on disk before it returns."""
+
+    @property
+    def vault(self) -> str:
+        """The vault address this store serves, lower-case."""
+        ...
+
+    def create(self, trade: TradeExecution) -> None:
+        """Persist a new trade; DuplicateRecordError if its id is already stored."""
+        ...
+
+    def update(self, trade: TradeExecution) -> None:
+        """Replace a stored trade with a later state of it; StoreTransitionError if it moves backwards."""
+        ...
+
+    def revert_to_broadcasted(self, trade: TradeExecution, reason: str) -> None:
+        """Store a success/failed trade rolled back to broadcasted by a reorg; `reason` is kept in history."""
+        ...
+
+    def load(self, trade_id: int) -> TradeExecution:
+        """The stored trade; RecordNotFoundError if absent, CorruptRecordError if it does not load."""
+        ...
+
+    def iterate_by_time(self, start: datetime | None = None, end: datetime | None = None,
+                        descending: bool = False) -> Iterator[TradeExecution]:
+        """Trades with `start <= opened_at <= end` (either bound optional), ties broken by trade id."""
+        ...
+
+    def first(self) -> TradeExecution | None:
+        """The earliest-opened trade, or None."""
+        ...
+
+    def last(self) -> TradeExecution | None:
+        """The latest-opened trade, or None."""
+        ...
+
+    def list_by_status(self, *statuses: str) -> list[TradeExecution]:
+        """Trades in any of `statuses` (TradeStatus values), oldest first."""
+        ...
+
+    def export_all(self) -> list[TradeExecution]:
+        """Every trade of this vault, oldest first."""
+        ...
+
+    def history(self, trade_id: int) -> list[Transition]:
+        """Every accepted write of the trade, oldest first."""
+        ...
+
+    def count(self) -> int:
+        ...
+
+    def list_vaults(self) -> list[str]:
+        """Every vault address with at least one trade in this backend (not only this store's)."""
+        ...
+
+    def close(self) -> None:
+        ...

@@ -1,0 +1,257 @@
+"""SQLite backend: one file in WAL mode, one IMMEDIATE transaction per write, synchronous=FULL.
+
+Durability: a write returns only after its transaction committed with the WAL fsynced. Several processes
+may open the same file: writers serialise on SQLite's write lock (waiting up to `busy_timeout` seconds)
+and the forward-only check runs inside the write transaction, so no update is lost or torn.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vaultexec.errors import (
+    DuplicateRecordError,
+    RecordNotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
+from vaultexec.model.trade import TradeExecution
+from vaultexec.store.codec import (
+    StoredRow,
+    decode,
+    encode,
+    from_time_key,
+    normalise_vault,
+    to_time_key,
+)
+from vaultexec.store.lifecycle import check_reorg, check_update
+from vaultexec.store.protocol import Transition
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS trades (
+    vault TEXT NOT NULL,
+    trade_id INTEGER NOT NULL,
+    opened_at_us INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (vault, trade_id)
+);
+CREATE INDEX IF NOT EXISTS trades_by_time ON trades (vault, opened_at_us, trade_id);
+CREATE INDEX IF NOT EXISTS trades_by_status ON trades (vault, status, opened_at_us, trade_id);
+CREATE TABLE IF NOT EXISTS transitions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    vault TEXT NOT NULL,
+    trade_id INTEGER NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS transitions_by_trade ON transitions (vault, trade_id, seq);
+"""
+_PAGE = 500
+
+
+class SQLiteStore:
+    """The embedded default store (see module doc); safe to share between threads of one process."""
+
+    def __init__(self, path: str | Path, vault: str, busy_timeout: float = 30.0) -> None:
+        self._vault = normalise_vault(vault)
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            with self._write():
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"Cannot open the SQLite store {self.path}: {exc}") from exc
+        mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            raise StoreError(f"SQLite store {self.path} is in journal mode {mode!r}, expected 'wal'.")
+
+    @property
+    def vault(self) -> str:
+        return self._vault
+
+    def _write(self) -> _WriteTransaction:
+        return _WriteTransaction(self)
+
+    def _where(self, trade_id: int) -> str:
+        return f"SQLite {self.path} (vault {self._vault}, trade {trade_id})"
+
+    # --- writes -----------------------------------------------------------------------------------
+
+    def create(self, trade: TradeExecution) -> None:
+        row = encode(trade)
+        with self._write():
+            exists = self._conn.execute("SELECT status FROM trades WHERE vault=? AND trade_id=?",
+                                        (self._vault, row.trade_id)).fetchone()
+            if exists is not None:
+                raise DuplicateRecordError(
+                    f"Trade {row.trade_id} of vault {self._vault} is already stored (status {exists[0]}); "
+                    "the store is append-only, use update() for a later state."
+                )
+            self._conn.execute("INSERT INTO trades VALUES (?, ?, ?, ?, ?)",
+                               (self._vault, row.trade_id, row.opened_at_us, row.status, row.body))
+            self._record_transition(row, None, None)
+
+    def update(self, trade: TradeExecution) -> None:
+        self._replace(encode(trade), reason=None)
+
+    def revert_to_broadcasted(self, trade: TradeExecution, reason: str) -> None:
+        self._replace(encode(trade), reason=reason)
+
+    def _replace(self, row: StoredRow, reason: str | None) -> None:
+        with self._write():
+            found = self._conn.execute("SELECT status FROM trades WHERE vault=? AND trade_id=?",
+                                       (self._vault, row.trade_id)).fetchone()
+            if found is None:
+                raise RecordNotFoundError(f"Trade {row.trade_id} of vault {self._vault} is not stored; "
+                                          "create() it first.")
+            stored: str = found[0]
+            if reason is None:
+                check_update(row.trade_id, stored, row.status)
+            else:
+                check_reorg(row.trade_id, stored, row.status)
+                logger.warning("trade %d of vault %s reverted %s -> %s: %s", row.trade_id, self._vault,
+                               stored, row.status, reason)
+            self._conn.execute(
+                "UPDATE trades SET opened_at_us=?, status=?, body=? WHERE vault=? AND trade_id=?",
+                (row.opened_at_us, row.status, row.body, self._vault, row.trade_id))
+            self._record_transition(row, stored, reason)
+
+    def _record_transition(self, row: StoredRow, from_status: str | None, reason: str | None) -> None:
+        self._conn.execute(
+            "INSERT INTO transitions (vault, trade_id, from_status, to_status, at_us, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (self._vault, row.trade_id, from_status, row.status, to_time_key(datetime.now(UTC)), reason))
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreUnavailableError(f"Reading the SQLite store {self.path} failed: {exc}") from exc
+
+    def load(self, trade_id: int) -> TradeExecution:
+        rows = self._query("SELECT body FROM trades WHERE vault=? AND trade_id=?", (self._vault, trade_id))
+        if not rows:
+            raise RecordNotFoundError(
+                f"Trade {trade_id} of vault {self._vault} is not stored in {self.path}.")
+        return decode(rows[0][0], self._vault, trade_id, self._where(trade_id))
+
+    def iterate_by_time(self, start: datetime | None = None, end: datetime | None = None,
+                        descending: bool = False) -> Iterator[TradeExecution]:
+        low = to_time_key(start) if start is not None else -(2**63)
+        high = to_time_key(end) if end is not None else 2**63 - 1
+        order = "DESC" if descending else "ASC"
+        cursor: tuple[int, int] | None = None
+        while True:
+            if cursor is None:
+                page = self._query(
+                    f"SELECT trade_id, opened_at_us, body FROM trades WHERE vault=? AND opened_at_us "
+                    f"BETWEEN ? AND ? ORDER BY opened_at_us {order}, trade_id {order} LIMIT ?",
+                    (self._vault, low, high, _PAGE))
+            else:
+                compare = "<" if descending else ">"
+                page = self._query(
+                    f"SELECT trade_id, opened_at_us, body FROM trades WHERE vault=? AND opened_at_us "
+                    f"BETWEEN ? AND ? AND (opened_at_us, trade_id) {compare} (?, ?) "
+                    f"ORDER BY opened_at_us {order}, trade_id {order} LIMIT ?",
+                    (self._vault, low, high, cursor[1], cursor[0], _PAGE))
+            for trade_id, _, body in page:
+                yield decode(body, self._vault, trade_id, self._where(trade_id))
+            if len(page) < _PAGE:
+                return
+            cursor = (page[-1][0], page[-1][1])
+
+    def first(self) -> TradeExecution | None:
+        return next(self.iterate_by_time(), None)
+
+    def last(self) -> TradeExecution | None:
+        return next(self.iterate_by_time(descending=True), None)
+
+    def list_by_status(self, *statuses: str) -> list[TradeExecution]:
+        if not statuses:
+            return []
+        marks = ",".join("?" * len(statuses))
+        rows = self._query(
+            f"SELECT trade_id, body FROM trades WHERE vault=? AND status IN ({marks}) "
+            "ORDER BY opened_at_us, trade_id", (self._vault, *(str(s) for s in statuses)))
+        return [decode(body, self._vault, trade_id, self._where(trade_id)) for trade_id, body in rows]
+
+    def export_all(self) -> list[TradeExecution]:
+        return list(self.iterate_by_time())
+
+    def history(self, trade_id: int) -> list[Transition]:
+        rows = self._query(
+            "SELECT from_status, to_status, at_us, reason FROM transitions WHERE vault=? AND trade_id=? "
+            "ORDER BY seq", (self._vault, trade_id))
+        return [Transition(trade_id, f, t, from_time_key(at), r) for f, t, at, r in rows]
+
+    def count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM trades WHERE vault=?", (self._vault,))[0][0])
+
+    def list_vaults(self) -> list[str]:
+        return [v for (v,) in self._query("SELECT DISTINCT vault FROM trades ORDER BY vault", ())]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _WriteTransaction:
+    """BEGIN IMMEDIATE ... COMMIT under the store's lock; rolls back on any exception."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        self._store._lock.acquire()
+        try:
+            self._store._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._store._lock.release()
+            raise StoreUnavailableError(
+                f"Cannot start a write on the SQLite store {self._store.path}: {exc}. Another process may "
+                "hold the write lock for longer than the busy timeout.") from exc
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        conn = self._store._conn
+        try:
+            if exc_type is None:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as error:
+                    conn.execute("ROLLBACK")
+                    raise StoreUnavailableError(
+                        f"Commit to the SQLite store {self._store.path} failed: {error}") from error
+            else:
+                conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreUnavailableError(
+                        f"Write to the SQLite store {self._store.path} failed: {exc}") from exc
+        finally:
+            self._store._lock.release()
