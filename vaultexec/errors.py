@@ -98,3 +98,55 @@ class StoreUnavailableError(StoreError):
 
 class ConfigurationError(VaultExecError):
     """Connection, chain id or deployment configuration is wrong (wrong chain, unknown address...)."""
+
+
+class RPCReplyError(RPCError):
+    """The node answered a JSON-RPC request with an error object; `code`, `rpc_message`, `data` keep it."""
+
+    def __init__(self, message: str, method: str, code: int, rpc_message: str, data: object = None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.code = code
+        self.rpc_message = rpc_message
+        self.data = data
+
+
+class NodeRejectedError(RPCReplyError, PermanentRPCError):
+    """The node refused the request itself (invalid params, unknown method, reverted call...)."""
+
+
+class NodeBusyError(RPCReplyError, TransientRPCError):
+    """The node answered "later" (rate limited, overloaded); retried with backoff."""
+
+
+class TransientHTTPError(TransientRPCError):
+    """HTTP 429 or 5xx from the node or a proxy; `retry_after` (seconds) when the server said so."""
+
+    def __init__(self, message: str, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class StoreTransitionError(StoreError, IllegalTransitionError):
+    """The store refused a state update that would move a trade backwards (or out of a final state)."""
+
+
+class SettlementError(VaultExecError):
+    """A landed transaction's logs do not tell what the trade did (no `Executed` event, unknown asset).
+
+    The trade stays pending; look at the transaction and settle it by hand with `repair()`.
+    """
+
+
+class RepairRefusedError(VaultExecError):
+    """`repair()` will not touch a trade whose transaction could still land or already settled."""
+
+
+class PreflightRefusedError(SimulationRevertedError):
+    """Pre-flight simulation of a batch refused one or more trades; `trade_ids` lists them. Nothing was sent."""
+
+    def __init__(self, message: str, trade_ids: list[int], reason: str | None = None,
+                 raw: bytes | None = None) -> None:
+        super().__init__(message, reason, raw)
+        self.trade_ids = trade_ids
