@@ -43,7 +43,7 @@ class AssetDelta(JsonModel):
 
     def __str__(self) -> str:
         verb = "spend" if self.is_spend() else "receive at least"
-        return f"{verb} {abs(self.get_decimal_amount())} {self.asset.token_symbol} ({self.raw_amount} raw)"
+        return f"{verb} {self.get_decimal_amount().copy_abs()} {self.asset.token_symbol} ({self.raw_amount} raw)"
 
 
 def validate_slippage_tolerance(tolerance: object) -> Decimal:

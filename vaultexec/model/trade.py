@@ -357,6 +357,20 @@ class TradeExecution(JsonModel):
         if note:
             self.add_note(note)
 
+    def mark_reorged(self, reason: str) -> None:
+        """success | failed -> broadcasted: the block that settled the trade left the canonical chain.
+
+        The execution results are cleared so that nothing settled on a dropped block stays on the trade.
+        """
+        self._require_status(TradeStatus.broadcasted, TradeStatus.success, TradeStatus.failed)
+        self.executed_at = None
+        self.failed_at = None
+        self.executed_price = None
+        self.executed_quantity = None
+        self.executed_reserve = None
+        self.lp_fees_paid = None
+        self.add_note(f"reorged: {reason}")
+
     def add_note(self, line: str) -> None:
         """Append a line to `notes`."""
         self.notes = line if not self.notes else f"{self.notes}\n{line}"
@@ -381,7 +395,7 @@ class TradeExecution(JsonModel):
 
     def get_raw_planned_quantity(self) -> int:
         """`planned_quantity` in raw base units, magnitude rounded down, sign kept."""
-        raw = self.pair.base.convert_to_raw_floor(abs(self.planned_quantity))
+        raw = self.pair.base.convert_to_raw_floor(self.planned_quantity.copy_abs())
         return raw if self.planned_quantity >= 0 else -raw
 
     def _check_route_assets(self) -> None:
@@ -416,7 +430,7 @@ class TradeExecution(JsonModel):
             receive = calculate_min_receive(self.planned_quantity, tolerance, self.pair.base)
             return [AssetDelta(self.reserve_currency, -spend), AssetDelta(self.pair.base, receive)]
         if self.is_sell():
-            spend = calculate_exact_spend(-self.planned_quantity, self.pair.base)
+            spend = calculate_exact_spend(self.planned_quantity.copy_negate(), self.pair.base)
             receive = calculate_min_receive(self.planned_reserve, tolerance, self.reserve_currency)
             return [AssetDelta(self.pair.base, -spend), AssetDelta(self.reserve_currency, receive)]
         raise BadInputError(f"trade #{self.trade_id}: zero planned_quantity moves no tokens")
@@ -436,7 +450,7 @@ class TradeExecution(JsonModel):
             amount = self.executed_reserve
         else:
             amount = self.planned_reserve
-        return -amount if self.is_buy() else amount
+        return amount.copy_negate() if self.is_buy() else amount
 
     def get_credit_debit(self) -> tuple[Decimal, Decimal]:
         """(base quantity, reserve quantity): (+q, -r) on buys, (-q, +r) on sells."""
@@ -463,13 +477,13 @@ class TradeExecution(JsonModel):
 
     def get_planned_value(self) -> Decimal:
         """|planned_price * planned_quantity|, exact."""
-        return abs(exact_mul(self.planned_price, self.planned_quantity))
+        return exact_mul(self.planned_price, self.planned_quantity).copy_abs()
 
     def get_executed_value(self) -> Decimal:
         """|executed_price * executed_quantity|, exact; 0 before execution."""
         if self.executed_price is None or self.executed_quantity is None:
             return Decimal(0)
-        return abs(exact_mul(self.executed_price, self.executed_quantity))
+        return exact_mul(self.executed_price, self.executed_quantity).copy_abs()
 
     def get_value(self) -> Decimal:
         """Realised value on success, 0 when failed, planned value otherwise; always positive."""
@@ -522,7 +536,7 @@ class TradeExecution(JsonModel):
         """E.g. "Buy 0.5 WETH <WETH-USDC> at 2000 USDC, planned phase"."""
         side = "Buy" if self.is_buy() else "Sell" if self.is_sell() else "Adjust"
         return (
-            f"{side} {abs(self.planned_quantity)} {self.pair.base.token_symbol} <{self.pair.get_ticker()}> "
+            f"{side} {self.planned_quantity.copy_abs()} {self.pair.base.token_symbol} <{self.pair.get_ticker()}> "
             f"at {self.planned_price} {self.pair.quote.token_symbol}, {self.get_status().value} phase"
         )
 
