@@ -1,0 +1,130 @@
+"""Transaction fees and gas limits: EIP-1559 fees from the latest block, legacy gas price, bumps.
+
+Fees are computed once per batch (one batched request) and applied to every transaction in it.
+
+EIP-1559 rule: `max_fee_per_gas = FEE_HEADROOM * base_fee + priority_fee`. The base fee can rise by at
+most 12.5 % per block, so a headroom of 2 keeps the transaction includable for at least six full blocks
+in a row; the unused part of the max fee is never charged. The priority fee is the node's
+`eth_maxPriorityFeePerGas`, raised to the chain's minimum (`MIN_PRIORITY_FEE_WEI`). Chains whose latest
+block has no base fee get a legacy `gas_price` from `eth_gasPrice` (also raised to the minimum).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from vaultexec.chain.rpc import RPCClient
+
+logger = logging.getLogger(__name__)
+
+GWEI = 10**9
+FEE_HEADROOM = 2
+#: Replacement bump: nodes accept a same-nonce replacement only with >= 10 % higher fees; we use 12.5 %.
+REPLACEMENT_BUMP_NUMERATOR = 9
+REPLACEMENT_BUMP_DENOMINATOR = 8
+#: Gas limit margin over the pre-flight estimate (state may change between estimate and inclusion).
+GAS_LIMIT_MARGIN_NUMERATOR = 6
+GAS_LIMIT_MARGIN_DENOMINATOR = 5
+
+#: Smallest priority fee (wei) we offer per chain id: below it validators ignore or reject transactions.
+MIN_PRIORITY_FEE_WEI: dict[int, int] = {
+    1: GWEI // 10,  # Ethereum: 0.1 gwei gets included in practice
+    10: 10**6,  # OP Mainnet: 0.001 gwei
+    56: GWEI // 10,  # BNB Chain: 0.1 gwei network minimum
+    137: 30 * GWEI,  # Polygon PoS: validators refuse tips under 25-30 gwei
+    8453: 10**6,  # Base: 0.001 gwei
+    42161: 0,  # Arbitrum: no priority auction
+    43114: 10**9,  # Avalanche C-chain: 1 gwei
+    80002: 25 * GWEI,  # Polygon Amoy testnet
+    31337: 0,  # anvil / hardhat dev chains
+}
+DEFAULT_MIN_PRIORITY_FEE_WEI = 10**6
+
+
+@dataclass(frozen=True)
+class FeeQuote:
+    """Fees for one batch, wei per gas. Either the EIP-1559 pair or `gas_price` is set."""
+
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+    gas_price: int | None = None
+    #: Base fee of the block the quote was made from (None on legacy chains).
+    base_fee: int | None = None
+
+    @property
+    def is_eip1559(self) -> bool:
+        return self.max_fee_per_gas is not None
+
+    @property
+    def max_price(self) -> int:
+        """The most this quote lets a transaction pay per gas."""
+        return self.max_fee_per_gas if self.max_fee_per_gas is not None else self.gas_price or 0
+
+    def tx_fields(self) -> dict[str, Any]:
+        """The fee fields of a transaction dict for eth-account (sets the type)."""
+        if self.is_eip1559:
+            return {"type": 2, "maxFeePerGas": self.max_fee_per_gas,
+                    "maxPriorityFeePerGas": self.max_priority_fee_per_gas}
+        return {"gasPrice": self.gas_price}
+
+
+def min_priority_fee(chain_id: int) -> int:
+    return MIN_PRIORITY_FEE_WEI.get(chain_id, DEFAULT_MIN_PRIORITY_FEE_WEI)
+
+
+def quote_fees(base_fee: int | None, priority_fee: int | None, gas_price: int | None, chain_id: int,
+               headroom: int = FEE_HEADROOM) -> FeeQuote:
+    """Fees from the market figures (pure arithmetic; see the module docstring for the rule)."""
+    floor = min_priority_fee(chain_id)
+    if base_fee is None:
+        if gas_price is None:
+            raise ValueError("a legacy chain needs a gas price")
+        return FeeQuote(gas_price=max(gas_price, floor))
+    priority = max(priority_fee or 0, floor)
+    return FeeQuote(max_fee_per_gas=headroom * base_fee + priority, max_priority_fee_per_gas=priority,
+                    base_fee=base_fee)
+
+
+def fetch_fees(client: RPCClient, chain_id: int, headroom: int = FEE_HEADROOM) -> FeeQuote:
+    """Quote fees from the latest block: one batched request (latest block, priority fee, gas price)."""
+    block, priority, gas_price = client.batch([
+        ("eth_getBlockByNumber", ["latest", False]),
+        ("eth_maxPriorityFeePerGas", []),
+        ("eth_gasPrice", []),
+    ])
+    base_fee_hex = (block.value() or {}).get("baseFeePerGas")
+    priority_fee = int(priority.result, 16) if priority.error is None and priority.result else None
+    legacy_price = int(gas_price.result, 16) if gas_price.error is None and gas_price.result else None
+    quote = quote_fees(int(base_fee_hex, 16) if base_fee_hex else None, priority_fee, legacy_price, chain_id,
+                       headroom)
+    logger.debug("fees for chain %d: %s", chain_id, quote)
+    return quote
+
+
+def bump_fees(previous: FeeQuote, market: FeeQuote | None = None) -> FeeQuote:
+    """Fees for a same-nonce replacement: at least 12.5 % above `previous` (rounded up), or the market's
+    current quote if that is higher. Rounding up keeps the bump above the node's 10 % threshold."""
+    def bumped(value: int) -> int:
+        return -(-value * REPLACEMENT_BUMP_NUMERATOR // REPLACEMENT_BUMP_DENOMINATOR) + 1
+
+    if previous.is_eip1559:
+        assert previous.max_fee_per_gas is not None and previous.max_priority_fee_per_gas is not None
+        max_fee = bumped(previous.max_fee_per_gas)
+        priority = bumped(previous.max_priority_fee_per_gas)
+        if market is not None and market.is_eip1559:
+            max_fee = max(max_fee, market.max_fee_per_gas or 0)
+            priority = max(priority, market.max_priority_fee_per_gas or 0)
+        return FeeQuote(max_fee_per_gas=max(max_fee, priority), max_priority_fee_per_gas=priority,
+                        base_fee=market.base_fee if market is not None else previous.base_fee)
+    assert previous.gas_price is not None
+    price = bumped(previous.gas_price)
+    if market is not None:
+        price = max(price, market.gas_price or 0)
+    return FeeQuote(gas_price=price)
+
+
+def gas_limit_from_estimate(estimate: int) -> int:
+    """Gas limit for a transaction whose pre-flight estimate is `estimate`: +20 %, rounded up."""
+    return -(-estimate * GAS_LIMIT_MARGIN_NUMERATOR // GAS_LIMIT_MARGIN_DENOMINATOR)

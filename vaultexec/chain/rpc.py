@@ -1,0 +1,333 @@
+"""JSON-RPC client: batches over one keep-alive HTTP connection, retries, fault classes, counters.
+
+Every request that goes over the wire is counted (`RPCStats`), also when web3.py sends it through
+`ClientProvider`, so benchmarks and tests can trust the figures.
+
+Retry policy: transient faults (connection refused/reset/dropped, timeouts, HTTP 5xx, HTTP 429, JSON-RPC
+rate-limit errors) are retried with exponential backoff; HTTP 429 and 503 honour `Retry-After` (seconds
+or an HTTP date, capped by `RetryPolicy.max_retry_after`). Anything else fails at once as
+`PermanentRPCError`. Sending the same request twice is safe for everything we send: reads are
+idempotent and re-sending the same signed transaction cannot execute it twice.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import itertools
+import json
+import logging
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from web3 import Web3
+from web3.providers.base import JSONBaseProvider
+from web3.types import RPCEndpoint, RPCResponse
+
+from vaultexec.errors import (
+    ConfigurationError,
+    NodeBusyError,
+    NodeRejectedError,
+    PermanentRPCError,
+    RPCReplyError,
+    TransientHTTPError,
+    TransientRPCError,
+)
+
+logger = logging.getLogger(__name__)
+
+#: JSON-RPC error codes that mean "slow down / try later" rather than "your request is wrong".
+#: Not -32603: anvil answers EVM failures (e.g. out of gas in eth_call) with it, retrying cannot help.
+TRANSIENT_RPC_CODES = frozenset({-32005, 429})
+TRANSIENT_RPC_MESSAGES = ("rate limit", "too many requests", "temporarily unavailable", "try again later")
+TRANSIENT_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError, TimeoutError, socket.timeout, http.client.RemoteDisconnected,
+    http.client.IncompleteRead, http.client.BadStatusLine,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often transient faults are retried (seconds)."""
+
+    attempts: int = 6
+    initial_backoff: float = 0.05
+    max_backoff: float = 2.0
+    max_retry_after: float = 30.0
+    #: Give up once this much time has gone by since the first attempt, whatever `attempts` says.
+    deadline: float = 60.0
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before retry number `attempt` (1-based): doubling from `initial_backoff`, capped."""
+        return float(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
+
+
+@dataclass
+class RPCStats:
+    """Counters: JSON-RPC requests by method (each one sent, retries included) and HTTP round trips."""
+
+    requests_by_method: Counter[str] = field(default_factory=Counter)
+    http_round_trips: int = 0
+    retries: int = 0
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests_by_method.values())
+
+    def snapshot(self) -> RPCStats:
+        return RPCStats(Counter(self.requests_by_method), self.http_round_trips, self.retries)
+
+    def since(self, earlier: RPCStats) -> RPCStats:
+        """The requests made after `earlier` (a `snapshot()`) was taken."""
+        by_method = Counter(self.requests_by_method)
+        by_method.subtract(earlier.requests_by_method)
+        return RPCStats(+by_method, self.http_round_trips - earlier.http_round_trips,
+                        self.retries - earlier.retries)
+
+    def reset(self) -> None:
+        self.requests_by_method.clear()
+        self.http_round_trips = 0
+        self.retries = 0
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to one request of a batch: a result, or the node's error for that request."""
+
+    method: str
+    result: Any = None
+    error: RPCReplyError | None = None
+
+    def value(self) -> Any:
+        """The result, or raise the node's error."""
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def classify_reply_error(method: str, error: dict[str, Any]) -> RPCReplyError:
+    """Turn a JSON-RPC error object into our exception (transient for rate limits, else permanent)."""
+    code = int(error.get("code", 0))
+    message = str(error.get("message", ""))
+    data = error.get("data")
+    transient = code in TRANSIENT_RPC_CODES or any(m in message.lower() for m in TRANSIENT_RPC_MESSAGES)
+    cls: type[RPCReplyError] = NodeBusyError if transient else NodeRejectedError
+    return cls(f"{method} failed on the node: {message} (code {code})", method, code, message, data)
+
+
+class RPCClient:
+    """Thread-safe JSON-RPC over one keep-alive HTTP/1.1 connection (reopened after a fault)."""
+
+    def __init__(self, url: str, timeout: float = 30.0, retry: RetryPolicy | None = None) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(f"RPC URL {_redact(url)!r} is not an http(s) URL; give e.g. "
+                                     "http://127.0.0.1:8545")
+        self.url = url
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.stats = RPCStats()
+        self._scheme = parts.scheme
+        self._host = parts.hostname
+        self._port = parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._conn: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def __repr__(self) -> str:
+        return f"RPCClient({_redact(self.url)!r})"
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def call(self, method: str, params: Sequence[Any] = ()) -> Any:
+        """One request; returns its result or raises `RPCReplyError` / `TransientRPCError`."""
+        return self.batch([(method, params)])[0].value()
+
+    def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Reply]:
+        """Send all `calls` in one HTTP round trip; replies in the order of `calls`.
+
+        A node error for one request is returned in its `Reply` (the others still count); a transient
+        error for any request retries the whole batch (every request in it is safe to repeat).
+        """
+        if not calls:
+            return []
+        single = len(calls) == 1
+        methods = [m for m, _ in calls]
+        replies: list[Reply] = self._with_retries(methods, lambda: self._batch_once(calls, single))
+        return replies
+
+    def raw(self, body: bytes, methods: list[str]) -> Any:
+        """Send an already-encoded JSON-RPC body (request or batch of `methods`), return decoded JSON.
+
+        Used by `ClientProvider`, which encodes web3.py's requests itself; node errors are left in the
+        answer for web3.py to raise, transport faults are retried and classified here.
+        """
+        return self._with_retries(methods, lambda: self._post(body))
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_connection()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _batch_once(self, calls: Sequence[tuple[str, Sequence[Any]]], single: bool) -> list[Reply]:
+        ids = [next(self._ids) for _ in calls]
+        requests = [{"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)}
+                    for i, (m, p) in zip(ids, calls, strict=True)]
+        answer = self._post(_encode(requests[0] if single else requests))
+        answers = [answer] if isinstance(answer, dict) else answer
+        if not isinstance(answers, list):
+            raise PermanentRPCError(f"Node answered a JSON-RPC request with a {type(answer).__name__}")
+        by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
+        if len(by_id) != len(ids) and len(answers) == 1 and "error" in answers[0]:
+            # A whole-batch error (e.g. "batch too large"): every request gets it.
+            by_id = {i: answers[0] for i in ids}
+        replies = []
+        for i, (method, _) in zip(ids, calls, strict=True):
+            item = by_id.get(i)
+            if item is None:
+                raise PermanentRPCError(f"Node's batch answer has no reply for request {i} ({method}); "
+                                        f"got {len(answers)} replies for {len(ids)} requests")
+            if "error" in item and item["error"] is not None:
+                error = classify_reply_error(method, item["error"])
+                if isinstance(error, TransientRPCError):
+                    raise error
+                replies.append(Reply(method, error=error))
+            else:
+                replies.append(Reply(method, result=item.get("result")))
+        return replies
+
+    def _with_retries(self, methods: list[str], send: Any) -> Any:
+        started = time.monotonic()
+        for attempt in itertools.count(1):
+            self.stats.requests_by_method.update(methods)
+            try:
+                return send()
+            except TransientRPCError as exc:
+                retry_after = exc.retry_after if isinstance(exc, TransientHTTPError) else None
+                delay = retry_after if retry_after is not None else self.retry.backoff(attempt)
+                delay = min(delay, self.retry.max_retry_after)
+                elapsed = time.monotonic() - started
+                if attempt >= self.retry.attempts or elapsed + delay > self.retry.deadline:
+                    raise TransientRPCError(
+                        f"{_describe(methods)} to {_redact(self.url)} still failing after {attempt} attempts "
+                        f"over {elapsed:.1f}s: {exc}. Check that the node is up and reachable, then retry."
+                    ) from exc
+                self.stats.retries += 1
+                logger.warning("RPC %s attempt %d failed (%s); retrying in %.3fs",
+                               _describe(methods), attempt, exc, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _post(self, body: bytes) -> Any:
+        with self._lock:
+            self.stats.http_round_trips += 1
+            try:
+                conn = self._connection()
+                conn.request("POST", self._path, body, {"Content-Type": "application/json",
+                                                        "Connection": "keep-alive"})
+                response = conn.getresponse()
+                data = response.read()
+            except TRANSIENT_NETWORK_ERRORS as exc:
+                self._drop_connection()
+                raise TransientRPCError(f"network fault talking to {_redact(self.url)}: "
+                                        f"{type(exc).__name__}: {exc}") from exc
+            except OSError as exc:
+                self._drop_connection()
+                raise TransientRPCError(f"network fault talking to {_redact(self.url)}: {exc}") from exc
+            if response.will_close:
+                self._drop_connection()
+        status = response.status
+        if status == 429 or status >= 500:
+            raise TransientHTTPError(f"HTTP {status} {response.reason} from {_redact(self.url)}", status,
+                                     parse_retry_after(response.getheader("Retry-After")))
+        if status >= 400:
+            raise PermanentRPCError(f"HTTP {status} {response.reason} from {_redact(self.url)}: "
+                                    f"{data[:200]!r}")
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise PermanentRPCError(f"Node at {_redact(self.url)} answered HTTP {status} with non-JSON: "
+                                    f"{data[:200]!r}") from exc
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            self._conn = cls(self._host, self._port, timeout=self.timeout)
+            self._conn.connect()
+            self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None when absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _encode(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _describe(methods: list[str]) -> str:
+    return methods[0] if len(methods) == 1 else f"batch of {len(methods)} ({', '.join(sorted(set(methods)))})"
+
+
+def _redact(url: str) -> str:
+    """The URL without credentials or path (providers often put API keys there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}"
+
+
+class ClientProvider(JSONBaseProvider):
+    """web3.py provider that sends everything through an `RPCClient`, so all traffic is counted."""
+
+    def __init__(self, client: RPCClient) -> None:
+        super().__init__()
+        self.client = client
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        return cast(RPCResponse, self.client.raw(self.encode_rpc_request(method, params), [method]))
+
+    def make_batch_request(self, requests: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse] | RPCResponse:
+        answer = self.client.raw(self.encode_batch_rpc_request(requests), [m for m, _ in requests])
+        if isinstance(answer, list):
+            return cast(list[RPCResponse], sorted(answer, key=lambda a: a.get("id", 0)))
+        return cast(RPCResponse, answer)
+
+    def is_connected(self, show_traceback: bool = False) -> bool:
+        try:
+            self.client.call("web3_clientVersion")
+            return True
+        except (TransientRPCError, PermanentRPCError):
+            if show_traceback:
+                raise
+            return False
+
+
+def connect_web3(client: RPCClient, middleware: Sequence[Any] = ()) -> Web3:
+    """A Web3 on `client` with no default middleware (no hidden eth_chainId requests)."""
+    return Web3(ClientProvider(client), middleware=list(middleware))

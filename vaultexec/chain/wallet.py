@@ -1,0 +1,176 @@
+"""The hot wallet: loads the key safely, allocates nonces locally, signs transactions with eth-account.
+
+The key comes from an environment variable or an encrypted keystore file; it never appears in a log, an
+exception message or a repr. Nonces: one `eth_getTransactionCount(address, "pending")` sync, then local
+allocation; a nonce handed out is never handed out again, even after a re-sync.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+
+from vaultexec.chain.gas import FeeQuote
+from vaultexec.chain.rpc import RPCClient
+from vaultexec.errors import WalletError
+from vaultexec.model.transaction import BlockchainTransaction, TxState
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_KEY_ENV_VAR = "VAULTEXEC_PRIVATE_KEY"
+DEFAULT_KEYSTORE_PASSWORD_ENV_VAR = "VAULTEXEC_KEYSTORE_PASSWORD"
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    """A signed transaction: raw bytes (0x hex), hash (0x hex) and nonce."""
+
+    raw: str
+    tx_hash: str
+    nonce: int
+
+
+class HotWallet:
+    """Signs for one address on one chain. Thread-safe nonce allocation."""
+
+    def __init__(self, account: LocalAccount, chain_id: int) -> None:
+        self._account = account
+        self.address = to_checksum_address(account.address)
+        self.chain_id = chain_id
+        self._next_nonce: int | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HotWallet({self.address}, chain {self.chain_id})"
+
+    __str__ = __repr__
+
+    # -- loading -----------------------------------------------------------------------------------
+
+    @classmethod
+    def from_key(cls, private_key: str, chain_id: int) -> HotWallet:
+        """From a 32-byte hex key. The error never contains the key."""
+        try:
+            account: LocalAccount = Account.from_key(private_key.strip())
+        except Exception:  # eth-account raises several types, some quoting the input
+            raise WalletError("The private key is not valid: expected 32 bytes as 64 hex digits "
+                              "(optionally 0x-prefixed).") from None
+        return cls(account, chain_id)
+
+    @classmethod
+    def from_env(cls, chain_id: int, env_var: str = DEFAULT_KEY_ENV_VAR) -> HotWallet:
+        key = os.environ.get(env_var)
+        if not key:
+            raise WalletError(f"No private key: set the environment variable {env_var} "
+                              "or use a keystore file.")
+        try:
+            return cls.from_key(key, chain_id)
+        except WalletError:
+            raise WalletError(f"The private key in {env_var} is not valid: expected 32 bytes as 64 hex "
+                              "digits (optionally 0x-prefixed).") from None
+
+    @classmethod
+    def from_keystore(cls, path: str | Path, chain_id: int,
+                      password_env_var: str = DEFAULT_KEYSTORE_PASSWORD_ENV_VAR) -> HotWallet:
+        """From an encrypted (Web3 Secret Storage) keystore file; the password from `password_env_var`."""
+        password = os.environ.get(password_env_var)
+        if password is None:
+            raise WalletError(f"Keystore {path} needs its password in the environment variable "
+                              f"{password_env_var}.")
+        try:
+            keystore = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise WalletError(f"Cannot read keystore file {path}: {exc}") from None
+        try:
+            key = Account.decrypt(keystore, password)
+        except Exception:
+            raise WalletError(f"Cannot decrypt keystore {path}: wrong password in {password_env_var} "
+                              "or corrupt file.") from None
+        return cls(Account.from_key(key), chain_id)
+
+    # -- nonces --------------------------------------------------------------------------------------
+
+    def sync_nonce(self, client: RPCClient) -> int:
+        """Read the chain's pending nonce (one request); never moves the local counter backwards."""
+        chain_nonce = int(client.call("eth_getTransactionCount", [self.address, "pending"]), 16)
+        with self._lock:
+            if self._next_nonce is not None and self._next_nonce > chain_nonce:
+                logger.info("nonce of %s: chain says %d, keeping local %d (transactions not yet seen)",
+                            self.address, chain_nonce, self._next_nonce)
+            else:
+                self._next_nonce = chain_nonce
+            return self._next_nonce
+
+    def allocate_nonce(self) -> int:
+        with self._lock:
+            if self._next_nonce is None:
+                raise WalletError(f"Nonces of {self.address} are not synced: call sync_nonce() first.")
+            nonce = self._next_nonce
+            self._next_nonce += 1
+            return nonce
+
+    @property
+    def next_nonce(self) -> int | None:
+        return self._next_nonce
+
+    # -- signing -------------------------------------------------------------------------------------
+
+    def sign(self, tx: dict[str, Any]) -> SignedTx:
+        """Sign a complete transaction dict (nonce, fees, gas, to, data, value set); adds chainId."""
+        signed = self._account.sign_transaction({**tx, "chainId": self.chain_id})
+        return SignedTx("0x" + bytes(signed.raw_transaction).hex(), "0x" + bytes(signed.hash).hex(),
+                        int(tx["nonce"]))
+
+    def sign_call(self, to: str, data: str, gas_limit: int, fees: FeeQuote, value: int = 0,
+                  nonce: int | None = None) -> SignedTx:
+        """Sign a call to `to`; allocates the next nonce unless one is given (replacements reuse theirs)."""
+        tx = {"to": to_checksum_address(to), "data": data, "value": value, "gas": gas_limit,
+              "nonce": self.allocate_nonce() if nonce is None else nonce, **fees.tx_fields()}
+        return self.sign(tx)
+
+    def sign_blockchain_transaction(self, btx: BlockchainTransaction, data: str, gas_limit: int,
+                                    fees: FeeQuote, value: int = 0) -> BlockchainTransaction:
+        """Sign `btx` (its `contract_address` is the target) with a new nonce and record everything on it."""
+        if btx.contract_address is None:
+            raise WalletError(f"Transaction {btx} has no contract_address to call.")
+        signed = self.sign_call(btx.contract_address, data, gas_limit, fees, value)
+        btx.chain_id = self.chain_id
+        btx.from_address = self.address
+        btx.details = {"to": to_checksum_address(btx.contract_address), "data": data, "value": value,
+                       "gas": gas_limit, **fees.tx_fields()}
+        _record(btx, signed, gas_limit, fees)
+        return btx
+
+    def resign_with_fees(self, btx: BlockchainTransaction, fees: FeeQuote) -> BlockchainTransaction:
+        """Re-sign `btx` with the same nonce, call and gas limit but new fees (a replacement).
+
+        The previous hash moves to `replaced_tx_hashes`: either transaction may still land.
+        """
+        if btx.details is None or btx.nonce is None or btx.gas_limit is None:
+            raise WalletError(f"Transaction {btx} was never signed by this wallet; nothing to replace.")
+        details = btx.details
+        signed = self.sign_call(details["to"], details["data"], btx.gas_limit, fees, int(details["value"]),
+                                nonce=btx.nonce)
+        btx.details = {**{k: v for k, v in details.items()
+                          if k not in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "type")},
+                       **fees.tx_fields()}
+        _record(btx, signed, btx.gas_limit, fees)
+        return btx
+
+
+def _record(btx: BlockchainTransaction, signed: SignedTx, gas_limit: int, fees: FeeQuote) -> None:
+    btx.gas_limit = gas_limit
+    btx.max_fee_per_gas = fees.max_fee_per_gas
+    btx.max_priority_fee_per_gas = fees.max_priority_fee_per_gas
+    btx.gas_price = fees.gas_price
+    btx.set_signed(signed.tx_hash, signed.raw, signed.nonce)
+    assert btx.tx_state is TxState.signed
