@@ -11,16 +11,9 @@ import redis
 from vaultexec.store.protocol import ExecutionStore
 from vaultexec.store.redis import RedisStore, connect
 from vaultexec.store.sqlite import SQLiteStore
-from vaultexec.testing.redis import RedisServer, launch_redis
+from vaultexec.testing.redis import RedisServer
 
 from store_samples import OTHER_VAULT, VAULT  # isort: skip
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """One redis-server for the session (appendonly, appendfsync always), on a free loopback port."""
-    with launch_redis() as server:
-        yield server
-
 
 @pytest.fixture()
 def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:

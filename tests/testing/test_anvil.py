@@ -97,3 +97,14 @@ def test_fork_of_another_anvil_sees_its_state() -> None:
         with launch_anvil(fork_url=base.url, chain_id=None) as fork:
             assert fork.rpc("eth_getBalance", ["0x" + "22" * 20, "latest"]) == hex(12345)
             assert fork.rpc("eth_chainId") == base.rpc("eth_chainId")
+
+
+def test_dev_keys_are_anvils_accounts() -> None:
+    from eth_account import Account
+
+    from vaultexec.testing.anvil import DEV_PRIVATE_KEYS
+
+    with launch_anvil() as node:
+        accounts = node.rpc("eth_accounts")
+    derived = [Account.from_key(key).address.lower() for key in DEV_PRIVATE_KEYS]
+    assert derived == [address.lower() for address in accounts[: len(DEV_PRIVATE_KEYS)]]

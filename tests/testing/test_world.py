@@ -141,3 +141,10 @@ def test_v3_quote_is_realistic(world: World) -> None:
     amount_out = world.quoter_v2.functions.quoteExactInputSingle(
         (world.weth.address, world.wbtc.address, 10**18, 500, 0)).call()[0]
     assert Decimal("0.0499") * 10**8 < amount_out < Decimal("0.05") * 10**8
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_isolation_restores_a_forced_base_fee(web3: Web3, anvil: AnvilInstance, order: int) -> None:
+    pending = web3.eth.get_block("pending")["baseFeePerGas"]
+    assert pending < 50 * 10**9  # the other run's forced fee did not leak
+    anvil.rpc("anvil_setNextBlockBaseFeePerGas", [hex(100 * 10**9)])

@@ -1,4 +1,4 @@
-"""pytest plugin (entry point `pytest11`): anvil, web3, world, deployer and asset_manager fixtures.
+"""pytest plugin (entry point `pytest11`): anvil, web3, world, vault, deployer, asset_manager, redis_server.
 
 The world is deployed once per session on a *base* anvil; tests talk to a second anvil that forks the base
 chain (`--fork-url`), as users run against a mainnet fork. Each test runs between `evm_snapshot` and
@@ -19,6 +19,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from vaultexec.testing.anvil import AnvilInstance, launch_anvil
+from vaultexec.testing.redis import RedisServer, launch_redis
 from vaultexec.testing.vaults import deploy_world_vault
 from vaultexec.testing.world import World, WorldAddresses, attach_world, deploy_world
 
@@ -69,13 +70,18 @@ def session_web3(anvil: AnvilInstance) -> Web3:
 
 @pytest.fixture()
 def isolated_chain(anvil: AnvilInstance) -> Iterator[None]:
-    """Snapshot the chain before the test and roll it back after, whatever the test's outcome."""
+    """Snapshot the chain before the test and roll it back after, whatever the test's outcome.
+
+    `evm_revert` keeps a next-block base fee a test forced, so that is restored too.
+    """
+    next_base_fee = anvil.rpc("eth_getBlockByNumber", ["pending", False])["baseFeePerGas"]
     snapshot_id = anvil.rpc("evm_snapshot")
     try:
         yield
     finally:
         if not anvil.rpc("evm_revert", [snapshot_id]):
             raise RuntimeError(f"evm_revert({snapshot_id}) failed: the next test would see this test's state")
+        anvil.rpc("anvil_setNextBlockBaseFeePerGas", [next_base_fee])
 
 
 @pytest.fixture()
@@ -116,6 +122,13 @@ def vault(session_vault: Contract, world: World, asset_manager: LocalAccount) ->
     """The world vault: guard configured for every world pool and router, funded (see `VAULT_FUNDING`),
     owned by `deployer`, traded by `asset_manager`; rolled back after each test like everything else."""
     return session_vault
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server for the session (appendonly, appendfsync always) on a free loopback port."""
+    with launch_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
