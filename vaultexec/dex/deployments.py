@@ -1,0 +1,135 @@
+"""Known Uniswap V2/V3 (and fork) deployments per chain id; users and the local world register their own.
+
+Sources (checked when written): Uniswap V2 docs "V2 Deployment Addresses"
+(docs.uniswap.org/contracts/v2/reference/smart-contracts/v2-deployments); Uniswap v3-periphery
+`deploys.md` (factory, SwapRouter, SwapRouter02, QuoterV2 per chain; Base has no original SwapRouter);
+docs.base.org/chain/contracts for Base; SushiSwap's `@sushiswap/core` npm README for its Ethereum V2.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from eth_utils.address import to_checksum_address
+
+from vaultexec.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+ETHEREUM, POLYGON, BASE, ARBITRUM = 1, 137, 8453, 42161
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One DEX family on one chain. Addresses EIP-55 checksummed; None where not deployed."""
+
+    chain_id: int
+    name: str
+    v2_factory: str | None = None
+    v2_router: str | None = None
+    v3_factory: str | None = None
+    swap_router: str | None = None
+    swap_router02: str | None = None
+    quoter_v2: str | None = None
+
+    def __post_init__(self) -> None:
+        for field_name in ("v2_factory", "v2_router", "v3_factory", "swap_router", "swap_router02", "quoter_v2"):
+            value = getattr(self, field_name)
+            if value is not None:
+                object.__setattr__(self, field_name, to_checksum_address(value))
+
+    def routers(self) -> list[str]:
+        return [r for r in (self.v2_router, self.swap_router, self.swap_router02) if r is not None]
+
+
+_UNISWAP_V3_COMMON = {
+    "v3_factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
+    "swap_router": "0xE592427A0AEce92De3Edee1F18E0157C05861564",
+    "swap_router02": "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45",
+    "quoter_v2": "0x61fFE014bA17989E743c5F6cB21bF9697530B21e",
+}
+
+KNOWN_DEPLOYMENTS: tuple[Deployment, ...] = (
+    Deployment(ETHEREUM, "uniswap", v2_factory="0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f",
+               v2_router="0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D", **_UNISWAP_V3_COMMON),
+    Deployment(ARBITRUM, "uniswap", v2_factory="0xf1D7CC64Fb4452F05c498126312eBE29f30Fbcf9",
+               v2_router="0x4752ba5dbc23f44d87826276bf6fd6b1c372ad24", **_UNISWAP_V3_COMMON),
+    Deployment(POLYGON, "uniswap", v2_factory="0x9e5A52f57b3038F1B8EeE45F28b3C1967e22799C",
+               v2_router="0xedf6066a2b290C185783862C7F4776A2C8077AD1", **_UNISWAP_V3_COMMON),
+    Deployment(BASE, "uniswap", v2_factory="0x8909Dc15e40173Ff4699343b6eB8132c65e18eC6",
+               v2_router="0x4752ba5dbc23f44d87826276bf6fd6b1c372ad24",
+               v3_factory="0x33128a8fC17869897dcE68Ed026d694621f6FDfD",
+               swap_router02="0x2626664c2603336E57B271c5C0b26F421741e481",
+               quoter_v2="0x3d4e44Eb1374240CE5F1B871ab261CD16335B76a"),
+    Deployment(ETHEREUM, "sushiswap", v2_factory="0xC0AEe478e3658e2610c5F7A4A2E1777cE9e4f2Ac",
+               v2_router="0xd9e1cE17f2641f24aE83637ab66a2cca9C378B9F"),
+)
+
+_registry: dict[tuple[int, str], Deployment] = {(d.chain_id, d.name): d for d in KNOWN_DEPLOYMENTS}
+
+
+def register_deployment(deployment: Deployment, replace_existing: bool = False) -> Deployment:
+    """Add a deployment (e.g. a fork or a test chain); refuses to silently overwrite a known one."""
+    key = (deployment.chain_id, deployment.name)
+    existing = _registry.get(key)
+    if existing is not None and existing != deployment and not replace_existing:
+        raise ConfigurationError(
+            f"A deployment {deployment.name!r} on chain {deployment.chain_id} is already registered with other "
+            f"addresses; pass replace_existing=True to replace it, or use another name")
+    _registry[key] = deployment
+    logger.info("registered deployment %s on chain %d", deployment.name, deployment.chain_id)
+    return deployment
+
+
+def get_deployments(chain_id: int) -> list[Deployment]:
+    """Every deployment registered for `chain_id`."""
+    return [d for (chain, _), d in _registry.items() if chain == chain_id]
+
+
+def get_deployment(chain_id: int, name: str = "uniswap") -> Deployment:
+    try:
+        return _registry[(chain_id, name)]
+    except KeyError:
+        known = ", ".join(f"{n}@{c}" for c, n in sorted(_registry)) or "none"
+        raise ConfigurationError(
+            f"No deployment {name!r} registered for chain {chain_id} (known: {known}); "
+            f"register yours with register_deployment(Deployment(...))") from None
+
+
+def find_deployment_of_router(chain_id: int, router: str) -> Deployment:
+    """The registered deployment on `chain_id` that has `router` as one of its routers."""
+    address = to_checksum_address(router)
+    for deployment in get_deployments(chain_id):
+        if address in deployment.routers():
+            return deployment
+    raise ConfigurationError(
+        f"Router {address} is not in any deployment registered for chain {chain_id}; register it with "
+        f"register_deployment(Deployment(chain_id={chain_id}, name=..., v2_router=... or swap_router=..., "
+        f"quoter_v2=...))")
+
+
+def with_chain(deployment: Deployment, chain_id: int) -> Deployment:
+    """The same addresses on another chain id (a fork that kept the addresses)."""
+    return replace(deployment, chain_id=chain_id)
+
+
+class WorldLike(Protocol):
+    """What `register_world` reads: the fields of testing.world.WorldAddresses (no import of testing here)."""
+
+    chain_id: int
+    uniswap_v2_factory: str
+    uniswap_v2_router: str
+    uniswap_v3_factory: str
+    swap_router: str
+    swap_router02: str
+    quoter_v2: str
+
+
+def register_world(addresses: WorldLike, name: str = "uniswap") -> Deployment:
+    """Register a local world's Uniswap deployment (replacing an earlier world on the same chain id)."""
+    return register_deployment(Deployment(
+        addresses.chain_id, name, v2_factory=addresses.uniswap_v2_factory, v2_router=addresses.uniswap_v2_router,
+        v3_factory=addresses.uniswap_v3_factory, swap_router=addresses.swap_router,
+        swap_router02=addresses.swap_router02, quoter_v2=addresses.quoter_v2), replace_existing=True)
