@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import redis
 
 from vaultexec.errors import ToolchainError
+from vaultexec.testing.process import is_process_alive
 from vaultexec.testing.redis import REDIS_ENV_VAR, find_redis_server, launch_redis, ping, start_redis
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
 
 
 def test_launch_answers_and_stops_without_orphan() -> None:
@@ -26,8 +17,8 @@ def test_launch_answers_and_stops_without_orphan() -> None:
         assert ping(server.port)
         pid = server.process.pid if server.process else 0
         data_dir = server.data_dir
-        assert _pid_alive(pid)
-    assert not _pid_alive(pid)
+        assert is_process_alive(pid)
+    assert not is_process_alive(pid)
     assert not ping(server.port)
     assert not data_dir.exists()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -13,24 +12,15 @@ import pytest
 
 from vaultexec.errors import ToolchainError
 from vaultexec.testing.anvil import ANVIL_ENV_VAR, find_anvil, launch_anvil, start_anvil
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); read its state.
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
+from vaultexec.testing.process import is_process_alive
 
 
 def test_launch_answers_and_stops_cleanly() -> None:
     with launch_anvil(chain_id=4242) as node:
         assert node.rpc("eth_chainId") == hex(4242)
         pid = node.process.pid if node.process else 0
-        assert _pid_alive(pid)
-    assert not _pid_alive(pid)
+        assert is_process_alive(pid)
+    assert not is_process_alive(pid)
 
 
 def test_options_reach_anvil() -> None:
@@ -87,7 +77,7 @@ def test_no_orphan_when_the_owning_process_is_killed(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     pid = int(result.stdout.split()[0])
     assert result.returncode != 0
-    assert not _pid_alive(pid)
+    assert not is_process_alive(pid)
 
 
 def test_fork_of_another_anvil_sees_its_state() -> None:

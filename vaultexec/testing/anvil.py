@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import json
-import logging
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,14 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaultexec.errors import ToolchainError
+from vaultexec.testing.process import LocalServer, find_executable, find_free_port, make_temp_dir
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "ANVIL_ENV_VAR", "DEV_PRIVATE_KEYS", "AnvilInstance", "AnvilOptions", "find_anvil", "find_free_port",
+    "launch_anvil", "start_anvil",
+]
 
 ANVIL_ENV_VAR = "VAULTEXEC_ANVIL"
 PLATFORM_BINARY = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 INSTALL_HINT = (
-    "Install it with `npm ci` in the vaultexec checkout (package.json pins @foundry-rs/anvil), "
+    "Install it with `npm ci` in the vaultexec checkout (package.json pins @foundry-rs/anvil-linux-amd64), "
     f"or point {ANVIL_ENV_VAR} at an anvil binary."
 )
 
@@ -45,38 +39,12 @@ DEV_PRIVATE_KEYS: tuple[str, ...] = (
 def _project_roots() -> list[Path]:
     """Folders that may hold the project's node_modules: the source checkout, then cwd and its parents."""
     here = Path(__file__).resolve()
-    candidates = [*here.parents, Path.cwd(), *Path.cwd().parents]
-    return list(dict.fromkeys(candidates))
+    return list(dict.fromkeys([*here.parents, Path.cwd(), *Path.cwd().parents]))
 
 
 def find_anvil() -> str:
     """Locate anvil: $VAULTEXEC_ANVIL, the project's node_modules platform binary, then PATH."""
-    configured = os.environ.get(ANVIL_ENV_VAR)
-    if configured:
-        if Path(configured).is_file() and os.access(configured, os.X_OK):
-            return configured
-        raise ToolchainError(f"{ANVIL_ENV_VAR}={configured!r} is not an executable file. {INSTALL_HINT}")
-    for root in _project_roots():
-        candidate = root / PLATFORM_BINARY
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    on_path = shutil.which("anvil")
-    if on_path:
-        return on_path
-    raise ToolchainError(f"anvil was not found. {INSTALL_HINT}")
-
-
-def find_free_port() -> int:
-    """Ask the kernel for a currently free loopback port (anvil is retried if it loses the race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+    return find_executable("anvil", ANVIL_ENV_VAR, INSTALL_HINT, [root / PLATFORM_BINARY for root in _project_roots()])
 
 
 @dataclass
@@ -123,79 +91,30 @@ class AnvilOptions:
         return args + self.extra_args
 
 
-class AnvilInstance:
+class AnvilInstance(LocalServer):
     """A running anvil process in its own process group; `stop()` is idempotent."""
+
+    name = "anvil"
+    install_hint = INSTALL_HINT
 
     def __init__(self, binary: str, options: AnvilOptions, port: int | None = None,
                  startup_timeout: float = 20.0) -> None:
-        self.binary = binary
+        super().__init__(binary, port, startup_timeout)
         self.options = options
-        self.requested_port = port
-        self.startup_timeout = startup_timeout
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        # Output goes to a file, never a pipe: a full pipe would stall anvil.
-        self._log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
-            prefix="vaultexec-anvil-", suffix=".log", delete=False)
-        self.log_path = Path(self._log_file.name)
+        self._log_dir = make_temp_dir("vaultexec-anvil-")
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> AnvilInstance:
-        """Start anvil and wait until it answers; retry on a lost free-port race."""
-        attempts = 1 if self.requested_port is not None else 3
-        for attempt in range(attempts):
-            if self.requested_port is not None:
-                if _port_in_use(self.requested_port):
-                    raise ToolchainError(
-                        f"Cannot start anvil: port {self.requested_port} on 127.0.0.1 is already in use. "
-                        "Stop the process holding it or leave the port unset to pick a free one."
-                    )
-                self.port = self.requested_port
-            else:
-                self.port = find_free_port()
-            try:
-                self._spawn_and_wait()
-                return self
-            except ToolchainError:
-                self.stop()
-                if attempt == attempts - 1 or "in use" not in self.read_log().lower():
-                    raise
-                logger.info("anvil lost the race for port %d, retrying", self.port)
-        raise AssertionError("unreachable")
+    @property
+    def log_path(self) -> Path:
+        return self._log_dir / "anvil.log"
 
-    def _spawn_and_wait(self) -> None:
-        cmd = [self.binary, *self.options.to_args(self.port)]
-        logger.debug("starting %s", " ".join(cmd))
-        self._log_file.seek(0)
-        self._log_file.truncate()
-        try:
-            self.process = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise ToolchainError(f"Cannot run anvil at {self.binary!r}: {exc}. {INSTALL_HINT}") from exc
-        _live_instances.add(self)
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ToolchainError(
-                    f"anvil exited with code {self.process.returncode} before answering on port "
-                    f"{self.port}. Its output:\n{self.read_log()}"
-                )
-            if self._answers():
-                logger.info("anvil ready at %s (pid %d)", self.url, self.process.pid)
-                return
-            time.sleep(0.05)
-        raise ToolchainError(
-            f"anvil did not answer on {self.url} within {self.startup_timeout:.0f}s. Its output:\n"
-            f"{self.read_log()}"
-        )
+    def command(self) -> list[str]:
+        return [self.binary, *self.options.to_args(self.port)]
 
-    def _answers(self) -> bool:
+    def answers(self) -> bool:
         try:
             self.rpc("eth_chainId", [], timeout=1.0)
             return True
@@ -212,53 +131,9 @@ class AnvilInstance:
             raise ValueError(f"{method} failed: {reply['error']}")
         return reply["result"]
 
-    def read_log(self) -> str:
-        self._log_file.flush()
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the whole process group: SIGTERM (lets anvil dump state), then SIGKILL."""
-        process, self.process = self.process, None
-        _live_instances.discard(self)
-        if process is None or process.poll() is not None:
-            return
-        _signal_group(process, signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _signal_group(process, signal.SIGKILL)
-            process.wait(timeout=timeout)
-
     def close(self) -> None:
         self.stop()
-        self._log_file.close()
-        self.log_path.unlink(missing_ok=True)
-
-    def is_running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def __enter__(self) -> AnvilInstance:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-
-
-_live_instances: set[AnvilInstance] = set()
-
-
-@atexit.register
-def _stop_leftovers() -> None:
-    for instance in list(_live_instances):
-        instance.stop(timeout=3.0)
+        shutil.rmtree(self._log_dir, ignore_errors=True)
 
 
 def start_anvil(port: int | None = None, binary: str | None = None, startup_timeout: float = 20.0,
