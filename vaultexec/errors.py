@@ -150,3 +150,10 @@ class PreflightRefusedError(SimulationRevertedError):
                  raw: bytes | None = None) -> None:
         super().__init__(message, reason, raw)
         self.trade_ids = trade_ids
+
+
+class PriceMovedError(VaultExecError):
+    """The fresh quote is worse than the executor's decision price by more than `planned_max_slippage`.
+
+    The market moved (or the pool is being manipulated) since the trade was decided; nothing was sent.
+    """

@@ -34,6 +34,7 @@ from vaultexec.errors import (
     ConfigurationError,
     GuardRefusedError,
     InsufficientBalanceError,
+    PriceMovedError,
     RouteNotFoundError,
 )
 from vaultexec.execution.plan import ExecutionPlan, Route, TradePlan
@@ -440,6 +441,7 @@ class VaultRouting:
         """Set the trade's output side, prices and LP fee estimate from the fresh quote (quote per base)."""
         out_amount = trade.get_output_asset().convert_to_decimal(raw_out)
         in_amount = trade.get_input_asset().convert_to_decimal(raw_in)
+        _check_price_moved(trade, out_amount, in_amount)
         if trade.is_buy():
             logger.debug("%s: executor planned %s, quote gives %s", _name(trade), trade.planned_quantity, out_amount)
             trade.planned_quantity = out_amount
@@ -520,6 +522,30 @@ class VaultRouting:
             asset_deltas=list(plan.asset_deltas),
             gas_limit=plan.gas_limit,
         )
+
+
+def _check_price_moved(trade: TradeExecution, out_amount: Decimal, in_amount: Decimal) -> None:
+    """Refuse a quote worse than the executor's decision price by more than `planned_max_slippage`.
+
+    The decision price is the executor's `planned_mid_price` when given, else its `planned_price` (both
+    reserve per base). Without `planned_max_slippage` there is no check: the slippage tolerance then bounds
+    only the distance from the fresh quote.
+    """
+    if trade.planned_max_slippage is None:
+        return
+    reference = trade.planned_mid_price if trade.planned_mid_price is not None else trade.planned_price
+    max_move = to_decimal(trade.planned_max_slippage, f"{_name(trade)} planned_max_slippage")
+    with localcontext() as ctx:
+        ctx.prec = 40
+        quoted = in_amount / out_amount if trade.is_buy() else out_amount / in_amount
+        worst = reference * (1 + max_move) if trade.is_buy() else reference * (1 - max_move)
+        moved = (quoted - reference) / reference
+    if (trade.is_buy() and quoted > worst) or (trade.is_sell() and quoted < worst):
+        raise PriceMovedError(
+            f"{_name(trade)}: the pool quotes {quoted:.8g} {trade.pair.quote.token_symbol} per "
+            f"{trade.pair.base.token_symbol}, {moved:+.4%} from the decision price {reference:.8g}, beyond "
+            f"planned_max_slippage {max_move:.4%}. Nothing was sent; re-decide the trade at the current price "
+            f"or check the pool for manipulation.")
 
 
 def _swap_function_name(data: bytes) -> str:
