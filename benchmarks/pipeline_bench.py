@@ -1,0 +1,162 @@
+"""The full pipeline on the world: N planned trades -> routing, pre-flight, sign, write-ahead, broadcast,
+track, settle. Prints JSON-RPC requests per trade by method, HTTP round trips, wall time per trade and the
+growth from the smallest to the largest N.
+
+Run: .venv/bin/python benchmarks/pipeline_bench.py [N ...]   (default 10 100 1000)
+
+Its own anvil (automine) with the world deployed and a vault funded for 1000 small trades; the store is
+SQLite (WAL, synchronous=FULL) in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from eth_account import Account
+
+from vaultexec.chain.broadcast import TrackerConfig
+from vaultexec.chain.rpc import RPCClient, connect_web3
+from vaultexec.chain.wallet import HotWallet
+from vaultexec.dex.deployments import Deployment, register_deployment
+from vaultexec.execution.executor import ExecutorConfig, RoutingPlanner, StageHook, VaultExecutionModel
+from vaultexec.execution.routing import VaultRouting
+from vaultexec.model.identifiers import AssetIdentifier, ExchangeKind, TradingPairIdentifier
+from vaultexec.model.run_state import RunState
+from vaultexec.model.trade import TradeExecution, TradeType
+from vaultexec.store.sqlite import SQLiteStore
+from vaultexec.testing.anvil import launch_anvil
+from vaultexec.testing.plugin import ASSET_MANAGER_KEY, CODE_SIZE_LIMIT, make_web3
+from vaultexec.testing.vaults import deploy_world_vault
+from vaultexec.testing.world import TOKENS, World, deploy_world
+
+DEFAULT_SIZES = (10, 100, 1000)
+EXTRA_FUNDING = {"USDC": 2_000_000, "WETH": 600}
+DECIMALS = {spec.symbol: spec.decimals for spec in TOKENS}
+WETH_PRICE = Decimal(3000)
+#: Stages as the executor reports them: routing + pre-flight, sign + write-ahead, broadcast, tracking,
+#: settlement + final store write.
+STAGE_NAMES = ("plan+preflight", "sign+write-ahead", "broadcast", "track", "settle+store")
+OPENED_AT = datetime.datetime(2026, 1, 1)
+
+
+def _pairs(world: World) -> list[TradingPairIdentifier]:
+    a = world.addresses
+
+    def token(symbol: str) -> AssetIdentifier:
+        return AssetIdentifier(a.chain_id, a.tokens[symbol], symbol, DECIMALS[symbol])
+
+    weth, usdc = token("WETH"), token("USDC")
+    return [TradingPairIdentifier(weth, usdc, a.v2_pairs["USDC/WETH"], a.uniswap_v2_router, 3000,
+                                  ExchangeKind.uniswap_v2),
+            TradingPairIdentifier(weth, usdc, a.v3_pools["USDC/WETH/500"], a.swap_router, 500,
+                                  ExchangeKind.uniswap_v3),
+            TradingPairIdentifier(weth, usdc, a.v3_pools["USDC/WETH/3000"], a.swap_router, 3000,
+                                  ExchangeKind.uniswap_v3)]
+
+
+def _trades(pairs: Sequence[TradingPairIdentifier], first_id: int, count: int) -> list[TradeExecution]:
+    """Small alternating buys (100 USDC) and sells (0.03 WETH) spread over the V2 and V3 pools."""
+    trades = []
+    for n in range(count):
+        pair = pairs[n % len(pairs)]
+        buy = n % 2 == 0
+        reserve = Decimal(100) if buy else Decimal(90)
+        quantity = (reserve / WETH_PRICE).quantize(Decimal("1e-18"))
+        trades.append(TradeExecution(
+            trade_id=first_id + n, position_id=1, trade_type=TradeType.rebalance, pair=pair,
+            opened_at=OPENED_AT, planned_quantity=quantity if buy else -quantity, planned_reserve=reserve,
+            planned_price=WETH_PRICE, reserve_currency=pair.quote, slippage_tolerance=Decimal("0.02")))
+    return trades
+
+
+def main(sizes: Sequence[int]) -> None:
+    with launch_anvil(code_size_limit=CODE_SIZE_LIMIT) as node, tempfile.TemporaryDirectory() as tmp:
+        web3 = make_web3(node.url)
+        world = deploy_world(web3)
+        manager = Account.from_key(ASSET_MANAGER_KEY)
+        node.rpc("anvil_setBalance", [manager.address, hex(10_000 * 10**18)])
+        vault = deploy_world_vault(world, manager.address)
+        for symbol, human in EXTRA_FUNDING.items():
+            world.fund(symbol, vault.address, human * 10 ** DECIMALS[symbol])
+        a = world.addresses
+        register_deployment(Deployment(a.chain_id, "world", a.uniswap_v2_factory, a.uniswap_v2_router,
+                                       a.uniswap_v3_factory, a.swap_router, a.swap_router02, a.quoter_v2),
+                            replace_existing=True)
+        client = RPCClient(node.url)
+        wallet = HotWallet.from_key(ASSET_MANAGER_KEY, a.chain_id)
+        routing = VaultRouting(connect_web3(client), vault.address, wallet.address, _pairs(world), client=client)
+        store = SQLiteStore(Path(tmp) / "bench.db", vault.address)
+        executor = VaultExecutionModel(
+            client, vault.address, RoutingPlanner(routing), wallet, store, RunState(),
+            ExecutorConfig(TrackerConfig(confirmations=0, poll_interval=0.02, timeout=600, drop_check_after=5.0)))
+        executor.resume()  # as at start-up (nothing to do; syncs the nonce)
+        executor.execute_trades(_trades(_pairs(world), 1_000_000, 2))  # warm-up: caches, connections
+
+        rows = []
+        stages: list[tuple[int, dict[str, float]]] = []
+        next_id = 1
+        for size in sizes:
+            trades = _trades(_pairs(world), next_id, size)
+            next_id += size
+            marks: list[tuple[str, float]] = []
+            executor.on_stage = _stage_recorder(marks)
+            before = client.stats.snapshot()
+            started = time.perf_counter()
+            settled = executor.execute_trades(trades)
+            elapsed = time.perf_counter() - started
+            used = client.stats.since(before)
+            ok = sum(1 for t in settled if t.is_success())
+            rows.append((size, ok, used.requests_by_method, used.total_requests, used.http_round_trips, elapsed))
+            stages.append((size, _stage_ms(started, marks, size)))
+        _print(rows)
+        print()
+        print("| N | " + " | ".join(f"{name} ms/trade" for name in STAGE_NAMES) + " |")
+        print("| --- |" + " --- |" * len(STAGE_NAMES))
+        for size, per_stage in stages:
+            print(f"| {size} | " + " | ".join(f"{per_stage.get(name, 0.0):.2f}" for name in STAGE_NAMES) + " |")
+
+
+def _stage_recorder(marks: list[tuple[str, float]]) -> StageHook:
+    def record(stage: str, trades: Sequence[TradeExecution]) -> None:
+        marks.append((stage, time.perf_counter()))
+
+    return record
+
+
+def _stage_ms(started: float, marks: list[tuple[str, float]], size: int) -> dict[str, float]:
+    """Wall ms per trade of each stage, from the executor's stage marks."""
+    names = dict(zip(("planned", "signed", "broadcast", "tracked", "settled"), STAGE_NAMES, strict=True))
+    result, previous = {}, started
+    for stage, moment in marks:
+        result[names[stage]] = (moment - previous) * 1000 / size
+        previous = moment
+    return result
+
+
+def _print(rows: list[tuple[int, int, Counter[str], int, int, float]]) -> None:
+    methods = sorted({m for row in rows for m in row[2]})
+    print("| N | settled ok | JSON-RPC requests / trade | HTTP round trips | ms / trade |")
+    print("| --- | --- | --- | --- | --- |")
+    for size, ok, _, total, trips, elapsed in rows:
+        print(f"| {size} | {ok} | {total / size:.3f} | {trips} | {elapsed * 1000 / size:.2f} |")
+    print()
+    print("| method | " + " | ".join(f"N={row[0]}" for row in rows) + " |")
+    print("| --- |" + " --- |" * len(rows))
+    for method in methods:
+        print(f"| {method} | " + " | ".join(f"{row[2].get(method, 0) / row[0]:.3f}" for row in rows) + " |")
+    first, last = rows[0], rows[-1]
+    growth = (last[5] / last[0]) / (first[5] / first[0])
+    print()
+    print(f"growth of wall time per trade from N={first[0]} to N={last[0]}: x{growth:.2f} "
+          f"(1.00 = perfectly linear total time)")
+
+
+if __name__ == "__main__":
+    main([int(arg) for arg in sys.argv[1:]] or DEFAULT_SIZES)

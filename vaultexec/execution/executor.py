@@ -1,0 +1,293 @@
+"""The executor: planned trades -> plan and pre-flight -> sign -> write-ahead -> broadcast -> track -> settle.
+
+Shaped like trade-executor's execution model: `execute_trades(ts, trades)` takes the strategy's planned
+trades and returns them settled; `resume()` runs at start-up before any new trade (it reconciles what a
+crashed run left in flight); `repair()` closes trades that cannot be settled automatically.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
+from vaultexec.chain.gas import fetch_fees
+from vaultexec.chain.revert import known_errors
+from vaultexec.chain.rpc import RPCClient
+from vaultexec.chain.wallet import HotWallet
+from vaultexec.errors import DuplicateRecordError, PreflightRefusedError, RecordNotFoundError, VaultExecError
+from vaultexec.execution.plan import ExecutionPlan, TradePlan
+from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
+from vaultexec.execution.settle import track_and_settle
+from vaultexec.execution.writeahead import SignRequest, WriteAheadLog, save_trade
+from vaultexec.model.deltas import AssetDelta
+from vaultexec.model.run_state import RunState, utc_now
+from vaultexec.model.trade import TradeExecution, TradeStatus
+from vaultexec.model.transaction import BlockchainTransaction, TxState
+from vaultexec.store.protocol import ExecutionStore
+
+logger = logging.getLogger(__name__)
+
+#: Stages reported to `on_stage` (tests use it to crash the process at a precise point).
+STAGE_PLANNED = "planned"
+STAGE_SIGNED = "signed"
+STAGE_BROADCAST = "broadcast"
+STAGE_TRACKED = "tracked"
+STAGE_SETTLED = "settled"
+
+#: Most signed-transaction hex (characters) sent in one batched request: nodes refuse big bodies
+#: (anvil answers "Invalid request" above about 2 MiB).
+MAX_BROADCAST_BODY = 1_000_000
+
+StageHook = Callable[[str, Sequence[TradeExecution]], None]
+
+
+@dataclass(frozen=True)
+class PlannedTrade:
+    """Routing + pre-flight outcome for one trade: the vault calldata to sign, or why it cannot trade."""
+
+    trade: TradeExecution
+    #: ABI-encoded `vault.execute(calls, maxSpend, minReceive)`; None when `error` is set.
+    calldata: bytes | None = None
+    #: Gas limit from the pre-flight estimate (with its margin).
+    gas_limit: int = 0
+    asset_deltas: tuple[AssetDelta, ...] = ()
+    #: Set when routing or pre-flight refused the trade (nothing is signed, no gas is spent).
+    error: VaultExecError | None = None
+
+
+class TradePlanner(Protocol):
+    """Routing and pre-flight: one `PlannedTrade` per trade, same order (see execution.routing)."""
+
+    def plan_trades(self, trades: Sequence[TradeExecution]) -> Sequence[PlannedTrade]: ...
+
+
+class BatchRouting(Protocol):
+    """What `RoutingPlanner` needs of `execution.routing.VaultRouting`."""
+
+    def plan_trades(self, trades: Sequence[TradeExecution]) -> ExecutionPlan: ...
+
+
+class RoutingPlanner:
+    """Adapts `VaultRouting` (which refuses a whole batch) so that a refused trade fails alone.
+
+    A pre-flight refusal names its trades: they fail, the rest is planned again (once more at most). Any
+    other refusal (no route, guard, balance) re-plans each trade on its own to find the culprit(s).
+    """
+
+    def __init__(self, routing: BatchRouting) -> None:
+        self.routing = routing
+
+    def plan_trades(self, trades: Sequence[TradeExecution]) -> list[PlannedTrade]:
+        refused: dict[int, VaultExecError] = {}
+        remaining = list(trades)
+        plans: ExecutionPlan | None = None
+        for _ in range(2):
+            try:
+                plans = self.routing.plan_trades(remaining)
+                break
+            except PreflightRefusedError as exc:
+                refused.update({trade_id: exc for trade_id in exc.trade_ids})
+                remaining = [t for t in remaining if t.trade_id not in refused]
+            except VaultExecError:
+                return self._plan_one_by_one(trades, refused)
+            if not remaining:
+                break
+        if plans is None and remaining:
+            return self._plan_one_by_one(trades, refused)
+        by_id = {p.trade_id: p for p in plans.plans} if plans is not None else {}
+        return [self._planned(t, by_id, refused) for t in trades]
+
+    def _plan_one_by_one(self, trades: Sequence[TradeExecution],
+                         refused: dict[int, VaultExecError]) -> list[PlannedTrade]:
+        result = []
+        for trade in trades:
+            if trade.trade_id in refused:
+                result.append(PlannedTrade(trade, error=refused[trade.trade_id]))
+                continue
+            try:
+                plan = self.routing.plan_trades([trade])
+            except VaultExecError as exc:
+                result.append(PlannedTrade(trade, error=exc))
+                continue
+            result.append(self._planned(trade, {p.trade_id: p for p in plan.plans}, refused))
+        return result
+
+    @staticmethod
+    def _planned(trade: TradeExecution, by_id: dict[int, TradePlan],
+                 refused: dict[int, VaultExecError]) -> PlannedTrade:
+        if trade.trade_id in refused:
+            return PlannedTrade(trade, error=refused[trade.trade_id])
+        plan = by_id.get(trade.trade_id)
+        if plan is None or plan.gas_limit is None:
+            return PlannedTrade(trade, error=VaultExecError(f"trade #{trade.trade_id}: routing returned no plan"))
+        return PlannedTrade(trade, plan.vault_calldata, plan.gas_limit, tuple(plan.asset_deltas))
+
+
+def _default_tracker_config() -> TrackerConfig:
+    return TrackerConfig(confirmations=0, poll_interval=0.1, timeout=300.0, stuck_after=60.0,
+                         drop_check_after=5.0)
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Tracking knobs and the price used to value gas (native token in reserve currency, optional)."""
+
+    tracker: TrackerConfig = field(default_factory=_default_tracker_config)
+    native_token_price: Decimal | None = None
+
+
+class VaultExecutionModel:
+    """Runs trades through one vault with one hot wallet, recording every step in the store."""
+
+    def __init__(self, client: RPCClient, vault_address: str, planner: TradePlanner, wallet: HotWallet,
+                 store: ExecutionStore, run_state: RunState | None = None, config: ExecutorConfig | None = None,
+                 on_stage: StageHook | None = None) -> None:
+        self.client = client
+        self.vault_address = vault_address
+        self.planner = planner
+        self.wallet = wallet
+        self.store = store
+        self.run_state = run_state or RunState()
+        self.config = config or ExecutorConfig()
+        self.on_stage = on_stage or (lambda stage, trades: None)
+
+    def _tracker(self, log: WriteAheadLog, config: TrackerConfig | None = None) -> TransactionTracker:
+        return TransactionTracker(self.client, config or self.config.tracker, resign=self.wallet.resign_with_fees,
+                                  persist=log.persist_tx, errors=known_errors(), chain_id=self.wallet.chain_id)
+
+    def execute_trades(self, trades: Sequence[TradeExecution],
+                       ts: datetime.datetime | None = None) -> list[TradeExecution]:
+        """Execute planned trades (sells first) and return them settled, success or failed.
+
+        A trade still in flight when tracking times out is returned unsettled (started or broadcasted);
+        `resume()` finishes it later. Trades refused by routing or pre-flight come back failed, unsigned.
+        """
+        now = ts or utc_now()
+        ordered = sorted(trades, key=lambda t: t.get_execution_sort_position())
+        for trade in ordered:
+            if not trade.is_planned():
+                raise VaultExecError(f"trade #{trade.trade_id} is {trade.get_status().value}, not planned; "
+                                     "use resume() for trades a previous run started")
+        self._refuse_stored(ordered)
+        plans = list(self.planner.plan_trades(ordered))
+        self.on_stage(STAGE_PLANNED, ordered)
+        requests = []
+        for plan in plans:
+            if plan.error is not None or plan.calldata is None:
+                self._fail_unsent(plan, now)
+            else:
+                requests.append(SignRequest(plan.trade, plan.calldata, plan.gas_limit, plan.asset_deltas))
+        if requests:
+            self._sign_send_settle(requests, now)
+        return ordered
+
+    def _refuse_stored(self, trades: Sequence[TradeExecution]) -> None:
+        """Refuse the batch if the store already holds one of its trade ids (checked before any signing,
+        so a refused batch never leaves a signed-but-unsent nonce behind)."""
+        for trade in trades:
+            try:
+                stored = self.store.load(trade.trade_id)
+            except RecordNotFoundError:
+                continue
+            raise DuplicateRecordError(
+                f"trade #{trade.trade_id} is already stored ({stored.get_status().value}): a trade executes "
+                "once; give new trades new ids, and use resume()/repair() for stored ones")
+
+    def _sign_send_settle(self, requests: list[SignRequest], now: datetime.datetime) -> None:
+        fees = fetch_fees(self.client, self.wallet.chain_id)
+        self.wallet.sync_nonce(self.client)
+        log = WriteAheadLog(self.store, self.vault_address)
+        started = log.sign_and_store(requests, self.wallet, fees, now)
+        self.on_stage(STAGE_SIGNED, started)
+        tracker = self._tracker(log)
+        txs = [trade.blockchain_transactions[-1] for trade in started]
+        for chunk in chunk_by_size(txs, MAX_BROADCAST_BODY):
+            tracker.broadcast(chunk)
+        for trade, tx in zip(started, txs, strict=True):
+            if tx.tx_state is TxState.broadcasted:
+                trade.mark_broadcasted(tx.broadcasted_at or now)
+                self.run_state.record_trade_broadcast()
+        self.on_stage(STAGE_BROADCAST, started)
+        self._wait_until_mined(txs)
+        track_and_settle(self.client, tracker, started, self.store, self.vault_address, self.run_state,
+                         self.config.native_token_price, on_tracked=lambda ts: self.on_stage(STAGE_TRACKED, ts))
+        self.on_stage(STAGE_SETTLED, started)
+
+    def _wait_until_mined(self, txs: Sequence[BlockchainTransaction]) -> None:
+        """Cheap gate before receipt polling: one nonce request per poll until the batch's last nonce is
+        mined (or `drop_check_after` passes), so receipts are asked for once instead of once per poll."""
+        nonces = [tx.nonce for tx in txs if tx.nonce is not None and tx.tx_state is TxState.broadcasted]
+        if not nonces:
+            return
+        deadline = time.monotonic() + self.config.tracker.drop_check_after
+        while True:
+            time.sleep(self.config.tracker.poll_interval)
+            mined = int(self.client.call("eth_getTransactionCount", [self.wallet.address, "latest"]), 16)
+            if mined > max(nonces) or time.monotonic() >= deadline:
+                return
+
+    def _fail_unsent(self, plan: PlannedTrade, now: datetime.datetime) -> None:
+        """A trade routing or pre-flight refused: failed at once, its reason on an unsigned transaction."""
+        trade = plan.trade
+        reason = str(plan.error) if plan.error is not None else "planner returned no calldata"
+        decoded = getattr(plan.error, "reason", None)
+        tx = BlockchainTransaction(contract_address=self.vault_address, function_selector="execute",
+                                   asset_deltas=list(plan.asset_deltas), revert_reason=decoded or reason,
+                                   revert_data=_hex(getattr(plan.error, "raw", None)),
+                                   notes="refused before signing (routing or pre-flight); no gas spent")
+        trade.mark_started(now)
+        trade.set_blockchain_transactions([tx])
+        trade.mark_failed(now)
+        trade.add_note(f"not sent: {reason}")
+        self.run_state.record_trade_failure(trade.trade_id, reason)
+        logger.warning("trade %d refused before signing: %s", trade.trade_id, reason)
+        save_trade(self.store, trade)
+
+    def resume(self) -> list[TradeExecution]:
+        """Reconcile every trade the store says is started or broadcasted; returns the trades it settled.
+
+        Call it at start-up, before `execute_trades`: it re-sends stored bytes that never reached the node.
+        """
+        log = WriteAheadLog(self.store, self.vault_address)
+        config = self.config.tracker
+        resume_config = TrackerConfig(confirmations=config.confirmations, poll_interval=config.poll_interval,
+                                      timeout=config.timeout, stuck_after=config.stuck_after,
+                                      max_replacements=config.max_replacements, drop_check_after=0.0,
+                                      decode_reverts=config.decode_reverts)
+        settled = resume_trades(self.client, self._tracker(log, resume_config), log, self.store,
+                                self.vault_address, self.run_state, self.config.native_token_price)
+        self.wallet.sync_nonce(self.client)
+        return settled
+
+    def repair(self, trade_ids: Sequence[int] | None = None, note: str | None = None) -> RepairResult:
+        """Close trades that cannot settle automatically (see `repair.repair_trades`)."""
+        return repair_trades(self.client, self.store, self.vault_address, self.run_state, trade_ids, note,
+                             self.config.native_token_price)
+
+    def get_pending_trades(self) -> list[TradeExecution]:
+        """Trades the store holds as started or broadcasted."""
+        return self.store.list_by_status(TradeStatus.started.value, TradeStatus.broadcasted.value)
+
+
+def chunk_by_size(txs: Sequence[BlockchainTransaction], max_chars: int) -> list[list[BlockchainTransaction]]:
+    """Split `txs` (in order) into runs whose signed hex adds up to at most `max_chars` (at least one each)."""
+    chunks: list[list[BlockchainTransaction]] = []
+    size = 0
+    for tx in txs:
+        length = len(tx.signed_bytes or "")
+        if not chunks or size + length > max_chars:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(tx)
+        size += length
+    return chunks
+
+
+def _hex(raw: object) -> str | None:
+    return "0x" + raw.hex() if isinstance(raw, bytes) else None

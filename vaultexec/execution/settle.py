@@ -1,0 +1,312 @@
+"""Settlement: turn landed (or refused) vault transactions into settled trades, from logs only.
+
+Success: the vault's `Executed` event gives the exact raw amounts spent and received; the pools'
+`Swap` events (Uniswap V2 and V3) give each hop's input and output, from which the LP fees and a token
+tax are derived. Failure: the trade is marked failed with the decoded reason kept on its transaction.
+
+LP fee rule (documented, used for `lp_fees_paid`): each hop pays `ceil(amount_in * fee_tier / 1e6)` of
+its input token (V2 pairs: fee tier 3000). A hop's input is valued at the trade's own executed rate: the
+whole input of every hop is worth the trade's executed reserve `R`, so the fee of hop k in reserve raw
+units is `ceil(fee_k * R / amount_in_k)`. Rounding is up at each step: fees are a cost, and the safe side
+of a cost is not to understate it.
+
+Token tax: the vault received less of the output token than the last pool sent out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_utils.crypto import keccak
+
+from vaultexec.chain.broadcast import TransactionTracker
+from vaultexec.chain.rpc import RPCClient
+from vaultexec.errors import SettlementError, TransactionTimeoutError, VaultExecError
+from vaultexec.model.identifiers import FEE_DENOMINATOR, ExchangeKind
+from vaultexec.model.run_state import RunState, utc_now
+from vaultexec.model.trade import TradeExecution, TradeStatus
+from vaultexec.model.transaction import BlockchainTransaction, TxState
+from vaultexec.store.protocol import ExecutionStore
+
+logger = logging.getLogger(__name__)
+
+EXECUTED_TOPIC = "0x" + keccak(text="Executed(address,address[],uint256[],address[],uint256[])").hex()
+V2_SWAP_TOPIC = "0x" + keccak(text="Swap(address,uint256,uint256,uint256,uint256,address)").hex()
+V3_SWAP_TOPIC = "0x" + keccak(text="Swap(address,address,int256,int256,uint160,uint128,int24)").hex()
+#: Uniswap V2's fixed fee, in hundredths of a basis point.
+V2_FEE_TIER = 3000
+#: Largest block span asked in one eth_getLogs (public nodes refuse wider ranges).
+MAX_LOG_BLOCK_SPAN = 2000
+#: Significant digits of `executed_price` (rounded up on buys, down on sells: never flattering).
+PRICE_DIGITS = 36
+#: Track-and-settle rounds when receipts vanish between tracking and settlement (reorgs).
+MAX_SETTLE_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class SwapHop:
+    """One pool swap seen in a transaction's logs (raw units of the hop's input and output tokens)."""
+
+    pool: str
+    kind: ExchangeKind
+    amount_in: int
+    amount_out: int
+
+
+@dataclass(frozen=True)
+class ExecutionLogs:
+    """What one vault transaction did: raw spent/received per asset (lower-case address) and the hops."""
+
+    spent: dict[str, int]
+    received: dict[str, int]
+    hops: list[SwapHop] = field(default_factory=list)
+
+
+def _topic0(log: Mapping[str, Any]) -> str:
+    topics = log.get("topics") or []
+    return str(topics[0]).lower() if topics else ""
+
+
+def _data(log: Mapping[str, Any]) -> bytes:
+    return bytes.fromhex(str(log.get("data", "0x")).removeprefix("0x"))
+
+
+def parse_execution_logs(logs: Iterable[Mapping[str, Any]], vault: str) -> ExecutionLogs:
+    """Read the vault's `Executed` event and the pools' `Swap` events of one transaction, in log order.
+
+    SettlementError when the vault emitted no `Executed` (the call was not a successful vault execute).
+    """
+    vault = vault.lower()
+    executed: ExecutionLogs | None = None
+    hops: list[SwapHop] = []
+    for log in sorted(logs, key=lambda entry: int(str(entry.get("logIndex", "0x0")), 16)):
+        topic = _topic0(log)
+        address = str(log["address"]).lower()
+        if topic == EXECUTED_TOPIC and address == vault:
+            spend_assets, spent, receive_assets, received = abi_decode(
+                ["address[]", "uint256[]", "address[]", "uint256[]"], _data(log))
+            executed = ExecutionLogs({a.lower(): int(v) for a, v in zip(spend_assets, spent, strict=True)},
+                                     {a.lower(): int(v) for a, v in zip(receive_assets, received, strict=True)})
+        elif topic == V2_SWAP_TOPIC:
+            in0, in1, out0, out1 = abi_decode(["uint256"] * 4, _data(log))
+            hops.append(SwapHop(address, ExchangeKind.uniswap_v2, in0 + in1, out0 + out1))
+        elif topic == V3_SWAP_TOPIC:
+            amount0, amount1 = abi_decode(["int256", "int256"], _data(log)[:64])
+            hops.append(SwapHop(address, ExchangeKind.uniswap_v3, max(amount0, amount1, 0),
+                                -min(amount0, amount1, 0)))
+    if executed is None:
+        raise SettlementError(f"no Executed event of vault {vault} in the transaction's logs: it was not a "
+                              f"successful vault execute; inspect it and settle with repair()")
+    return ExecutionLogs(executed.spent, executed.received, hops)
+
+
+def calculate_lp_fee_raw(hops: Sequence[SwapHop], fee_tiers: Sequence[int], executed_reserve_raw: int) -> int:
+    """LP fees of all hops in reserve raw units, by the module's rule (each step rounded up)."""
+    total = 0
+    for hop, tier in zip(hops, fee_tiers, strict=True):
+        if hop.amount_in <= 0:
+            continue
+        fee_in_token = -(-hop.amount_in * tier // FEE_DENOMINATOR)
+        total += -(-fee_in_token * executed_reserve_raw // hop.amount_in)
+    return total
+
+
+def _hop_fee_tiers(trade: TradeExecution, hops: Sequence[SwapHop]) -> list[int]:
+    """Fee tier per hop: V2 always 0.3 %; V3 from the trade's route pools (the pair's tier if unknown)."""
+    known = {pool.lower(): fee for pool, fee in trade.pair.get_route_pools(trade.is_buy())}
+    tiers = []
+    for hop in hops:
+        if hop.kind is ExchangeKind.uniswap_v2:
+            tiers.append(V2_FEE_TIER)
+        elif hop.pool in known:
+            tiers.append(known[hop.pool])
+        else:
+            logger.warning("trade %d: V3 pool %s is not on the pair's route; assuming fee tier %d",
+                           trade.trade_id, hop.pool, trade.pair.fee)
+            tiers.append(trade.pair.fee)
+    return tiers
+
+
+def _price(reserve: Decimal, quantity: Decimal, buy: bool) -> Decimal:
+    context = Context(prec=PRICE_DIGITS, rounding=ROUND_CEILING if buy else ROUND_FLOOR)
+    return context.divide(reserve, abs(quantity))
+
+
+def _landed_tx(trade: TradeExecution) -> BlockchainTransaction:
+    if not trade.blockchain_transactions:
+        raise SettlementError(f"trade #{trade.trade_id} has no transaction to settle")
+    return trade.blockchain_transactions[-1]
+
+
+def _ensure_broadcasted(trade: TradeExecution, tx: BlockchainTransaction) -> None:
+    if trade.get_status() is TradeStatus.started:
+        trade.mark_broadcasted(tx.broadcasted_at or utc_now())
+
+
+def settle_success(trade: TradeExecution, tx: BlockchainTransaction, logs: Iterable[Mapping[str, Any]],
+                   vault: str, native_token_price: Decimal | None = None) -> None:
+    """Mark `trade` successful from its transaction's logs (exact raw amounts, see module doc)."""
+    parsed = parse_execution_logs(logs, vault)
+    base, reserve = trade.pair.base, trade.reserve_currency
+    base_key, reserve_key = base.address.lower(), reserve.address.lower()
+    if trade.is_buy():
+        quantity_raw, reserve_raw = parsed.received.get(base_key), parsed.spent.get(reserve_key)
+    else:
+        quantity_raw, reserve_raw = parsed.spent.get(base_key), parsed.received.get(reserve_key)
+    if quantity_raw is None or reserve_raw is None:
+        raise SettlementError(
+            f"trade #{trade.trade_id}: the Executed event of {tx.tx_hash} does not move {base.token_symbol} and "
+            f"{reserve.token_symbol} (spent {parsed.spent}, received {parsed.received}); settle with repair()")
+    quantity = base.convert_to_decimal(quantity_raw)
+    executed_reserve = reserve.convert_to_decimal(reserve_raw)
+    lp_fees = None
+    if parsed.hops:
+        fee_raw = calculate_lp_fee_raw(parsed.hops, _hop_fee_tiers(trade, parsed.hops), reserve_raw)
+        lp_fees = reserve.convert_to_decimal(fee_raw)
+        _note_token_tax(trade, parsed, parsed.hops[-1])
+    _ensure_broadcasted(trade, tx)
+    trade.mark_success(
+        executed_at=tx.included_at or utc_now(),
+        executed_price=_price(executed_reserve, quantity, trade.is_buy()),
+        executed_quantity=quantity if trade.is_buy() else -quantity,
+        executed_reserve=executed_reserve,
+        lp_fees=lp_fees,
+        native_token_price=native_token_price,
+    )
+
+
+def _note_token_tax(trade: TradeExecution, parsed: ExecutionLogs, last_hop: SwapHop) -> None:
+    output = trade.get_output_asset()
+    received = parsed.received.get(output.address.lower(), 0)
+    if received < last_hop.amount_out:
+        tax = last_hop.amount_out - received
+        trade.add_note(f"token tax: pool {last_hop.pool} sent {last_hop.amount_out} raw {output.token_symbol}, "
+                       f"the vault received {received} ({tax} raw withheld)")
+        logger.warning("trade %d: %s token tax of %d raw", trade.trade_id, output.token_symbol, tax)
+
+
+def settle_failure(trade: TradeExecution, tx: BlockchainTransaction, reason: str | None = None) -> None:
+    """Mark `trade` failed; `reason` (else the transaction's decoded revert reason) is kept on the tx."""
+    if reason is not None:
+        tx.revert_reason = reason
+    if tx.revert_reason is None:
+        tx.revert_reason = "failed without a decoded reason"
+    if tx.block_number is not None or tx.broadcasted_at is not None:
+        _ensure_broadcasted(trade, tx)
+    if tx.status is not False:  # not mined (refused, nonce consumed): the model's revert lookup misses it
+        trade.add_note(f"failed: {tx.revert_reason}")
+    trade.mark_failed(tx.included_at or utc_now())
+
+
+def fetch_execution_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]) -> dict[str, list[Any]]:
+    """Logs (Executed + Swap only) of mined `txs`, by lower-case tx hash: one eth_getLogs per block span.
+
+    No address filter (the pools vary); the topic filter keeps the answer small.
+    """
+    blocks = sorted({tx.block_number for tx in txs if tx.block_number is not None})
+    wanted = {str(tx.tx_hash).lower() for tx in txs if tx.block_number is not None}
+    by_hash: dict[str, list[Any]] = {h: [] for h in wanted}
+    if not blocks:
+        return by_hash
+    spans: list[tuple[int, int]] = []
+    start = end = blocks[0]
+    for block in blocks[1:]:
+        if block - start >= MAX_LOG_BLOCK_SPAN:
+            spans.append((start, end))
+            start = block
+        end = block
+    spans.append((start, end))
+    calls = [("eth_getLogs", [{"fromBlock": hex(a), "toBlock": hex(b),
+                               "topics": [[EXECUTED_TOPIC, V2_SWAP_TOPIC, V3_SWAP_TOPIC]]}]) for a, b in spans]
+    for (first, last), reply in zip(spans, client.batch(calls), strict=True):
+        if reply.error is not None:  # e.g. the blocks are gone (reorg): those trades are tracked again
+            logger.warning("logs of blocks %d..%d unavailable: %s", first, last, reply.error)
+            continue
+        for log in reply.result or []:
+            tx_hash = str(log.get("transactionHash", "")).lower()
+            if tx_hash in by_hash:
+                by_hash[tx_hash].append(log)
+    return by_hash
+
+
+def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: str, run_state: RunState,
+                  native_token_price: Decimal | None = None) -> list[TradeExecution]:
+    """Settle every trade whose last transaction is final; each independently (one failure stops none).
+
+    Returns the trades that settled (success or failed). A trade that cannot be settled stays pending,
+    with the error in `run_state.last_errors` and a note on the trade.
+    """
+    final = [t for t in trades if t.blockchain_transactions
+             and _landed_tx(t).tx_state in (TxState.confirmed, TxState.failed, TxState.replaced)]
+    successes = [_landed_tx(t) for t in final if _landed_tx(t).tx_state is TxState.confirmed]
+    logs = fetch_execution_logs(client, successes) if successes else {}
+    settled = []
+    for trade in final:
+        tx = _landed_tx(trade)
+        try:
+            if tx.tx_state is TxState.confirmed:
+                tx_logs = logs.get(str(tx.tx_hash).lower(), [])
+                if not tx_logs:
+                    raise SettlementError(f"no logs for {tx.tx_hash} in block {tx.block_number}: the receipt "
+                                          "may have been reorged out; it will be tracked again")
+                settle_success(trade, tx, tx_logs, vault, native_token_price)
+                run_state.record_trade_success(trade.trade_id)
+            else:
+                settle_failure(trade, tx)
+                run_state.record_trade_failure(trade.trade_id, str(tx.get_revert_reason()))
+            settled.append(trade)
+        except VaultExecError as exc:
+            logger.error("trade %d cannot be settled: %s", trade.trade_id, exc)
+            trade.add_note(f"settlement error: {exc}")
+            run_state.record_trade_error(trade.trade_id, str(exc))
+    return settled
+
+
+def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Sequence[TradeExecution],
+                     store: ExecutionStore, vault: str, run_state: RunState,
+                     native_token_price: Decimal | None = None,
+                     on_tracked: Callable[[Sequence[TradeExecution]], None] | None = None) -> list[TradeExecution]:
+    """Track the trades' last transactions until final (or timeout), settle them, store each settled one.
+
+    On a tracking timeout the trades that did become final are still settled; the others stay pending.
+    A store failure for one trade is recorded and does not stop the others (resume() settles it again).
+    """
+    settled: list[TradeExecution] = []
+    remaining = list(trades)
+    for _ in range(MAX_SETTLE_ROUNDS):
+        txs = [t.blockchain_transactions[-1] for t in remaining if t.blockchain_transactions]
+        try:
+            tracker.track(txs)
+        except TransactionTimeoutError as exc:
+            logger.warning("%s", exc)
+        if on_tracked is not None:
+            on_tracked(remaining)
+        done = settle_trades(client, remaining, vault, run_state, native_token_price)
+        for trade in done:
+            try:
+                store.update(trade)
+            except VaultExecError as exc:
+                logger.error("trade %d settled but not stored: %s", trade.trade_id, exc)
+                run_state.record_trade_error(trade.trade_id, f"settled, not stored: {exc}")
+        settled += done
+        remaining = [t for t in remaining if t.is_pending() and _vanished(t)]
+        if not remaining:
+            break
+        logger.warning("receipts of trades %s vanished before settlement (reorg?): tracking them again",
+                       [t.trade_id for t in remaining])
+    return settled
+
+
+def _vanished(trade: TradeExecution) -> bool:
+    """A receipt was seen but its transaction has no logs at all now: reorged out between tracking and
+    settlement. Put it back to broadcasted so the tracker re-checks (and re-sends) it."""
+    tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
+    if tx is None or tx.tx_state is not TxState.confirmed or "settlement error" not in (trade.notes or ""):
+        return False
+    tx.tx_state = TxState.broadcasted
+    return True

@@ -1,0 +1,102 @@
+"""Write-ahead: a trade's signed transaction (raw bytes, hash, nonce) is stored before it can be broadcast.
+
+The rule that keeps trades from being lost or doubled: once signed bytes for a trade may reach a node,
+the store holds them, so a restarted process finds them (`resume()`) and re-sends *those* bytes instead
+of signing a new transaction for the trade. Replacements (same nonce, bumped fees) are stored before
+they are sent too: `WriteAheadLog.persist_tx` is the tracker's `persist` callback.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from vaultexec.chain.gas import FeeQuote
+from vaultexec.chain.wallet import HotWallet
+from vaultexec.errors import DuplicateRecordError
+from vaultexec.model.deltas import AssetDelta
+from vaultexec.model.trade import TradeExecution, TradeStatus
+from vaultexec.model.transaction import BlockchainTransaction
+from vaultexec.store.protocol import ExecutionStore
+
+logger = logging.getLogger(__name__)
+
+VAULT_FUNCTION = "execute"
+
+
+@dataclass(frozen=True)
+class SignRequest:
+    """What to sign for one trade: the vault's `execute` calldata, its gas limit and asset deltas."""
+
+    trade: TradeExecution
+    calldata: bytes
+    gas_limit: int
+    asset_deltas: Sequence[AssetDelta] = ()
+
+
+def save_trade(store: ExecutionStore, trade: TradeExecution) -> None:
+    """Create the trade's record, or update it when the caller already stored it (e.g. as planned)."""
+    try:
+        store.create(trade)
+    except DuplicateRecordError:
+        store.update(trade)
+
+
+@dataclass
+class WriteAheadLog:
+    """Signs trades' vault transactions and stores them before anything is sent."""
+
+    store: ExecutionStore
+    vault_address: str
+    #: id(tx) -> (trade, hashes as last stored); lets `persist_tx` store only what changed.
+    _tracked: dict[int, tuple[TradeExecution, tuple[str, ...]]] = field(default_factory=dict)
+
+    def sign_and_store(self, requests: Sequence[SignRequest], wallet: HotWallet, fees: FeeQuote,
+                       now: datetime.datetime) -> list[TradeExecution]:
+        """Sign each request with the next nonce, mark its trade started, store it; in nonce order.
+
+        A store failure stops the batch: the trades stored before it are returned (they are safe to send)
+        and the rest is left planned; the error is raised only when nothing was stored. The failing trade's
+        nonce was allocated and is never sent, so the wallet's local nonce is ahead of the chain: restart
+        (a new HotWallet syncs from the chain) before the next batch, or later transactions wait forever.
+        """
+        stored: list[TradeExecution] = []
+        for request in requests:
+            trade = request.trade
+            tx = BlockchainTransaction(contract_address=self.vault_address, function_selector=VAULT_FUNCTION,
+                                       asset_deltas=list(request.asset_deltas))
+            wallet.sign_blockchain_transaction(tx, "0x" + request.calldata.hex(), request.gas_limit, fees)
+            if trade.get_status() is TradeStatus.planned:
+                trade.mark_started(now)
+            trade.set_blockchain_transactions([tx])
+            try:
+                save_trade(self.store, trade)
+            except Exception:
+                trade.started_at, trade.blockchain_transactions = None, []  # back to planned: nothing stored
+                if not stored:
+                    raise
+                logger.exception("store refused trade %d: stopping the batch after %d stored trades",
+                                 trade.trade_id, len(stored))
+                break
+            self.track(trade)
+            stored.append(trade)
+        return stored
+
+    def track(self, trade: TradeExecution) -> None:
+        """Follow `trade`'s last transaction so replacements of it are stored before they are sent."""
+        tx = trade.blockchain_transactions[-1]
+        self._tracked[id(tx)] = (trade, tuple(tx.get_all_tx_hashes()))
+
+    def persist_tx(self, tx: BlockchainTransaction) -> None:
+        """Tracker callback: store the trade when the transaction's set of signed hashes changed."""
+        entry = self._tracked.get(id(tx))
+        if entry is None:
+            return
+        trade, stored_hashes = entry
+        hashes = tuple(tx.get_all_tx_hashes())
+        if hashes != stored_hashes:
+            self.store.update(trade)
+            self._tracked[id(tx)] = (trade, hashes)
+            logger.info("trade %d: replacement %s stored before broadcast", trade.trade_id, tx.tx_hash)
