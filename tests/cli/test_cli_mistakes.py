@@ -1,0 +1,120 @@
+"""Each user mistake: its message, its exit code, no traceback, and nothing sent (nonce unchanged)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import assert_one_line_error, nonce, run_cli
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
+from vaultexec.testing.anvil import find_free_port
+from vaultexec.testing.plugin import ASSET_MANAGER_KEY
+from vaultexec.testing.world import World
+
+BUY = ["trade", "WETH/USDC", "buy", "1000", "--venue", "v3", "--fee", "500", "--yes"]
+
+
+def trade_args(config: Path, *args: str) -> list[str]:
+    return [*args[:4], "--config", str(config), *args[4:]]
+
+
+def test_unreachable_rpc(cli_env: dict[str, str], world_config: Path) -> None:
+    env = {**cli_env, "VAULTEXEC_RPC_URL": f"http://127.0.0.1:{find_free_port()}"}
+    result = run_cli(trade_args(world_config, *BUY), env)
+    assert_one_line_error(result, 4, "Cannot use the RPC node", "Connection refused")
+
+
+def test_wrong_chain_id(cli_env: dict[str, str], world_config: Path, web3: Web3,
+                       asset_manager: LocalAccount) -> None:
+    before = nonce(web3, asset_manager.address)
+    result = run_cli(["--chain-id", "1", *trade_args(world_config, *BUY)], cli_env)
+    assert_one_line_error(result, 3, "Wrong chain", "chain 31337", "--chain-id says 1")
+    assert nonce(web3, asset_manager.address) == before
+
+
+def test_unknown_token_symbol(cli_env: dict[str, str], world_config: Path, web3: Web3,
+                              asset_manager: LocalAccount) -> None:
+    before = nonce(web3, asset_manager.address)
+    result = run_cli(trade_args(world_config, "trade", "PEPE/USDC", "buy", "1000", "--yes"), cli_env)
+    assert_one_line_error(result, 2, "Unknown token symbol 'PEPE'", "USDC")
+    assert nonce(web3, asset_manager.address) == before
+
+
+@pytest.mark.parametrize(("amount", "needle"), [("ten", "is not a number"), ("-5", "must be a positive"),
+                                                ("0", "must be a positive"), ("NaN", "must be a positive")])
+def test_bad_amount(cli_env: dict[str, str], world_config: Path, amount: str, needle: str) -> None:
+    # "--" lets a negative number through as an argument, as a user would have to write it.
+    result = run_cli(["trade", "--config", str(world_config), "--yes", "--", "WETH/USDC", "buy", amount], cli_env)
+    assert_one_line_error(result, 2, "Amount", needle)
+
+
+def test_pool_not_allowed_by_the_vault(cli_env: dict[str, str], world_config: Path, web3: Web3, world: World,
+                                       vault: Contract, asset_manager: LocalAccount) -> None:
+    router = world.swap_router.address
+    vault.functions.setPoolAllowed(router, world.weth.address, world.usdc.address, 500, False).transact(
+        {"from": world.deployer})
+    before = nonce(web3, asset_manager.address)
+    result = run_cli(trade_args(world_config, *BUY), cli_env)
+    assert_one_line_error(result, 6, "is not allowed on router", "setPoolAllowed")
+    assert nonce(web3, asset_manager.address) == before
+
+
+def test_insufficient_balance(cli_env: dict[str, str], world_config: Path, web3: Web3,
+                              asset_manager: LocalAccount) -> None:
+    before = nonce(web3, asset_manager.address)
+    result = run_cli(trade_args(world_config, "trade", "WETH/USDC", "buy", "2000000", "--fee", "500", "--yes"),
+                     cli_env)
+    assert_one_line_error(result, 7, "needs 2000000.000000 USDC", "holds 1000000.000000")
+    assert nonce(web3, asset_manager.address) == before
+
+
+def test_key_pasted_instead_of_variable_name_is_never_echoed(cli_env: dict[str, str], world_config: Path) -> None:
+    result = run_cli(["--private-key-env", ASSET_MANAGER_KEY, *trade_args(world_config, *BUY)], cli_env)
+    assert_one_line_error(result, 2, "--private-key-env takes the NAME")
+    assert ASSET_MANAGER_KEY.removeprefix("0x") not in result.output.lower()
+
+
+def test_invalid_key_is_never_echoed(cli_env: dict[str, str], world_config: Path) -> None:
+    bad_key = ASSET_MANAGER_KEY[:-4] + "zzzz"
+    result = run_cli(["--verbose", *trade_args(world_config, *BUY)], {**cli_env, "VAULTEXEC_PRIVATE_KEY": bad_key})
+    assert result.code == 5, result.output
+    assert "not valid" in result.stderr
+    assert bad_key.removeprefix("0x")[:40] not in result.output
+
+
+def test_missing_key(cli_env: dict[str, str], world_config: Path) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "VAULTEXEC_PRIVATE_KEY"}
+    result = run_cli(trade_args(world_config, *BUY), env)
+    assert_one_line_error(result, 5, "set the environment variable VAULTEXEC_PRIVATE_KEY")
+
+
+def test_no_contract_at_vault_address(cli_env: dict[str, str], world_config: Path) -> None:
+    env = {**cli_env, "VAULTEXEC_VAULT": "0x000000000000000000000000000000000000dEaD"}
+    result = run_cli(trade_args(world_config, *BUY), env)
+    assert_one_line_error(result, 3, "No contract at 0x000000000000000000000000000000000000dEaD")
+
+
+def test_verbose_shows_the_traceback(cli_env: dict[str, str], world_config: Path) -> None:
+    result = run_cli(["--verbose", "--chain-id", "1", *trade_args(world_config, *BUY)], cli_env)
+    assert result.code == 3
+    assert "Traceback" in result.stderr
+    assert ASSET_MANAGER_KEY.removeprefix("0x") not in result.output.lower()
+
+
+def test_keystore_signs_and_a_wrong_password_is_refused(cli_env: dict[str, str], world_config: Path,
+                                                        tmp_path: Path) -> None:
+    keystore = tmp_path / "manager.json"
+    keystore.write_text(json.dumps(Account.encrypt(ASSET_MANAGER_KEY, "correct horse", iterations=2)))
+    env = {k: v for k, v in cli_env.items() if k != "VAULTEXEC_PRIVATE_KEY"}
+    args = ["--keystore", str(keystore), *trade_args(world_config, *BUY), "--dry-run"]
+    wrong = run_cli(args, {**env, "VAULTEXEC_KEYSTORE_PASSWORD": "battery staple"})
+    assert_one_line_error(wrong, 5, "Cannot decrypt keystore", "wrong password in VAULTEXEC_KEYSTORE_PASSWORD")
+    assert "battery staple" not in wrong.output
+    right = run_cli(args, {**env, "VAULTEXEC_KEYSTORE_PASSWORD": "correct horse"})
+    assert right.code == 0, right.output
+    assert "ok (" in right.stdout

@@ -1,0 +1,130 @@
+"""The `vaultexec` command group: global options, logging, and the one place failures become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+
+from vaultexec.chain.wallet import DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR
+from vaultexec.cli.failures import (
+    EXIT_ABORTED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    one_line,
+    redact_secrets,
+    report_failure,
+    secrets_from_env,
+    stderr_console,
+)
+from vaultexec.cli.session import DEFAULT_STORE_URL, RPC_URL_ENV_VAR, STORE_ENV_VAR, VAULT_ENV_VAR, Session
+
+logger = logging.getLogger(__name__)
+
+
+#: click >= 8.2 raises this for a bare `vaultexec` (older click prints the help itself).
+_NO_ARGS_IS_HELP: type[click.ClickException] | tuple[()] = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class _Run:
+    """What `main` must know about the invocation even when the group callback never ran."""
+
+    session: Session | None = None
+    verbose: bool = False
+    secret_env_vars: tuple[str, ...] = (DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR)
+
+
+#: Width of tables when stdout is not a terminal (a pipe, a file, a test): wide enough not to truncate.
+PIPE_WIDTH = 220
+
+
+def stdout_console() -> Console:
+    """Console for results; when piped it is wide, so tables keep every figure readable."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=PIPE_WIDTH)
+    return console
+
+
+def setup_logging(verbose: bool) -> None:
+    """Warnings only by default; with --verbose, debug logs of vaultexec and info of the rest, on stderr."""
+    handler = RichHandler(console=stderr_console(), show_path=False, rich_tracebacks=False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler],
+                        format="%(name)s: %(message)s", force=True)
+    logging.getLogger("vaultexec").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # Retries are routine; when they run out the error says so in one line.
+    logging.getLogger("vaultexec.chain.rpc").setLevel(logging.DEBUG if verbose else logging.ERROR)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--rpc-url", envvar=RPC_URL_ENV_VAR, metavar="URL",
+              help=f"JSON-RPC endpoint of the chain [env {RPC_URL_ENV_VAR}].")
+@click.option("--private-key-env", default=DEFAULT_KEY_ENV_VAR, show_default=True, metavar="NAME",
+              help="Name of the environment variable holding the hot wallet's private key.")
+@click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Encrypted keystore file to sign with instead of the key variable.")
+@click.option("--keystore-password-env", default=DEFAULT_KEYSTORE_PASSWORD_ENV_VAR, show_default=True,
+              metavar="NAME", help="Name of the environment variable holding the keystore password.")
+@click.option("--vault", "vault_address", envvar=VAULT_ENV_VAR, metavar="ADDRESS",
+              help=f"The vault's address [env {VAULT_ENV_VAR}].")
+@click.option("--store", "store_url", envvar=STORE_ENV_VAR, default=DEFAULT_STORE_URL, show_default=True,
+              metavar="URL", help=f"Execution store: sqlite:///file.db or redis://host:port/db [env {STORE_ENV_VAR}].")
+@click.option("--chain-id", type=int, metavar="ID",
+              help="Refuse to do anything unless the node is on this chain.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logs, and tracebacks on errors.")
+@click.version_option(package_name="vaultexec")
+@click.pass_context
+def cli(ctx: click.Context, rpc_url: str | None, private_key_env: str, keystore: Path | None,
+        keystore_password_env: str, vault_address: str | None, store_url: str, chain_id: int | None,
+        verbose: bool) -> None:
+    """Run trades through an on-chain vault: deploy and configure it, trade, follow up, report.
+
+    The key is read from an environment variable (--private-key-env) or a keystore file, never from the
+    command line, and is never printed. Exit codes per error class: see docs/cli.md.
+    """
+    _Run.verbose = verbose
+    _Run.secret_env_vars = (private_key_env, keystore_password_env)
+    setup_logging(verbose)
+    session = Session(rpc_url=rpc_url, key_env=private_key_env, keystore=keystore,
+                      keystore_password_env=keystore_password_env, vault_address=vault_address,
+                      store_url=store_url, expected_chain_id=chain_id, verbose=verbose,
+                      console=stdout_console())
+    _Run.session = session
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `vaultexec` script: run the command, map any failure to one line + exit code."""
+    # Imported here so that the command modules can import `cli` from this module.
+    from vaultexec.cli import commands  # noqa: F401  (registers the commands)
+
+    _Run.verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    err = stderr_console()
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="vaultexec",
+                        standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("Aborted: nothing was sent.", highlight=False)
+        code = EXIT_ABORTED
+    except _NO_ARGS_IS_HELP as exc:  # bare `vaultexec`: show the help as click would
+        err.print(exc.format_message(), markup=False, highlight=False)
+        code = exc.exit_code
+    except click.ClickException as exc:
+        secrets = secrets_from_env(_Run.secret_env_vars)
+        err.print(redact_secrets(f"error (usage): {one_line(exc.format_message())}", secrets),
+                  markup=False, highlight=False, soft_wrap=True)
+        if exc.exit_code == 2:
+            err.print("Try 'vaultexec --help' (or COMMAND --help).", highlight=False)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        err.print("Interrupted.", highlight=False)
+        code = EXIT_INTERRUPTED
+    except Exception as exc:
+        code = report_failure(exc, _Run.verbose, secrets_from_env(_Run.secret_env_vars), err)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

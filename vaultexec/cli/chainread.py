@@ -1,0 +1,63 @@
+"""Small on-chain reads the CLI needs: ERC-20 metadata and balances, the vault's current guard settings."""
+
+from __future__ import annotations
+
+from eth_abi.abi import decode
+from web3 import Web3
+from web3.contract import Contract
+
+from vaultexec.dex.erc20 import decode_uint, encode_balance_of, encode_decimals, selector
+from vaultexec.errors import ConfigurationError
+from vaultexec.vault.deploy import VaultConfig
+
+SYMBOL = selector("symbol()")
+
+
+def _call(web3: Web3, token: str, data: bytes, what: str) -> bytes:
+    checksum = Web3.to_checksum_address(token)
+    try:
+        result = bytes(web3.eth.call({"to": checksum, "data": Web3.to_hex(data)}))
+    except Exception as exc:  # web3 raises many types for a reverting or missing contract
+        raise ConfigurationError(f"{checksum} does not answer {what}: is it an ERC-20 token on this chain? "
+                                 f"({type(exc).__name__})") from exc
+    if not result:
+        raise ConfigurationError(f"{checksum} has no {what}: no ERC-20 token at this address on this chain.")
+    return result
+
+
+def token_decimals(web3: Web3, token: str) -> int:
+    return decode_uint(_call(web3, token, encode_decimals(), "decimals()"))
+
+
+def token_balance(web3: Web3, token: str, owner: str) -> int:
+    """Raw balance of `owner`."""
+    return decode_uint(_call(web3, token, encode_balance_of(owner), "balanceOf()"))
+
+
+def token_symbol(web3: Web3, token: str) -> str:
+    """The token's symbol (string ABI; bytes32 symbols of old tokens are decoded too)."""
+    data = _call(web3, token, SYMBOL, "symbol()")
+    if len(data) == 32:
+        return data.rstrip(b"\0").decode(errors="replace")
+    (symbol,) = decode(["string"], data)
+    return str(symbol)
+
+
+def missing_settings(vault: Contract, config: VaultConfig) -> VaultConfig:
+    """The part of `config` that is not yet in place on `vault` (so re-running configure sends nothing)."""
+    fns = vault.functions
+    pending = VaultConfig()
+    pending.assets = [a for a in config.assets if not fns.isAssetAllowed(a).call()]
+    pending.routers = {r: k for r, k in config.routers.items() if fns.routerKind(r).call() != int(k)}
+    pending.pools = [p for p in config.pools
+                     if not fns.isPoolAllowed(p.router, p.token_a, p.token_b, p.fee).call()]
+    pending.spend_limits = [s for s in config.spend_limits
+                            if tuple(fns.spendLimit(s.asset).call()) != (s.capacity, s.refill_period)]
+    return pending
+
+
+def require_owner(vault: Contract, signer: str) -> None:
+    owner = vault.functions.owner().call()
+    if Web3.to_checksum_address(owner) != Web3.to_checksum_address(signer):
+        raise ConfigurationError(f"The signing key ({signer}) is not the owner of vault {vault.address} "
+                                 f"(owner: {owner}); only the owner can configure it. Nothing was sent.")

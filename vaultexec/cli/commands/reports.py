@@ -1,0 +1,128 @@
+"""`vaultexec status` and `vaultexec export-csv`: read the execution store (and the vault, when reachable)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from vaultexec.cli.app import cli
+from vaultexec.cli.session import Session
+from vaultexec.cli.tables import counts_table, status_counts, trades_table
+from vaultexec.errors import BadInputError
+from vaultexec.model.run_state import RunState
+from vaultexec.model.trade import TradeExecution, TradeStatus
+from vaultexec.store.export import export_csv, generate_export
+
+#: How many recent settled trades `status` lists.
+RECENT_TRADES = 10
+
+
+def run_state_from_trades(trades: list[TradeExecution], executor_id: str) -> RunState:
+    """A RunState summarising the stored trades (RunState itself is in-memory only, never stored)."""
+    state = RunState(executor_id=executor_id, executor_running=False)
+    for trade in trades:
+        status = trade.get_status()
+        if trade.broadcasted_at is not None:
+            state.record_trade_broadcast()
+        if status is TradeStatus.success:
+            state.record_trade_success(trade.trade_id)
+        elif status is TradeStatus.failed:
+            state.record_trade_failure(trade.trade_id, trade.get_revert_reason() or "failed")
+        elif status is TradeStatus.repaired:
+            state.record_trade_repair(trade.trade_id)
+    return state
+
+
+def vault_facts(session: Session) -> dict[str, Any] | None:
+    """Owner, asset manager and pause flag read from chain, or None when no RPC URL is given."""
+    if not session.rpc_url:
+        return None
+    fns = session.vault().functions
+    return {"chain_id": session.chain_id, "owner": fns.owner().call(),
+            "asset_manager": fns.assetManager().call(), "paused": fns.paused().call()}
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (counts, RunState) only.")
+@click.pass_obj
+def status_command(session: Session, as_json: bool) -> None:
+    """Trades of the vault by state, open and recent trades, and a RunState summary as JSON."""
+    store = session.store()
+    trades = store.export_all()
+    counts = status_counts(trades)
+    state = run_state_from_trades(trades, store.vault)
+    facts = vault_facts(session)
+    document = {"vault": session.require_vault_address(), "store": session.store_url,
+                "trades_by_state": dict(sorted(counts.items())), "onchain": facts,
+                "run_state": json.loads(state.make_exportable_copy().to_json())}
+    if as_json:
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        return
+    out = session.console
+    out.print(f"Vault {document['vault']}  store {session.store_url}")
+    if facts:
+        out.print(f"chain {facts['chain_id']}  owner {facts['owner']}  asset manager {facts['asset_manager']}"
+                  f"  {'PAUSED' if facts['paused'] else 'active'}")
+    out.print(counts_table(counts))
+    open_trades = [t for t in trades if t.is_pending() or t.is_planned()]
+    if open_trades:
+        out.print(trades_table(open_trades, "Open trades (run `vaultexec resume` to finish them)"))
+    settled = [t for t in trades if not (t.is_pending() or t.is_planned())][-RECENT_TRADES:]
+    if settled:
+        out.print(trades_table(settled, f"Last {len(settled)} settled trades"))
+    out.print("RunState:")
+    out.print_json(json.dumps(document["run_state"]))
+
+
+def parse_day(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise BadInputError(f"{option} {text!r}: expected a date as YYYY-MM-DD") from None
+
+
+@cli.command("export-csv")
+@click.option("--output", "-o", metavar="FILE", help="Write here ('-' for stdout); default "
+              "trade-export-<vault>-<date>.csv in the current directory.")
+@click.option("--since", metavar="YYYY-MM-DD", help="Only trades opened on or after this day (UTC).")
+@click.option("--until", metavar="YYYY-MM-DD", help="Only trades opened on or before this day (UTC).")
+@click.option("--yesterday", is_flag=True, help="Only trades opened yesterday (UTC).")
+@click.pass_obj
+def export_csv_command(session: Session, output: str | None, since: str | None, until: str | None,
+                       yesterday: bool) -> None:
+    """Export settled trades as CSV (one row per trade, exact amounts)."""
+    start, end = parse_day(since, "--since"), parse_day(until, "--until")
+    if yesterday:
+        day = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), time())
+        start, end = day, day
+    if end is not None:
+        end = end + timedelta(days=1) - timedelta(microseconds=1)
+    store = session.store()
+    err = Console(stderr=True, highlight=False)
+    if output == "-":
+        caption = export_csv(store.iterate_by_time(start, end), sys.stdout)
+        err.print(caption or "No settled trade to export.")
+        return
+    if output is None and start is None and end is None:
+        import io
+
+        buffer = io.StringIO()
+        named = generate_export(store, buffer)
+        if named is None:
+            err.print("No settled trade to export; no file written.")
+            return
+        Path(named[0]).write_text(buffer.getvalue())
+        err.print(f"{named[1]}: wrote {named[0]}")
+        return
+    target = Path(output or f"trade-export-{store.vault[:10]}-{datetime.now(UTC):%Y-%m-%d}.csv")
+    with target.open("w", newline="") as stream:
+        caption = export_csv(store.iterate_by_time(start, end), stream)
+    err.print(f"{caption or 'No settled trade in that period (header only)'}: wrote {target}")

@@ -1,0 +1,132 @@
+"""`vaultexec trade`, `vaultexec resume`, `vaultexec repair`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from vaultexec.cli.app import cli
+from vaultexec.cli.failures import EXIT_TRADE_FAILED
+from vaultexec.cli.markets import MarketRequest, MarketResolver, parse_pair, register_config_deployment
+from vaultexec.cli.session import Session
+from vaultexec.cli.tables import trades_table
+from vaultexec.cli.trading import (
+    build_executor,
+    make_trade,
+    next_trade_id,
+    parse_amount,
+    parse_side,
+    parse_slippage_percent,
+    plan_table,
+)
+from vaultexec.cli.vaultconfig import ConfigRequest, config_from_flags, load_config_file
+from vaultexec.errors import TransactionTimeoutError
+
+#: `repair` exit code when some asked-for trade was refused (see docs/cli.md).
+EXIT_REPAIR_REFUSED = 13
+
+
+@cli.command("trade")
+@click.argument("pair")
+@click.argument("side")
+@click.argument("amount")
+@click.option("--slippage", default="0.5", show_default=True, metavar="PERCENT",
+              help="Slippage tolerance in percent (0.5 = 0.5 %).")
+@click.option("--venue", type=click.Choice(["v2", "v3"]), default="v3", show_default=True)
+@click.option("--fee", type=int, default=3000, show_default=True, help="V3 fee tier (500 = 0.05 %).")
+@click.option("--via", metavar="TOKEN", help="Three-way route through this token (BASE -> VIA -> QUOTE).")
+@click.option("--via-fee", type=int, help="V3 fee tier of the VIA/QUOTE hop (default: --fee).")
+@click.option("--router", metavar="ADDRESS", help="Router to use (default: the deployment's).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML/JSON file with [tokens] and [deployment] (docs/cli.md).")
+@click.option("--token", "tokens", multiple=True, metavar="SYMBOL=0xADDR", help="Declare a token symbol.")
+@click.option("--dry-run", is_flag=True, help="Plan and pre-flight only; send nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def trade_command(session: Session, pair: str, side: str, amount: str, slippage: str, venue: str, fee: int,
+                  via: str | None, via_fee: int | None, router: str | None, config_file: Path | None,
+                  tokens: tuple[str, ...], dry_run: bool, yes: bool) -> int:
+    """Trade once: PAIR is BASE/QUOTE (e.g. WETH/USDC), SIDE buy or sell, AMOUNT in quote for a buy
+    (what the vault spends) and in base for a sell.
+
+    Prints the plan and the pre-flight result; --dry-run stops there. Asks for confirmation unless --yes.
+    """
+    base, quote = parse_pair(pair)
+    buy, raw_amount, tolerance = parse_side(side), parse_amount(amount), parse_slippage_percent(slippage)
+    request = load_config_file(config_file) if config_file else ConfigRequest()
+    request = request.merge(config_from_flags(tokens, (), (), (), ()))
+    vault = session.require_vault_address()
+    register_config_deployment(request.deployment, session.chain_id)
+    web3, client = session.web3(), session.client()
+    session.vault()  # refuses an address without a contract
+    market = MarketResolver(web3, session.chain_id, request.tokens).pair(
+        MarketRequest(base, quote, venue, fee, via, via_fee, router))
+    wallet = session.wallet()
+    store = session.store()
+    trade = make_trade(next_trade_id(store), market, buy, raw_amount, tolerance)
+    model, planner = build_executor(client, web3, vault, wallet, store, [market])
+    err = Console(stderr=True, highlight=False)
+    with err.status("planning and simulating"):
+        plan = planner.routing.plan_trades([trade]).plans[0]
+    session.console.print(plan_table(trade, plan))
+    if dry_run:
+        err.print("--dry-run: nothing was signed or sent.")
+        return 0
+    if not yes:
+        click.confirm(f"Send this trade from {wallet.address} through vault {vault}?", abort=True, err=True)
+    with err.status("executing"):
+        done = model.execute_trades([trade])
+    session.console.print(trades_table(done, "Result"))
+    result = done[0]
+    if result.is_pending():
+        raise TransactionTimeoutError(f"Trade #{result.trade_id} is still {result.get_status().value}; run "
+                                      "`vaultexec resume` to finish it.")
+    if result.is_failed():
+        err.print(f"Trade #{result.trade_id} failed: {result.get_revert_reason()}")
+        return EXIT_TRADE_FAILED
+    return 0
+
+
+@cli.command("resume")
+@click.pass_obj
+def resume_command(session: Session) -> None:
+    """Finish trades a previous run left started or broadcasted (re-sends stored bytes, never re-signs)."""
+    model, _ = build_executor(session.client(), session.web3(), session.require_vault_address(),
+                              session.wallet(), session.store(), [])
+    pending = model.get_pending_trades()
+    if not pending:
+        Console(stderr=True, highlight=False).print("No trade in flight; nothing to resume.")
+        return
+    with Console(stderr=True).status(f"resuming {len(pending)} trades"):
+        settled = model.resume()
+    session.console.print(trades_table(settled, f"Resumed: {len(settled)} of {len(pending)} trades settled"))
+    still = model.get_pending_trades()
+    if still:
+        ids = ", ".join(str(t.trade_id) for t in still)
+        raise TransactionTimeoutError(f"{len(still)} trades still in flight ({ids}); run `vaultexec resume` "
+                                      "again later.")
+
+
+@cli.command("repair")
+@click.option("--trade-id", "trade_ids", type=int, multiple=True, help="Only these trades (default: all).")
+@click.option("--note", help="Note stored on each repaired trade.")
+@click.pass_obj
+def repair_command(session: Session, trade_ids: tuple[int, ...], note: str | None) -> int:
+    """Close trades that cannot settle by themselves (failed, or their nonce used by another transaction)."""
+    model, _ = build_executor(session.client(), session.web3(), session.require_vault_address(),
+                              session.wallet(), session.store(), [])
+    result = model.repair(list(trade_ids) or None, note)
+    if result.repaired:
+        session.console.print(trades_table(result.repaired, "Repaired"))
+    if result.settled:
+        session.console.print(trades_table(result.settled, "Found landed and settled"))
+    for trade_id, reason in result.refused.items():
+        sys.stderr.write(f"trade #{trade_id} not repaired: {reason}\n")
+    if not (result.repaired or result.settled or result.refused):
+        sys.stderr.write("Nothing to repair.\n")
+    if result.refused:
+        return EXIT_REPAIR_REFUSED
+    return 0

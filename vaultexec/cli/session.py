@@ -1,0 +1,167 @@
+"""What every command shares: the connection, the signing key, the vault and the store, opened lazily.
+
+Nothing is contacted before a command needs it, so `--help` and input mistakes never touch the network.
+The key only ever comes from an environment variable or a keystore file, never from the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from rich.console import Console
+from web3 import Web3
+from web3.contract import Contract
+
+from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
+from vaultexec.chain.wallet import HotWallet
+from vaultexec.errors import BadInputError, ConfigurationError, RPCError, WalletError
+from vaultexec.store import ExecutionStore, open_store
+from vaultexec.vault.deploy import get_vault
+
+logger = logging.getLogger(__name__)
+
+RPC_URL_ENV_VAR = "VAULTEXEC_RPC_URL"
+VAULT_ENV_VAR = "VAULTEXEC_VAULT"
+STORE_ENV_VAR = "VAULTEXEC_STORE"
+DEFAULT_STORE_URL = "sqlite:///vaultexec.db"
+#: A command line tool should fail fast on a dead node: ~1.5 s of retries, not a minute.
+CLI_RETRY = RetryPolicy(attempts=4, initial_backoff=0.1, max_backoff=1.0, deadline=15.0)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_env_var_name(name: str, option: str) -> str:
+    """Refuse anything that is not an environment variable name (e.g. a key pasted by mistake).
+
+    The value is never echoed: it may be the private key itself.
+    """
+    if not _ENV_NAME.fullmatch(name):
+        raise BadInputError(f"{option} takes the NAME of an environment variable (e.g. VAULTEXEC_PRIVATE_KEY), "
+                            "not a key or a password; the value you gave is not shown.")
+    return name
+
+
+def load_account(key_env: str, keystore: Path | None, password_env: str) -> LocalAccount:
+    """The signing account from a keystore file (password from `password_env`) or from `key_env`."""
+    if keystore is not None:
+        password = os.environ.get(check_env_var_name(password_env, "--keystore-password-env"))
+        if password is None:
+            raise WalletError(f"Keystore {keystore} needs its password in the environment variable "
+                              f"{password_env}.")
+        try:
+            encrypted = json.loads(keystore.read_text())
+        except (OSError, ValueError) as exc:
+            raise WalletError(f"Cannot read keystore file {keystore}: {exc}") from None
+        try:
+            key = Account.decrypt(encrypted, password)
+        except Exception:  # eth-account raises ValueError/TypeError/KeyError for wrong password or format
+            raise WalletError(f"Cannot decrypt keystore {keystore}: wrong password in {password_env} "
+                              "or not a keystore file.") from None
+        account: LocalAccount = Account.from_key(key)
+        return account
+    value = os.environ.get(check_env_var_name(key_env, "--private-key-env"))
+    if not value:
+        raise WalletError(f"No private key: set the environment variable {key_env} (or pass "
+                          "--private-key-env NAME, or --keystore FILE).")
+    try:
+        account = Account.from_key(value.strip())
+    except Exception:  # some eth-account errors quote the input: never let them through
+        raise WalletError(f"The private key in {key_env} is not valid: expected 64 hex digits "
+                          "(optionally 0x-prefixed).") from None
+    return account
+
+
+@dataclass
+class Session:
+    """Options of the `vaultexec` group and the connections they lead to."""
+
+    rpc_url: str | None
+    key_env: str
+    keystore: Path | None
+    keystore_password_env: str
+    vault_address: str | None
+    store_url: str
+    expected_chain_id: int | None
+    verbose: bool
+    console: Console
+    _client: RPCClient | None = field(default=None, repr=False)
+    _web3: Web3 | None = field(default=None, repr=False)
+    _chain_id: int | None = field(default=None, repr=False)
+    _account: LocalAccount | None = field(default=None, repr=False)
+    _store: ExecutionStore | None = field(default=None, repr=False)
+
+    # -- chain -------------------------------------------------------------------------------------
+
+    def client(self) -> RPCClient:
+        """The RPC client; checks on first use that the node answers and is on the expected chain."""
+        if self._client is None:
+            if not self.rpc_url:
+                raise ConfigurationError(f"No RPC URL: pass --rpc-url URL or set {RPC_URL_ENV_VAR}.")
+            client = RPCClient(self.rpc_url, timeout=30.0, retry=CLI_RETRY)
+            try:
+                chain_id = int(client.call("eth_chainId"), 16)
+            except RPCError as exc:
+                client.close()
+                raise RPCError(f"Cannot use the RPC node: {exc}") from exc
+            if self.expected_chain_id is not None and chain_id != self.expected_chain_id:
+                client.close()
+                raise ConfigurationError(
+                    f"Wrong chain: the node at the RPC URL is on chain {chain_id}, --chain-id says "
+                    f"{self.expected_chain_id}. Check the RPC URL (nothing was sent).")
+            self._client, self._chain_id = client, chain_id
+            logger.info("connected to chain %d", chain_id)
+        return self._client
+
+    @property
+    def chain_id(self) -> int:
+        self.client()
+        assert self._chain_id is not None
+        return self._chain_id
+
+    def web3(self) -> Web3:
+        if self._web3 is None:
+            self._web3 = connect_web3(self.client())
+        return self._web3
+
+    # -- key ---------------------------------------------------------------------------------------
+
+    def account(self) -> LocalAccount:
+        if self._account is None:
+            self._account = load_account(self.key_env, self.keystore, self.keystore_password_env)
+        return self._account
+
+    def wallet(self) -> HotWallet:
+        """A fresh hot wallet for the signing account on this chain (nonces synced by its user)."""
+        return HotWallet(self.account(), self.chain_id)
+
+    def secret_env_vars(self) -> list[str]:
+        return [self.key_env, self.keystore_password_env]
+
+    # -- vault and store -----------------------------------------------------------------------------
+
+    def require_vault_address(self) -> str:
+        if not self.vault_address:
+            raise ConfigurationError(f"No vault: pass --vault ADDRESS or set {VAULT_ENV_VAR}.")
+        if not Web3.is_address(self.vault_address):
+            raise BadInputError(f"--vault {self.vault_address!r} is not an address (0x + 40 hex digits).")
+        return Web3.to_checksum_address(self.vault_address)
+
+    def vault(self) -> Contract:
+        return get_vault(self.web3(), self.require_vault_address())
+
+    def store(self) -> ExecutionStore:
+        if self._store is None:
+            self._store = open_store(self.store_url, self.require_vault_address())
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+        if self._client is not None:
+            self._client.close()

@@ -1,0 +1,199 @@
+"""Read a vault configuration (assets, routers, pools, spend limits) from a TOML/JSON file and from flags.
+
+Tokens may be named by address or by a symbol declared in the file's `[tokens]` table (or `--token
+SYMBOL=ADDRESS`). Spend limits are human amounts converted with the token's on-chain decimals, rounded
+down (a limit is never raised by rounding).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from vaultexec.errors import BadInputError
+from vaultexec.vault.deploy import PoolConfig, RouterKind, SpendLimit, VaultConfig
+
+#: Router kinds as written in config files and flags.
+ROUTER_KINDS: dict[str, RouterKind] = {
+    "uniswap_v2": RouterKind.UNISWAP_V2,
+    "uniswap_v3": RouterKind.UNISWAP_V3_SWAP_ROUTER,
+    "uniswap_v3_swap_router": RouterKind.UNISWAP_V3_SWAP_ROUTER,
+    "uniswap_v3_swap_router02": RouterKind.UNISWAP_V3_SWAP_ROUTER02,
+}
+MAX_FEE = 1_000_000
+
+
+@dataclass
+class RawSpendLimit:
+    """A spend limit as written: token reference, human capacity, refill period in seconds."""
+
+    token: str
+    capacity: Decimal
+    refill_period: int
+
+
+@dataclass
+class ConfigRequest:
+    """A configuration with tokens still named as the user wrote them (before symbol resolution)."""
+
+    tokens: dict[str, str] = field(default_factory=dict)
+    assets: list[str] = field(default_factory=list)
+    routers: dict[str, str] = field(default_factory=dict)
+    pools: list[tuple[str, str, str, int]] = field(default_factory=list)
+    spend_limits: list[RawSpendLimit] = field(default_factory=list)
+    #: A DEX deployment to register (field names of `dex.deployments.Deployment`, chain id excluded).
+    deployment: dict[str, str] = field(default_factory=dict)
+
+    def merge(self, other: ConfigRequest) -> ConfigRequest:
+        return ConfigRequest({**self.tokens, **other.tokens}, [*self.assets, *other.assets],
+                             {**self.routers, **other.routers}, [*self.pools, *other.pools],
+                             [*self.spend_limits, *other.spend_limits], {**self.deployment, **other.deployment})
+
+    def is_empty(self) -> bool:
+        return not (self.assets or self.routers or self.pools or self.spend_limits)
+
+
+def parse_decimal(text: object, what: str) -> Decimal:
+    """A finite positive Decimal from a string/int (never a float: floats are refused)."""
+    if isinstance(text, float | bool) or not isinstance(text, str | int):
+        raise BadInputError(f"{what}: {text!r} must be written as a string or an integer (no floats)")
+    try:
+        value = Decimal(str(text).strip().replace("_", ""))
+    except InvalidOperation:
+        raise BadInputError(f"{what}: {text!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise BadInputError(f"{what}: {text!r} must be a positive number")
+    return value
+
+
+def _int(value: object, what: str) -> int:
+    try:
+        if isinstance(value, bool | float):
+            raise ValueError
+        return int(str(value).strip())
+    except ValueError:
+        raise BadInputError(f"{what}: {value!r} is not an integer") from None
+
+
+def _fee(value: object, what: str) -> int:
+    fee = _int(value, what)
+    if not 0 <= fee < MAX_FEE:
+        raise BadInputError(f"{what}: fee {fee} outside 0..{MAX_FEE - 1} (0 for Uniswap V2, 500 = 0.05 %)")
+    return fee
+
+
+def load_config_file(path: Path) -> ConfigRequest:
+    """Parse a `.toml` or `.json` vault configuration file (layout in docs/cli.md)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise BadInputError(f"Cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data: dict[str, Any] = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise BadInputError(f"Config file {path} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: "
+                            f"{exc}") from None
+    return config_from_mapping(data, str(path))
+
+
+def config_from_mapping(data: Mapping[str, Any], source: str) -> ConfigRequest:
+    unknown = set(data) - {"tokens", "assets", "routers", "pools", "spend_limits", "deployment"}
+    if unknown:
+        raise BadInputError(f"{source}: unknown keys {sorted(unknown)}; expected tokens, deployment, assets, "
+                            "routers, pools, spend_limits")
+    pools = []
+    for i, pool in enumerate(data.get("pools", [])):
+        where = f"{source} pools[{i}]"
+        tokens = pool.get("tokens")
+        if not isinstance(tokens, list) or len(tokens) != 2 or "router" not in pool:
+            raise BadInputError(f"{where}: write router = \"0x...\", tokens = [\"A\", \"B\"], fee = 500")
+        pools.append((str(pool["router"]), str(tokens[0]), str(tokens[1]), _fee(pool.get("fee", 0), where)))
+    limits = []
+    for i, limit in enumerate(data.get("spend_limits", [])):
+        where = f"{source} spend_limits[{i}]"
+        if not {"asset", "capacity", "refill_period"} <= set(limit):
+            raise BadInputError(f"{where}: write asset = \"USDC\", capacity = \"50000\", refill_period = 86400")
+        limits.append(RawSpendLimit(str(limit["asset"]), parse_decimal(limit["capacity"], f"{where} capacity"),
+                                    _int(limit["refill_period"], f"{where} refill_period")))
+    return ConfigRequest(
+        tokens={str(k): str(v) for k, v in data.get("tokens", {}).items()},
+        assets=[str(a) for a in data.get("assets", [])],
+        routers={str(k): str(v) for k, v in data.get("routers", {}).items()},
+        pools=pools, spend_limits=limits,
+        deployment={str(k): str(v) for k, v in data.get("deployment", {}).items()})
+
+
+def _split(text: str, sep: str, parts: int, option: str, form: str) -> list[str]:
+    pieces = [p.strip() for p in text.split(sep)]
+    if len(pieces) != parts or not all(pieces):
+        raise BadInputError(f"{option} {text!r}: expected {form}")
+    return pieces
+
+
+def config_from_flags(tokens: Iterable[str], assets: Iterable[str], routers: Iterable[str],
+                      pools: Iterable[str], spend_limits: Iterable[str]) -> ConfigRequest:
+    """Flags: --token SYM=ADDR, --asset TOKEN, --router ADDR=KIND, --pool ROUTER:A:B:FEE, --spend-limit T:CAP:SECS."""
+    request = ConfigRequest(assets=list(assets))
+    for item in tokens:
+        symbol, address = _split(item, "=", 2, "--token", "SYMBOL=0xADDRESS")
+        request.tokens[symbol] = address
+    for item in routers:
+        address, kind = _split(item, "=", 2, "--router", "0xROUTER=KIND")
+        request.routers[address] = kind
+    for item in pools:
+        router, a, b, fee = _split(item, ":", 4, "--pool", "0xROUTER:TOKEN_A:TOKEN_B:FEE")
+        request.pools.append((router, a, b, _fee(fee, f"--pool {item}")))
+    for item in spend_limits:
+        token, capacity, period = _split(item, ":", 3, "--spend-limit", "TOKEN:CAPACITY:REFILL_SECONDS")
+        request.spend_limits.append(RawSpendLimit(token, parse_decimal(capacity, f"--spend-limit {item}"),
+                                                  _int(period, f"--spend-limit {item}")))
+    return request
+
+
+def resolve_token(reference: str, tokens: Mapping[str, str]) -> str:
+    """Checksummed address of a token named by address or by a declared symbol (case-insensitive)."""
+    if Web3.is_address(reference):
+        return Web3.to_checksum_address(reference)
+    by_symbol = {symbol.upper(): address for symbol, address in tokens.items()}
+    address = by_symbol.get(reference.upper())
+    if address is None:
+        known = ", ".join(sorted(tokens)) or "none"
+        raise BadInputError(f"Unknown token symbol {reference!r} (known: {known}). Give its address, or "
+                            "declare it with --token SYMBOL=0xADDRESS / a [tokens] table.")
+    if not Web3.is_address(address):
+        raise BadInputError(f"Token {reference}: {address!r} is not an address (0x + 40 hex digits)")
+    return Web3.to_checksum_address(address)
+
+
+def _router(address: str, what: str) -> str:
+    if not Web3.is_address(address):
+        raise BadInputError(f"{what}: {address!r} is not a router address (0x + 40 hex digits)")
+    return Web3.to_checksum_address(address)
+
+
+def resolve_config(request: ConfigRequest, decimals_of: Callable[[str], int]) -> VaultConfig:
+    """Resolve symbols and human amounts; `decimals_of(address)` reads a token's decimals."""
+    tokens = request.tokens
+    config = VaultConfig(assets=list(dict.fromkeys(resolve_token(a, tokens) for a in request.assets)))
+    for address, kind in request.routers.items():
+        if kind.lower() not in ROUTER_KINDS:
+            raise BadInputError(f"Router {address}: kind {kind!r} unknown; use one of {', '.join(ROUTER_KINDS)}")
+        config.routers[_router(address, "routers")] = ROUTER_KINDS[kind.lower()]
+    for router, a, b, fee in request.pools:
+        config.pools.append(PoolConfig(_router(router, "pools"), resolve_token(a, tokens),
+                                       resolve_token(b, tokens), fee))
+    for limit in request.spend_limits:
+        asset = resolve_token(limit.token, tokens)
+        raw = int(limit.capacity.scaleb(decimals_of(asset)).to_integral_value(rounding="ROUND_FLOOR"))
+        if limit.refill_period <= 0 or raw <= 0:
+            raise BadInputError(f"Spend limit of {limit.token}: capacity {limit.capacity} and refill period "
+                                f"{limit.refill_period}s must both be positive")
+        config.spend_limits.append(SpendLimit(asset, raw, limit.refill_period))
+    return config
