@@ -22,7 +22,7 @@ system-deps:
 	@bash scripts/install_system_deps.sh
 
 demo: setup
-	$(PY) scripts/smoke.py
+	$(VENV)/bin/vaultexec demo
 
 test: setup check-artifacts test-contracts test-python
 
