@@ -20,11 +20,12 @@ contract Vault is IVault, Ownable2Step {
     uint256 public constant MAX_CALLS = 8;
     /// @notice Bound on maxSpend.length + minReceive.length.
     uint256 public constant MAX_ASSETS = 8;
-    /// @dev Declared assets plus at most two intermediate tokens per swap (4-token paths).
-    uint256 private constant MAX_TRACKED = MAX_ASSETS + 2 * MAX_CALLS;
+    uint256 private constant NOT_FOUND = type(uint256).max;
 
-    /// @dev One slot per asset. capacity 0 = no spend limit.
-    struct AssetConfig {
+    /// @dev One slot per address, whether a router (`kind`) or an asset (`allowed`, spend limit with
+    /// capacity 0 = none): a call's target is dispatched with a single storage read.
+    struct TargetConfig {
+        RouterKind kind;
         bool allowed;
         uint64 refillPeriod;
         uint128 capacity;
@@ -36,23 +37,28 @@ contract Vault is IVault, Ownable2Step {
         uint64 lastUpdate;
     }
 
-    /// @dev What `_plan` found: tokens to snapshot (declared spend, declared receive, then intermediates),
+    /// @dev What `_plan` found, with the declared bounds read from calldata once: spend assets and their
+    /// maxima, receive assets and their minima, undeclared intermediate path tokens (to snapshot), the
     /// approvals to reset, and which calls are approvals (bit i set).
     struct Plan {
-        address[] tracked;
-        uint256 trackedCount;
+        address[] spendAssets;
+        uint256[] maxSpend;
+        address[] receiveAssets;
+        uint256[] minReceive;
+        address[] intermediates;
+        uint256 intermediateCount;
         address[] approvedTokens;
         address[] approvedSpenders;
         uint256 approvalCount;
         uint256 approveCallMask;
+        Swap swap; // scratch for the call being checked
     }
 
     address public override assetManager;
     bool public override paused;
 
-    mapping(address asset => AssetConfig) private _assets;
+    mapping(address target => TargetConfig) private _targets;
     mapping(address asset => SpendState) private _spend;
-    mapping(address router => RouterKind) private _routers;
     mapping(bytes32 poolKey => bool) private _pools;
 
     bool private transient _entered;
@@ -84,20 +90,20 @@ contract Vault is IVault, Ownable2Step {
         if (paused) revert VaultPaused();
 
         Plan memory plan = _plan(calls, maxSpend, minReceive);
-        uint256[] memory before = new uint256[](plan.trackedCount);
-        for (uint256 t; t < plan.trackedCount; ++t) {
-            before[t] = IERC20(plan.tracked[t]).balanceOf(address(this));
-        }
+        // Balances before the calls; the settle steps overwrite them in place with the deltas.
+        spent = _balances(plan.spendAssets, plan.spendAssets.length);
+        received = _balances(plan.receiveAssets, plan.receiveAssets.length);
+        uint256[] memory intermediateBefore = _balances(plan.intermediates, plan.intermediateCount);
 
         for (uint256 i; i < calls.length; ++i) {
-            // Target and data were validated by _plan; value is always 0.
-            (bool ok, bytes memory ret) = calls[i].target.call(calls[i].data);
-            if (!ok) revert CallFailed(i, ret);
-            if (plan.approveCallMask & (1 << i) != 0 && !_returnedTrueOrNothing(ret)) revert CallFailed(i, ret);
+            _makeCall(i, calls[i].target, calls[i].data, plan.approveCallMask & (1 << i) != 0);
         }
 
         _resetApprovals(plan);
-        (spent, received) = _settle(plan, before, maxSpend, minReceive);
+        _settleSpends(plan, spent);
+        _settleReceives(plan, received);
+        _checkIntermediates(plan, intermediateBefore);
+        emit Executed(msg.sender, plan.spendAssets, spent, plan.receiveAssets, received);
     }
 
     /// @inheritdoc IVault
@@ -114,14 +120,14 @@ contract Vault is IVault, Ownable2Step {
     /// @inheritdoc IVault
     function setAssetAllowed(address asset, bool allowed) external override onlyOwner {
         if (asset == address(0)) revert ZeroAddress();
-        _assets[asset].allowed = allowed;
+        _targets[asset].allowed = allowed;
         emit AssetAllowedSet(asset, allowed);
     }
 
     /// @inheritdoc IVault
     function setRouter(address router, RouterKind kind) external override onlyOwner {
         if (router == address(0)) revert ZeroAddress();
-        _routers[router] = kind;
+        _targets[router].kind = kind;
         emit RouterSet(router, kind);
     }
 
@@ -141,7 +147,7 @@ contract Vault is IVault, Ownable2Step {
     /// @inheritdoc IVault
     function setSpendLimit(address asset, uint256 capacity, uint256 refillPeriod) external override onlyOwner {
         if (asset == address(0)) revert ZeroAddress();
-        AssetConfig memory config = _assets[asset];
+        TargetConfig memory config = _targets[asset];
         if (capacity == 0) {
             config.capacity = 0;
             config.refillPeriod = 0;
@@ -155,7 +161,7 @@ contract Vault is IVault, Ownable2Step {
             config.refillPeriod = uint64(refillPeriod);
             _spend[asset] = SpendState(uint128(available), uint64(block.timestamp));
         }
-        _assets[asset] = config;
+        _targets[asset] = config;
         emit SpendLimitSet(asset, capacity, config.refillPeriod);
     }
 
@@ -195,12 +201,12 @@ contract Vault is IVault, Ownable2Step {
 
     /// @inheritdoc IVault
     function isAssetAllowed(address asset) external view override returns (bool) {
-        return _assets[asset].allowed;
+        return _targets[asset].allowed;
     }
 
     /// @inheritdoc IVault
     function routerKind(address router) external view override returns (RouterKind) {
-        return _routers[router];
+        return _targets[router].kind;
     }
 
     /// @inheritdoc IVault
@@ -216,13 +222,13 @@ contract Vault is IVault, Ownable2Step {
 
     /// @inheritdoc IVault
     function availableSpend(address asset) external view override returns (uint256) {
-        AssetConfig memory config = _assets[asset];
+        TargetConfig memory config = _targets[asset];
         return config.capacity == 0 ? type(uint256).max : _available(config, _spend[asset]);
     }
 
     /// @inheritdoc IVault
     function spendLimit(address asset) external view override returns (uint256 capacity, uint256 refillPeriod) {
-        AssetConfig memory config = _assets[asset];
+        TargetConfig memory config = _targets[asset];
         return (config.capacity, config.refillPeriod);
     }
 
@@ -234,145 +240,149 @@ contract Vault is IVault, Ownable2Step {
         view
         returns (Plan memory plan)
     {
-        if (calls.length == 0 || calls.length > MAX_CALLS) revert BadCallCount(calls.length, MAX_CALLS);
-        uint256 declared = maxSpend.length + minReceive.length;
-        if (declared > MAX_ASSETS) revert TooManyAssets(declared, MAX_ASSETS);
+        unchecked {
+            if (calls.length == 0 || calls.length > MAX_CALLS) revert BadCallCount(calls.length, MAX_CALLS);
+            uint256 declared = maxSpend.length + minReceive.length;
+            if (declared > MAX_ASSETS) revert TooManyAssets(declared, MAX_ASSETS);
 
-        plan.tracked = new address[](MAX_TRACKED);
-        for (uint256 k; k < maxSpend.length; ++k) {
-            _declare(plan, maxSpend[k].asset);
-        }
-        for (uint256 k; k < minReceive.length; ++k) {
-            address asset = minReceive[k].asset;
-            if (_indexOf(maxSpend, asset) != type(uint256).max) revert AssetInBothLists(asset);
-            if (minReceive[k].amount == 0) revert ZeroMinReceive(asset);
-            _declare(plan, asset);
-        }
+            plan.spendAssets = new address[](maxSpend.length);
+            plan.maxSpend = new uint256[](maxSpend.length);
+            for (uint256 k; k < maxSpend.length; ++k) {
+                address asset = maxSpend[k].asset;
+                _checkDeclarable(plan.spendAssets, k, asset);
+                plan.spendAssets[k] = asset;
+                plan.maxSpend[k] = maxSpend[k].amount;
+            }
+            plan.receiveAssets = new address[](minReceive.length);
+            plan.minReceive = new uint256[](minReceive.length);
+            for (uint256 k; k < minReceive.length; ++k) {
+                (address asset, uint256 amount) = (minReceive[k].asset, minReceive[k].amount);
+                if (_indexOf(plan.spendAssets, plan.spendAssets.length, asset) != NOT_FOUND) {
+                    revert AssetInBothLists(asset);
+                }
+                if (amount == 0) revert ZeroMinReceive(asset);
+                _checkDeclarable(plan.receiveAssets, k, asset);
+                plan.receiveAssets[k] = asset;
+                plan.minReceive[k] = amount;
+            }
 
-        plan.approvedTokens = new address[](calls.length);
-        plan.approvedSpenders = new address[](calls.length);
-        for (uint256 i; i < calls.length; ++i) {
-            _checkCall(plan, i, calls[i], maxSpend, minReceive);
+            plan.intermediates = new address[](2 * calls.length);
+            plan.approvedTokens = new address[](calls.length);
+            plan.approvedSpenders = new address[](calls.length);
+            for (uint256 i; i < calls.length; ++i) {
+                _checkCall(plan, i, calls[i].target, calls[i].data);
+            }
         }
     }
 
+    /// @dev An allowed asset not already among the first `count` entries of its list.
+    function _checkDeclarable(address[] memory list, uint256 count, address asset) private view {
+        if (!_targets[asset].allowed) revert AssetNotAllowed(asset);
+        if (_indexOf(list, count, asset) != NOT_FOUND) revert DuplicateAsset(asset);
+    }
+
     /// @dev Dispatch on the target: a whitelisted router (swap) or an allowed asset (approve), nothing else.
-    function _checkCall(
-        Plan memory plan,
-        uint256 i,
-        Call calldata call,
-        AssetBound[] calldata maxSpend,
-        AssetBound[] calldata minReceive
-    ) private view {
-        address target = call.target;
-        bytes calldata data = call.data;
+    function _checkCall(Plan memory plan, uint256 i, address target, bytes calldata data) private view {
         if (data.length < 4) revert NonCanonicalCalldata(i);
-        bytes4 selector = bytes4(data[:4]);
-        RouterKind kind = _routers[target];
+        bytes4 selector = bytes4(data);
+        TargetConfig storage config = _targets[target];
+        RouterKind kind = config.kind;
         if (kind != RouterKind.None) {
-            _checkSwap(plan, i, target, _decodeSwap(i, target, kind, selector, data), maxSpend, minReceive);
-        } else if (_assets[target].allowed) {
+            Swap memory s = plan.swap;
+            _decodeSwap(i, target, kind, selector, data, s);
+            _checkSwap(plan, i, target, s);
+        } else if (config.allowed) {
             if (selector != IERC20.approve.selector) revert SelectorNotAllowed(target, selector);
-            _checkApprove(plan, i, target, data, maxSpend);
+            _checkApprove(plan, i, target, data);
         } else {
             revert TargetNotAllowed(target);
         }
     }
 
-    function _declare(Plan memory plan, address asset) private view {
-        if (!_assets[asset].allowed) revert AssetNotAllowed(asset);
-        if (_contains(plan, asset)) revert DuplicateAsset(asset);
-        plan.tracked[plan.trackedCount++] = asset;
-    }
-
-    function _checkApprove(Plan memory plan, uint256 i, address token, bytes calldata data, AssetBound[] calldata maxSpend)
-        private
-        view
-    {
+    function _checkApprove(Plan memory plan, uint256 i, address token, bytes calldata data) private view {
         (address spender, uint256 amount) = CanonicalCalldata.decodeApprove(i, data);
-        uint256 k = _indexOf(maxSpend, token);
-        if (k == type(uint256).max) revert NotDeclaredAsSpend(i, token);
-        if (_routers[spender] == RouterKind.None) revert SpenderNotAllowed(spender);
-        if (amount > maxSpend[k].amount) revert AmountExceedsMaxSpend(i, token, amount, maxSpend[k].amount);
+        uint256 k = _indexOf(plan.spendAssets, plan.spendAssets.length, token);
+        if (k == NOT_FOUND) revert NotDeclaredAsSpend(i, token);
+        if (_targets[spender].kind == RouterKind.None) revert SpenderNotAllowed(spender);
+        if (amount > plan.maxSpend[k]) revert AmountExceedsMaxSpend(i, token, amount, plan.maxSpend[k]);
 
         plan.approveCallMask |= 1 << i;
-        for (uint256 a; a < plan.approvalCount; ++a) {
+        uint256 count = plan.approvalCount;
+        for (uint256 a; a < count; ++a) {
             if (plan.approvedTokens[a] == token && plan.approvedSpenders[a] == spender) return;
         }
-        plan.approvedTokens[plan.approvalCount] = token;
-        plan.approvedSpenders[plan.approvalCount++] = spender;
+        plan.approvedTokens[count] = token;
+        plan.approvedSpenders[count] = spender;
+        plan.approvalCount = count + 1;
     }
 
-    /// @dev Decode a router call with the strict decoder of its (router kind, selector); refuse any other.
-    function _decodeSwap(uint256 i, address router, RouterKind kind, bytes4 selector, bytes calldata data)
+    /// @dev Decode a router call with the strict decoder of its (router kind, selector) into `s`; refuse any other.
+    function _decodeSwap(uint256 i, address router, RouterKind kind, bytes4 selector, bytes calldata data, Swap memory s)
         private
         pure
-        returns (Swap memory s)
     {
         if (kind == RouterKind.UniswapV2) {
             if (selector != IUniswapV2Router.swapExactTokensForTokens.selector) revert SelectorNotAllowed(router, selector);
-            return CanonicalCalldata.decodeV2(i, data, true);
+            return CanonicalCalldata.decodeV2(i, data, true, s);
         }
         bool v1 = kind == RouterKind.UniswapV3SwapRouter;
         if (selector == (v1 ? IUniswapV3SwapRouter.exactInputSingle.selector : IUniswapSwapRouter02.exactInputSingle.selector)) {
-            uint256 priceLimit;
-            (s, priceLimit) = CanonicalCalldata.decodeV3Single(i, data, v1);
-            if (priceLimit != 0) revert PriceLimitNotAllowed(i);
-            return s;
+            if (CanonicalCalldata.decodeV3Single(i, data, v1, s) != 0) revert PriceLimitNotAllowed(i);
+            return;
         }
         if (selector == (v1 ? IUniswapV3SwapRouter.exactInput.selector : IUniswapSwapRouter02.exactInput.selector)) {
-            return CanonicalCalldata.decodeV3Path(i, data, v1);
+            return CanonicalCalldata.decodeV3Path(i, data, v1, s);
         }
         if (!v1 && selector == IUniswapSwapRouter02.swapExactTokensForTokens.selector) {
-            return CanonicalCalldata.decodeV2(i, data, false);
+            return CanonicalCalldata.decodeV2(i, data, false, s);
         }
         revert SelectorNotAllowed(router, selector);
     }
 
     /// @dev The whitelist and bound checks of one decoded swap; records its intermediate tokens.
-    function _checkSwap(
-        Plan memory plan,
-        uint256 i,
-        address router,
-        Swap memory s,
-        AssetBound[] calldata maxSpend,
-        AssetBound[] calldata minReceive
-    ) private view {
+    function _checkSwap(Plan memory plan, uint256 i, address router, Swap memory s) private view {
         // The recipient rule also refuses the routers' sentinels (0, 1 = msg.sender, 2 = router).
         if (s.recipient != address(this)) revert BadRecipient(s.recipient);
         if (s.hasDeadline && s.deadline < block.timestamp) revert DeadlinePassed(i, s.deadline);
         if (s.amountIn == 0) revert ZeroAmountIn(i);
         if (s.amountOutMin == 0) revert ZeroAmountOutMin(i);
 
-        uint256 last = s.tokens.length - 1;
-        for (uint256 k; k <= last; ++k) {
-            address token = s.tokens[k];
-            if (!_assets[token].allowed) revert AssetNotAllowed(token);
-            for (uint256 j; j < k; ++j) {
-                if (s.tokens[j] == token) revert InvalidPath(i);
+        unchecked {
+            uint256 last = s.count - 1; // count >= 2, checked by the decoder
+            for (uint256 k; k <= last; ++k) {
+                address token = s.tokens[k];
+                if (!_targets[token].allowed) revert AssetNotAllowed(token);
+                for (uint256 j; j < k; ++j) {
+                    if (s.tokens[j] == token) revert InvalidPath(i);
+                }
+            }
+            address tokenIn = s.tokens[0];
+            uint256 spendIndex = _indexOf(plan.spendAssets, plan.spendAssets.length, tokenIn);
+            if (spendIndex == NOT_FOUND) revert NotDeclaredAsSpend(i, tokenIn);
+            if (s.amountIn > plan.maxSpend[spendIndex]) {
+                revert AmountExceedsMaxSpend(i, tokenIn, s.amountIn, plan.maxSpend[spendIndex]);
+            }
+            address tokenOut = s.tokens[last];
+            if (_indexOf(plan.receiveAssets, plan.receiveAssets.length, tokenOut) == NOT_FOUND) {
+                revert NotDeclaredAsReceive(i, tokenOut);
             }
         }
-        uint256 spendIndex = _indexOf(maxSpend, s.tokens[0]);
-        if (spendIndex == type(uint256).max) revert NotDeclaredAsSpend(i, s.tokens[0]);
-        if (s.amountIn > maxSpend[spendIndex].amount) {
-            revert AmountExceedsMaxSpend(i, s.tokens[0], s.amountIn, maxSpend[spendIndex].amount);
-        }
-        if (_indexOf(minReceive, s.tokens[last]) == type(uint256).max) revert NotDeclaredAsReceive(i, s.tokens[last]);
-
         _checkPools(plan, router, s);
     }
 
-    /// @dev Every hop must be a whitelisted pool of `router`; intermediate tokens get tracked.
+    /// @dev Every hop must be a whitelisted pool of `router`; undeclared intermediate tokens get tracked.
     function _checkPools(Plan memory plan, address router, Swap memory s) private view {
-        uint256 hops = s.fees.length;
-        for (uint256 k; k < hops; ++k) {
-            (address a, address b, uint24 fee) = (s.tokens[k], s.tokens[k + 1], s.fees[k]);
-            (address token0, address token1) = a < b ? (a, b) : (b, a);
-            // Fee 0 names a V2 pair: a V3 hop may never use it.
-            if ((!s.v2Pairs && fee == 0) || !_pools[_poolKey(router, token0, token1, fee)]) {
-                revert PoolNotAllowed(router, a, b, fee);
+        unchecked {
+            uint256 hops = s.count - 1;
+            for (uint256 k; k < hops; ++k) {
+                (address a, address b, uint24 fee) = (s.tokens[k], s.tokens[k + 1], s.fees[k]);
+                (address token0, address token1) = a < b ? (a, b) : (b, a);
+                // Fee 0 names a V2 pair: a V3 hop may never use it.
+                if ((!s.v2Pairs && fee == 0) || !_pools[_poolKey(router, token0, token1, fee)]) {
+                    revert PoolNotAllowed(router, a, b, fee);
+                }
+                if (k > 0 && !_isTracked(plan, a)) plan.intermediates[plan.intermediateCount++] = a;
             }
-            if (k > 0 && !_contains(plan, a)) plan.tracked[plan.trackedCount++] = a;
         }
     }
 
@@ -383,52 +393,51 @@ contract Vault is IVault, Ownable2Step {
         for (uint256 a; a < plan.approvalCount; ++a) {
             address token = plan.approvedTokens[a];
             address spender = plan.approvedSpenders[a];
-            if (IERC20(token).allowance(address(this), spender) == 0) continue;
+            if (_allowance(token, spender) == 0) continue;
             (bool ok, bytes memory ret) = token.call(abi.encodeCall(IERC20.approve, (spender, 0)));
-            if (!ok || !_returnedTrueOrNothing(ret) || IERC20(token).allowance(address(this), spender) != 0) {
+            if (!ok || !_returnedTrueOrNothing(ret) || _allowance(token, spender) != 0) {
                 revert AllowanceNotReset(token, spender);
             }
         }
     }
 
-    /// @dev Measure the deltas, enforce the bounds, consume the spend limits and emit `Executed`.
-    function _settle(
-        Plan memory plan,
-        uint256[] memory before,
-        AssetBound[] calldata maxSpend,
-        AssetBound[] calldata minReceive
-    ) private returns (uint256[] memory spent, uint256[] memory received) {
-        uint256 nSpend = maxSpend.length;
-        spent = new uint256[](nSpend);
-        received = new uint256[](minReceive.length);
-        address[] memory spendAssets = new address[](nSpend);
-        address[] memory receiveAssets = new address[](minReceive.length);
-
-        for (uint256 t; t < plan.trackedCount; ++t) {
-            address asset = plan.tracked[t];
-            uint256 balance = IERC20(asset).balanceOf(address(this));
-            if (t < nSpend) {
-                uint256 amount = before[t] > balance ? before[t] - balance : 0;
-                if (amount > maxSpend[t].amount) revert SpendExceeded(asset, amount, maxSpend[t].amount);
-                _consumeSpendLimit(asset, amount);
-                spent[t] = amount;
-                spendAssets[t] = asset;
-            } else if (t < nSpend + minReceive.length) {
-                uint256 r = t - nSpend;
-                uint256 amount = balance > before[t] ? balance - before[t] : 0;
-                if (amount < minReceive[r].amount) revert ReceiveTooLow(asset, amount, minReceive[r].amount);
-                received[r] = amount;
-                receiveAssets[r] = asset;
-            } else if (balance < before[t]) {
-                revert UndeclaredAssetDecreased(asset, before[t], balance);
-            }
+    /// @dev Balance decrease of each spend asset: within its max, then consumed from its rolling limit.
+    /// `amounts` holds the balances before the calls and is overwritten with the amounts spent.
+    function _settleSpends(Plan memory plan, uint256[] memory amounts) private {
+        for (uint256 t; t < amounts.length; ++t) {
+            address asset = plan.spendAssets[t];
+            (uint256 before, uint256 balance) = (amounts[t], _balanceOf(asset));
+            uint256 amount = before > balance ? before - balance : 0;
+            if (amount > plan.maxSpend[t]) revert SpendExceeded(asset, amount, plan.maxSpend[t]);
+            _consumeSpendLimit(asset, amount);
+            amounts[t] = amount;
         }
-        emit Executed(msg.sender, spendAssets, spent, receiveAssets, received);
+    }
+
+    /// @dev Balance increase of each receive asset: at least its min. `amounts` holds the balances before
+    /// the calls and is overwritten with the amounts received.
+    function _settleReceives(Plan memory plan, uint256[] memory amounts) private view {
+        for (uint256 t; t < amounts.length; ++t) {
+            address asset = plan.receiveAssets[t];
+            (uint256 before, uint256 balance) = (amounts[t], _balanceOf(asset));
+            uint256 amount = balance > before ? balance - before : 0;
+            if (amount < plan.minReceive[t]) revert ReceiveTooLow(asset, amount, plan.minReceive[t]);
+            amounts[t] = amount;
+        }
+    }
+
+    /// @dev An undeclared intermediate token's balance must not have decreased.
+    function _checkIntermediates(Plan memory plan, uint256[] memory before) private view {
+        for (uint256 t; t < before.length; ++t) {
+            address asset = plan.intermediates[t];
+            uint256 balance = _balanceOf(asset);
+            if (balance < before[t]) revert UndeclaredAssetDecreased(asset, before[t], balance);
+        }
     }
 
     function _consumeSpendLimit(address asset, uint256 amount) private {
-        AssetConfig memory config = _assets[asset];
-        if (config.capacity == 0 || amount == 0) return;
+        if (amount == 0 || _targets[asset].capacity == 0) return;
+        TargetConfig memory config = _targets[asset];
         uint256 available = _available(config, _spend[asset]);
         if (amount > available) revert SpendLimitExceeded(asset, amount, available);
         _spend[asset] = SpendState(uint128(available - amount), uint64(block.timestamp));
@@ -437,9 +446,64 @@ contract Vault is IVault, Ownable2Step {
     // ================================================================ helpers
 
     /// @dev Linear refill since the last update, rounded down (toward less spendable), capped at capacity.
-    function _available(AssetConfig memory config, SpendState memory state) private view returns (uint256) {
+    function _available(TargetConfig memory config, SpendState memory state) private view returns (uint256) {
         uint256 refill = (block.timestamp - state.lastUpdate) * config.capacity / config.refillPeriod;
         return _min(uint256(state.available) + refill, config.capacity);
+    }
+
+    /// @dev Call `target` with `data` and no value; revert `CallFailed(i, returndata)` if it fails or, for an
+    /// approval, returns something other than nothing (USDT-like) or an ABI-encoded `true`. Return data is
+    /// copied to memory only on failure.
+    function _makeCall(uint256 i, address target, bytes calldata data, bool isApprove) private {
+        bool ok;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, data.offset, data.length)
+            ok := call(gas(), target, 0, m, data.length, 0x00, 0x20)
+            if and(ok, isApprove) {
+                ok := or(iszero(returndatasize()), and(gt(returndatasize(), 31), eq(mload(0x00), 1)))
+            }
+        }
+        if (!ok) {
+            uint256 size;
+            assembly ("memory-safe") {
+                size := returndatasize()
+            }
+            bytes memory reason = new bytes(size);
+            assembly ("memory-safe") {
+                returndatacopy(add(reason, 0x20), 0x00, size)
+            }
+            revert CallFailed(i, reason);
+        }
+    }
+
+    /// @dev `IERC20(token).balanceOf(address(this))` in scratch space; bubbles the token's revert.
+    function _balanceOf(address token) private view returns (uint256 amount) {
+        assembly ("memory-safe") {
+            mstore(0x00, 0x70a08231) // balanceOf(address)
+            mstore(0x20, address())
+            // Yul evaluates arguments right to left: the staticcall runs before returndatasize is read.
+            if iszero(and(gt(returndatasize(), 31), staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20))) {
+                returndatacopy(0x00, 0x00, returndatasize())
+                revert(0x00, returndatasize())
+            }
+            amount := mload(0x00)
+        }
+    }
+
+    /// @dev `IERC20(token).allowance(address(this), spender)`, built past the free memory pointer.
+    function _allowance(address token, address spender) private view returns (uint256 amount) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, shl(224, 0xdd62ed3e)) // allowance(address,address)
+            mstore(add(m, 0x04), address())
+            mstore(add(m, 0x24), spender)
+            if iszero(and(gt(returndatasize(), 31), staticcall(gas(), token, m, 0x44, 0x00, 0x20))) {
+                returndatacopy(0x00, 0x00, returndatasize())
+                revert(0x00, returndatasize())
+            }
+            amount := mload(0x00)
+        }
     }
 
     function _poolKey(address router, address token0, address token1, uint24 fee) private pure returns (bytes32) {
@@ -451,18 +515,27 @@ contract Vault is IVault, Ownable2Step {
         return ret.length == 0 || (ret.length >= 32 && uint256(bytes32(ret)) == 1);
     }
 
-    function _indexOf(AssetBound[] calldata bounds, address asset) private pure returns (uint256) {
-        for (uint256 k; k < bounds.length; ++k) {
-            if (bounds[k].asset == asset) return k;
+    /// @dev Index of `asset` among the first `count` entries of `list`, or `NOT_FOUND`.
+    function _indexOf(address[] memory list, uint256 count, address asset) private pure returns (uint256) {
+        for (uint256 k; k < count; ++k) {
+            if (list[k] == asset) return k;
         }
-        return type(uint256).max;
+        return NOT_FOUND;
     }
 
-    function _contains(Plan memory plan, address asset) private pure returns (bool) {
-        for (uint256 t; t < plan.trackedCount; ++t) {
-            if (plan.tracked[t] == asset) return true;
+    /// @dev Whether `asset` is already snapshotted: declared, or an intermediate already recorded.
+    function _isTracked(Plan memory plan, address asset) private pure returns (bool) {
+        return _indexOf(plan.spendAssets, plan.spendAssets.length, asset) != NOT_FOUND
+            || _indexOf(plan.receiveAssets, plan.receiveAssets.length, asset) != NOT_FOUND
+            || _indexOf(plan.intermediates, plan.intermediateCount, asset) != NOT_FOUND;
+    }
+
+    /// @dev `_balanceOf` of the first `count` tokens of `tokens`.
+    function _balances(address[] memory tokens, uint256 count) private view returns (uint256[] memory amounts) {
+        amounts = new uint256[](count);
+        for (uint256 t; t < count; ++t) {
+            amounts[t] = _balanceOf(tokens[t]);
         }
-        return false;
     }
 
     function _min(uint256 a, uint256 b) private pure returns (uint256) {
