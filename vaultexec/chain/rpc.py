@@ -8,6 +8,9 @@ rate-limit errors) are retried with exponential backoff; HTTP 429 and 503 honour
 or an HTTP date, capped by `RetryPolicy.max_retry_after`). Anything else fails at once as
 `PermanentRPCError`. Sending the same request twice is safe for everything we send: reads are
 idempotent and re-sending the same signed transaction cannot execute it twice.
+
+Body size: nodes refuse big HTTP bodies (anvil answers "Invalid request" above about 2 MiB), so a batch
+whose JSON would exceed `max_body_bytes` goes out as several HTTP bodies, transparently for the caller.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -50,6 +54,8 @@ TRANSIENT_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError, TimeoutError, socket.timeout, http.client.RemoteDisconnected,
     http.client.IncompleteRead, http.client.BadStatusLine,
 )
+#: Largest HTTP body one batch is sent in (bytes); bigger batches are split. Anvil refuses ~2 MiB.
+DEFAULT_MAX_BODY_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,8 @@ def classify_reply_error(method: str, error: dict[str, Any]) -> RPCReplyError:
 class RPCClient:
     """Thread-safe JSON-RPC over one keep-alive HTTP/1.1 connection (reopened after a fault)."""
 
-    def __init__(self, url: str, timeout: float = 30.0, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, retry: RetryPolicy | None = None,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigurationError(f"RPC URL {_redact(url)!r} is not an http(s) URL; give e.g. "
@@ -132,6 +139,7 @@ class RPCClient:
         self.url = url
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        self.max_body_bytes = max_body_bytes
         self.stats = RPCStats()
         self._scheme = parts.scheme
         self._host = parts.hostname
@@ -151,16 +159,23 @@ class RPCClient:
         return self.batch([(method, params)])[0].value()
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Reply]:
-        """Send all `calls` in one HTTP round trip; replies in the order of `calls`.
+        """Send all `calls` in one HTTP round trip (several when the body would pass `max_body_bytes`);
+        replies in the order of `calls`.
 
         A node error for one request is returned in its `Reply` (the others still count); a transient
-        error for any request retries the whole batch (every request in it is safe to repeat).
+        error for any request retries the whole HTTP body it was in (every request is safe to repeat).
         """
         if not calls:
             return []
-        single = len(calls) == 1
-        methods = [m for m, _ in calls]
-        replies: list[Reply] = self._with_retries(methods, lambda: self._batch_once(calls, single))
+        if len(calls) == 1:
+            method, params = calls[0]
+            request = self._request(method, params)
+            single: list[Reply] = self._with_retries([method], partial(self._send, _encode(request),
+                                                                       [(request["id"], method)]))
+            return single
+        replies: list[Reply] = []
+        for body, slots in self._bodies(calls):
+            replies += self._with_retries([m for _, m in slots], partial(self._send, body, slots))
         return replies
 
     def raw(self, body: bytes, methods: list[str]) -> Any:
@@ -177,11 +192,33 @@ class RPCClient:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _batch_once(self, calls: Sequence[tuple[str, Sequence[Any]]], single: bool) -> list[Reply]:
-        ids = [next(self._ids) for _ in calls]
-        requests = [{"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)}
-                    for i, (m, p) in zip(ids, calls, strict=True)]
-        answer = self._post(_encode(requests[0] if single else requests))
+    def _request(self, method: str, params: Sequence[Any]) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+
+    def _bodies(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[bytes, list[tuple[int, str]]]]:
+        """JSON array bodies of at most `max_body_bytes` each (a single bigger request goes alone)."""
+        bodies: list[tuple[bytes, list[tuple[int, str]]]] = []
+        parts: list[bytes] = []
+        slots: list[tuple[int, str]] = []
+        size = 2  # the brackets
+        for method, params in calls:
+            request = self._request(method, params)
+            part = _encode(request)
+            if parts and size + len(part) + 1 > self.max_body_bytes:
+                bodies.append((b"[" + b",".join(parts) + b"]", slots))
+                parts, slots, size = [], [], 2
+            parts.append(part)
+            slots.append((request["id"], method))
+            size += len(part) + 1
+        bodies.append((b"[" + b",".join(parts) + b"]", slots))
+        if len(bodies) > 1:
+            logger.debug("batch of %d requests split into %d HTTP bodies", len(calls), len(bodies))
+        return bodies
+
+    def _send(self, body: bytes, slots: list[tuple[int, str]]) -> list[Reply]:
+        """POST one body (a request or a batch of `slots` = (id, method)); replies in slot order."""
+        ids = [i for i, _ in slots]
+        answer = self._post(body)
         answers = [answer] if isinstance(answer, dict) else answer
         if not isinstance(answers, list):
             raise PermanentRPCError(f"Node answered a JSON-RPC request with a {type(answer).__name__}")
@@ -190,7 +227,7 @@ class RPCClient:
             # A whole-batch error (e.g. "batch too large"): every request gets it.
             by_id = {i: answers[0] for i in ids}
         replies = []
-        for i, (method, _) in zip(ids, calls, strict=True):
+        for i, method in slots:
             item = by_id.get(i)
             if item is None:
                 raise PermanentRPCError(f"Node's batch answer has no reply for request {i} ({method}); "

@@ -2,7 +2,8 @@
 
 The key comes from an environment variable or an encrypted keystore file; it never appears in a log, an
 exception message or a repr. Nonces: one `eth_getTransactionCount(address, "pending")` sync, then local
-allocation; a nonce handed out is never handed out again, even after a re-sync.
+allocation; a nonce handed out is never handed out again, even after a re-sync, unless it is given back
+with `release_nonces` (signed but never sent): the next allocations fill it first, so no gap is left.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,8 @@ class HotWallet:
         self.address = to_checksum_address(account.address)
         self.chain_id = chain_id
         self._next_nonce: int | None = None
+        #: Nonces given back by `release_nonces`, below `_next_nonce`; allocated again first, lowest first.
+        self._released: set[int] = set()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -108,15 +112,47 @@ class HotWallet:
                             self.address, chain_nonce, self._next_nonce)
             else:
                 self._next_nonce = chain_nonce
+            used = {n for n in self._released if n < chain_nonce}
+            if used:  # another signer of this key took them: they cannot be filled by us any more
+                logger.warning("released nonces %s of %s were used elsewhere", sorted(used), self.address)
+                self._released -= used
             return self._next_nonce
 
     def allocate_nonce(self) -> int:
+        """The lowest released nonce if any, else the next new one."""
         with self._lock:
             if self._next_nonce is None:
                 raise WalletError(f"Nonces of {self.address} are not synced: call sync_nonce() first.")
+            if self._released:
+                nonce = min(self._released)
+                self._released.discard(nonce)
+                return nonce
             nonce = self._next_nonce
             self._next_nonce += 1
             return nonce
+
+    def release_nonces(self, nonces: Iterable[int]) -> None:
+        """Give back nonces allocated but never sent (e.g. the store refused their trades' write-ahead).
+
+        Only for nonces whose signed bytes cannot reach a node: the next allocations reuse them, lowest
+        first, so later transactions do not wait behind a gap. Should a stored copy of such a transaction
+        still be sent (e.g. a write that failed only in appearance), its nonce is shared with the new
+        transaction: at most one of them can ever execute.
+        """
+        with self._lock:
+            if self._next_nonce is None:
+                raise WalletError(f"Nonces of {self.address} are not synced: nothing was allocated.")
+            given = set(nonces)
+            unknown = {n for n in given if n >= self._next_nonce}
+            if unknown:
+                raise WalletError(f"Nonces {sorted(unknown)} of {self.address} were never allocated "
+                                  f"(next is {self._next_nonce}); cannot release them.")
+            self._released |= given
+            while self._next_nonce - 1 in self._released:  # the top of the range: just move back
+                self._next_nonce -= 1
+                self._released.discard(self._next_nonce)
+            logger.info("nonces %s of %s released; next allocation %s", sorted(given), self.address,
+                        min(self._released, default=self._next_nonce))
 
     @property
     def next_nonce(self) -> int | None:

@@ -12,8 +12,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from eth_utils.address import to_checksum_address
-
+from vaultexec.chain.addresses import checksum as to_checksum_address
 from vaultexec.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eth_abi.abi import decode, encode
-from eth_utils.address import to_checksum_address
 
+from vaultexec.chain.addresses import checksum as to_checksum_address
 from vaultexec.dex.erc20 import selector
 
 FEE_BYTES = 3

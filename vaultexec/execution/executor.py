@@ -40,10 +40,6 @@ STAGE_BROADCAST = "broadcast"
 STAGE_TRACKED = "tracked"
 STAGE_SETTLED = "settled"
 
-#: Most signed-transaction hex (characters) sent in one batched request: nodes refuse big bodies
-#: (anvil answers "Invalid request" above about 2 MiB).
-MAX_BROADCAST_BODY = 1_000_000
-
 StageHook = Callable[[str, Sequence[TradeExecution]], None]
 
 
@@ -207,8 +203,7 @@ class VaultExecutionModel:
         self.on_stage(STAGE_SIGNED, started)
         tracker = self._tracker(log)
         txs = [trade.blockchain_transactions[-1] for trade in started]
-        for chunk in chunk_by_size(txs, MAX_BROADCAST_BODY):
-            tracker.broadcast(chunk)
+        tracker.broadcast(txs)  # the client splits bodies a node would refuse as too big
         for trade, tx in zip(started, txs, strict=True):
             if tx.tx_state is TxState.broadcasted:
                 trade.mark_broadcasted(tx.broadcasted_at or now)
@@ -273,20 +268,6 @@ class VaultExecutionModel:
     def get_pending_trades(self) -> list[TradeExecution]:
         """Trades the store holds as started or broadcasted."""
         return self.store.list_by_status(TradeStatus.started.value, TradeStatus.broadcasted.value)
-
-
-def chunk_by_size(txs: Sequence[BlockchainTransaction], max_chars: int) -> list[list[BlockchainTransaction]]:
-    """Split `txs` (in order) into runs whose signed hex adds up to at most `max_chars` (at least one each)."""
-    chunks: list[list[BlockchainTransaction]] = []
-    size = 0
-    for tx in txs:
-        length = len(tx.signed_bytes or "")
-        if not chunks or size + length > max_chars:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(tx)
-        size += length
-    return chunks
 
 
 def _hex(raw: object) -> str | None:

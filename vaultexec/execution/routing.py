@@ -18,10 +18,10 @@ from fractions import Fraction
 from typing import Any
 
 from eth_abi.abi import decode, encode
-from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
+from vaultexec.chain.addresses import checksum as to_checksum_address
 from vaultexec.chain.gas import fetch_fees
 from vaultexec.chain.rpc import ClientProvider, RPCClient
 from vaultexec.chain.wallet import HotWallet
@@ -46,7 +46,7 @@ from vaultexec.model.trade import TradeExecution, TradePricing
 from vaultexec.model.transaction import BlockchainTransaction
 from vaultexec.vault.contracts import load_artifact
 from vaultexec.vault.deploy import RouterKind
-from vaultexec.vault.execute import VaultCall, bounds_from_deltas, encode_execute
+from vaultexec.vault.execute import VaultCall, bounds_from_deltas, encode_execute_call
 
 logger = logging.getLogger(__name__)
 
@@ -432,7 +432,7 @@ class VaultRouting:
         calls = [VaultCall(input_asset.address, erc20.encode_approve(route.router, raw_in),
                            f"approve {raw_in} {input_asset.token_symbol} to {route.router}"),
                  VaultCall(route.router, swap, f"swap on {route.describe()}")]
-        calldata = encode_execute(self.vault, calls, max_spend, min_receive)
+        calldata = encode_execute_call(calls, max_spend, min_receive)
         return TradePlan(trade.trade_id, route, calls, deltas, max_spend, min_receive, calldata, raw_in,
                          expected_out, receive.raw_amount, deadline, block["number"])
 

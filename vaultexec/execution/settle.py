@@ -287,12 +287,7 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
         if on_tracked is not None:
             on_tracked(remaining)
         done = settle_trades(client, remaining, vault, run_state, native_token_price)
-        for trade in done:
-            try:
-                store.update(trade)
-            except VaultExecError as exc:
-                logger.error("trade %d settled but not stored: %s", trade.trade_id, exc)
-                run_state.record_trade_error(trade.trade_id, f"settled, not stored: {exc}")
+        store_settled(store, done, run_state)
         settled += done
         remaining = [t for t in remaining if t.is_pending() and _vanished(t)]
         if not remaining:
@@ -300,6 +295,25 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
         logger.warning("receipts of trades %s vanished before settlement (reorg?): tracking them again",
                        [t.trade_id for t in remaining])
     return settled
+
+
+def store_settled(store: ExecutionStore, trades: Sequence[TradeExecution], run_state: RunState) -> None:
+    """Store settled trades in one batched write; if the batch is refused, trade by trade, so that one
+    bad record does not keep the others unstored (a trade not stored is settled again by resume())."""
+    if not trades:
+        return
+    try:
+        store.update_many(trades)
+        return
+    except VaultExecError as exc:
+        logger.warning("batched store of %d settled trades refused (%s); storing them one by one",
+                       len(trades), exc)
+    for trade in trades:
+        try:
+            store.update(trade)
+        except VaultExecError as exc:
+            logger.error("trade %d settled but not stored: %s", trade.trade_id, exc)
+            run_state.record_trade_error(trade.trade_id, f"settled, not stored: {exc}")
 
 
 def _vanished(trade: TradeExecution) -> bool:

@@ -55,26 +55,59 @@ class WriteAheadLog:
 
     def sign_and_store(self, requests: Sequence[SignRequest], wallet: HotWallet, fees: FeeQuote,
                        now: datetime.datetime) -> list[TradeExecution]:
-        """Sign each request with the next nonce, mark its trade started, store it; in nonce order.
+        """Sign each request with the next nonce, mark its trade started, store the batch; in nonce order.
 
-        A store failure stops the batch: the trades stored before it are returned (they are safe to send)
-        and the rest is left planned; the error is raised only when nothing was stored. The failing trade's
-        nonce was allocated and is never sent, so the wallet's local nonce is ahead of the chain: restart
-        (a new HotWallet syncs from the chain) before the next batch, or later transactions wait forever.
+        The batch is stored with one `create_many` (one durable write, all or nothing). If the store
+        refuses it, every trade goes back to planned, the nonces go back to the wallet (nothing was sent,
+        so the next batch leaves no gap) and the error is raised. Trades the caller stored earlier (e.g.
+        as planned) are saved one by one instead; there a failure stops the batch, the trades stored
+        before it are returned (safe to send) and the rest go back to planned with their nonces.
         """
+        trades: list[TradeExecution] = []
+        try:
+            for request in requests:
+                trades.append(self._sign(request, wallet, fees, now))
+        except Exception:
+            self._unsign(trades, wallet)
+            raise
+        try:
+            self.store.create_many(trades)
+        except DuplicateRecordError:
+            return self._store_one_by_one(trades, wallet)
+        except Exception:
+            self._unsign(trades, wallet)
+            raise
+        for trade in trades:
+            self.track(trade)
+        return trades
+
+    def _sign(self, request: SignRequest, wallet: HotWallet, fees: FeeQuote,
+              now: datetime.datetime) -> TradeExecution:
+        trade = request.trade
+        tx = BlockchainTransaction(contract_address=self.vault_address, function_selector=VAULT_FUNCTION,
+                                   asset_deltas=list(request.asset_deltas))
+        wallet.sign_blockchain_transaction(tx, "0x" + request.calldata.hex(), request.gas_limit, fees)
+        if trade.get_status() is TradeStatus.planned:
+            trade.mark_started(now)
+        trade.set_blockchain_transactions([tx])
+        return trade
+
+    @staticmethod
+    def _unsign(trades: Sequence[TradeExecution], wallet: HotWallet) -> None:
+        """Back to planned (nothing stored, nothing sent) and give the nonces back to the wallet."""
+        nonces = [n for t in trades for n in (tx.nonce for tx in t.blockchain_transactions) if n is not None]
+        for trade in trades:
+            trade.started_at, trade.blockchain_transactions = None, []
+        if nonces:
+            wallet.release_nonces(nonces)
+
+    def _store_one_by_one(self, trades: list[TradeExecution], wallet: HotWallet) -> list[TradeExecution]:
         stored: list[TradeExecution] = []
-        for request in requests:
-            trade = request.trade
-            tx = BlockchainTransaction(contract_address=self.vault_address, function_selector=VAULT_FUNCTION,
-                                       asset_deltas=list(request.asset_deltas))
-            wallet.sign_blockchain_transaction(tx, "0x" + request.calldata.hex(), request.gas_limit, fees)
-            if trade.get_status() is TradeStatus.planned:
-                trade.mark_started(now)
-            trade.set_blockchain_transactions([tx])
+        for n, trade in enumerate(trades):
             try:
                 save_trade(self.store, trade)
             except Exception:
-                trade.started_at, trade.blockchain_transactions = None, []  # back to planned: nothing stored
+                self._unsign(trades[n:], wallet)
                 if not stored:
                     raise
                 logger.exception("store refused trade %d: stopping the batch after %d stored trades",

@@ -7,6 +7,7 @@ indexes: trade id, opening time and status.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -58,6 +59,17 @@ def encode(trade: TradeExecution) -> StoredRow:
     if trade.opened_at is None:
         raise BadInputError(f"Cannot store trade {trade.trade_id}: it has no opened_at time to index by.")
     return StoredRow(trade.trade_id, to_time_key(trade.opened_at), status_of(trade), dump_json(trade))
+
+
+def encode_batch(trades: Sequence[TradeExecution]) -> list[StoredRow]:
+    """Serialise a batch for one write; BadInputError if it holds a trade id twice (nothing is written)."""
+    rows = [encode(trade) for trade in trades]
+    seen: set[int] = set()
+    for row in rows:
+        if row.trade_id in seen:
+            raise BadInputError(f"Trade {row.trade_id} appears twice in one batch write; write each trade once.")
+        seen.add(row.trade_id)
+    return rows
 
 
 def decode(body: str | bytes, vault: str, trade_id: int, where: str) -> TradeExecution:

@@ -7,7 +7,7 @@ before they are broadcast) and, once settled, the execution report. See docs/sto
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -41,6 +41,15 @@ class ExecutionStore(Protocol):
 
     def update(self, trade: TradeExecution) -> None:
         """Replace a stored trade with a later state of it; StoreTransitionError if it moves backwards."""
+        ...
+
+    def create_many(self, trades: Sequence[TradeExecution]) -> None:
+        """Persist new trades in one durable write, all or nothing: DuplicateRecordError (nothing written)
+        if any id is already stored; BadInputError if the batch holds an id twice."""
+        ...
+
+    def update_many(self, trades: Sequence[TradeExecution]) -> None:
+        """Update stored trades in one durable write, all or nothing, each checked as by `update()`."""
         ...
 
     def revert_to_broadcasted(self, trade: TradeExecution, reason: str) -> None:

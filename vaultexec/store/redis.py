@@ -8,7 +8,10 @@ Keys (vault = lower-case address, member = trade id zero-padded to 20 digits so 
 - `{p}:{vault}:history:{member}` list of transition JSON
 - `{p}:vaults`                   set of vault addresses
 Every write is one Lua script (atomic); `update()` is a compare-and-set on the status read before the
-forward-only check, retried if another writer got in between. Durability is the server's: run it with
+forward-only check, retried if another writer got in between. `create_many` / `update_many` write a
+batch as one MULTI/EXEC under WATCH of the status hash: the checks run on the statuses read after the
+WATCH, and the EXEC fails (and the batch is retried) if any writer touched the vault meanwhile, so a
+batch is all or nothing. Durability is the server's: run it with
 `appendonly yes` and `appendfsync always` for "on disk before it returns" (see docs/store.md).
 A write during an outage raises StoreUnavailableError; the next call reconnects by itself.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +35,15 @@ from vaultexec.errors import (
     StoreUnavailableError,
 )
 from vaultexec.model.trade import TradeExecution
-from vaultexec.store.codec import StoredRow, decode, encode, from_time_key, normalise_vault, to_time_key
+from vaultexec.store.codec import (
+    StoredRow,
+    decode,
+    encode,
+    encode_batch,
+    from_time_key,
+    normalise_vault,
+    to_time_key,
+)
 from vaultexec.store.lifecycle import check_reorg, check_update
 from vaultexec.store.protocol import Transition
 
@@ -158,6 +169,66 @@ class RedisStore:
 
     def revert_to_broadcasted(self, trade: TradeExecution, reason: str) -> None:
         self._replace(encode(trade), reason=reason)
+
+    def create_many(self, trades: Sequence[TradeExecution]) -> None:
+        rows = encode_batch(trades)
+        if rows:
+            self._call(f"create {len(rows)} trades", self._write_batch, rows, True)
+
+    def update_many(self, trades: Sequence[TradeExecution]) -> None:
+        rows = encode_batch(trades)
+        if rows:
+            self._call(f"update {len(rows)} trades", self._write_batch, rows, False)
+
+    def _write_batch(self, rows: list[StoredRow], create: bool) -> None:
+        """One MULTI/EXEC for the whole batch, checked against statuses read under WATCH (see module doc)."""
+        members = [member_of(row.trade_id) for row in rows]
+        for _ in range(_CAS_ATTEMPTS):
+            with self.client.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(self._status)  # type: ignore[no-untyped-call]
+                    raw: list[Any] = pipe.hmget(self._status, members)  # immediate after WATCH
+                    stored = [value.decode() if isinstance(value, bytes) else value for value in raw]
+                    self._check_batch(rows, stored, create)
+                    pipe.multi()
+                    self._queue_batch(pipe, rows, members, stored)
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    logger.debug("a batch of %d trades changed under us, retrying", len(rows))
+        raise StoreError(f"A batch of {len(rows)} trades of vault {self._vault}: gave up after {_CAS_ATTEMPTS} "
+                         "concurrent writes by other writers; nothing of the batch was written.")
+
+    def _check_batch(self, rows: list[StoredRow], stored: list[str | None], create: bool) -> None:
+        for row, status in zip(rows, stored, strict=True):
+            if create and status is not None:
+                raise DuplicateRecordError(
+                    f"Trade {row.trade_id} of vault {self._vault} is already stored (status {status}); the store "
+                    f"is append-only, so none of the batch's {len(rows)} trades was written.")
+            if not create:
+                if status is None:
+                    raise RecordNotFoundError(
+                        f"Trade {row.trade_id} of vault {self._vault} is not stored; create() it first (none of "
+                        f"the batch's {len(rows)} trades was written).")
+                check_update(row.trade_id, status, row.status)
+
+    def _queue_batch(self, pipe: Any, rows: list[StoredRow], members: list[str],
+                     stored: list[str | None]) -> None:
+        pipe.hset(self._reports, mapping={m: row.body for m, row in zip(members, rows, strict=True)})
+        pipe.hset(self._status, mapping={m: row.status for m, row in zip(members, rows, strict=True)})
+        pipe.zadd(self._by_time, {m: row.opened_at_us for m, row in zip(members, rows, strict=True)})
+        by_new: dict[str, dict[str, int]] = {}
+        by_old: dict[str, list[str]] = {}
+        for member, row, old in zip(members, rows, stored, strict=True):
+            by_new.setdefault(row.status, {})[member] = row.opened_at_us
+            if old is not None and old != row.status:
+                by_old.setdefault(old, []).append(member)
+            pipe.rpush(self._history(member), self._transition_json(old, row.status, None))
+        for status, old_members in by_old.items():
+            pipe.zrem(self._by_status(status), *old_members)
+        for status, scored in by_new.items():
+            pipe.zadd(self._by_status(status), scored)
+        pipe.sadd(self._vaults, self._vault)
 
     def _replace(self, row: StoredRow, reason: str | None) -> None:
         member = member_of(row.trade_id)

@@ -1,5 +1,7 @@
 """SQLite backend: one file in WAL mode, one IMMEDIATE transaction per write, synchronous=FULL.
 
+`create_many` / `update_many` write a whole batch in one transaction: one fsync, all or nothing.
+
 Durability: a write returns only after its transaction committed with the WAL fsynced. Several processes
 may open the same file: writers serialise on SQLite's write lock (waiting up to `busy_timeout` seconds)
 and the forward-only check runs inside the write transaction, so no update is lost or torn.
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from vaultexec.store.codec import (
     StoredRow,
     decode,
     encode,
+    encode_batch,
     from_time_key,
     normalise_vault,
     to_time_key,
@@ -114,6 +117,56 @@ class SQLiteStore:
 
     def revert_to_broadcasted(self, trade: TradeExecution, reason: str) -> None:
         self._replace(encode(trade), reason=reason)
+
+    def create_many(self, trades: Sequence[TradeExecution]) -> None:
+        rows = encode_batch(trades)
+        if not rows:
+            return
+        with self._write():
+            stored = self._stored_statuses([row.trade_id for row in rows])
+            if stored:
+                trade_id, status = next(iter(sorted(stored.items())))
+                raise DuplicateRecordError(
+                    f"Trade {trade_id} of vault {self._vault} is already stored (status {status}); the store is "
+                    f"append-only, so none of the batch's {len(rows)} trades was written.")
+            self._conn.executemany("INSERT INTO trades VALUES (?, ?, ?, ?, ?)",
+                                   [(self._vault, r.trade_id, r.opened_at_us, r.status, r.body) for r in rows])
+            self._record_transitions([(row, None) for row in rows])
+
+    def update_many(self, trades: Sequence[TradeExecution]) -> None:
+        rows = encode_batch(trades)
+        if not rows:
+            return
+        with self._write():
+            stored = self._stored_statuses([row.trade_id for row in rows])
+            for row in rows:
+                if row.trade_id not in stored:
+                    raise RecordNotFoundError(
+                        f"Trade {row.trade_id} of vault {self._vault} is not stored; create() it first (none "
+                        f"of the batch's {len(rows)} trades was written).")
+                check_update(row.trade_id, stored[row.trade_id], row.status)
+            self._conn.executemany(
+                "UPDATE trades SET opened_at_us=?, status=?, body=? WHERE vault=? AND trade_id=?",
+                [(r.opened_at_us, r.status, r.body, self._vault, r.trade_id) for r in rows])
+            self._record_transitions([(row, stored[row.trade_id]) for row in rows])
+
+    def _stored_statuses(self, trade_ids: list[int]) -> dict[int, str]:
+        """Status of each of `trade_ids` that is stored (inside the caller's write transaction)."""
+        found: dict[int, str] = {}
+        for start in range(0, len(trade_ids), _PAGE):
+            chunk = trade_ids[start:start + _PAGE]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._conn.execute(
+                f"SELECT trade_id, status FROM trades WHERE vault=? AND trade_id IN ({marks})",
+                (self._vault, *chunk)).fetchall())
+        return found
+
+    def _record_transitions(self, rows: list[tuple[StoredRow, str | None]]) -> None:
+        at_us = to_time_key(datetime.now(UTC))
+        self._conn.executemany(
+            "INSERT INTO transitions (vault, trade_id, from_status, to_status, at_us, reason) "
+            "VALUES (?, ?, ?, ?, ?, NULL)",
+            [(self._vault, row.trade_id, from_status, row.status, at_us) for row, from_status in rows])
 
     def _replace(self, row: StoredRow, reason: str | None) -> None:
         with self._write():
