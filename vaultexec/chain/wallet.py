@@ -41,6 +41,47 @@ class SignedTx:
     nonce: int
 
 
+def account_from_key(private_key: str) -> LocalAccount:
+    """A signing account from a 32-byte hex key. The error never contains the key."""
+    try:
+        account: LocalAccount = Account.from_key(private_key.strip())
+    except Exception:  # eth-account raises several types, some quoting the input
+        raise WalletError("The private key is not valid: expected 32 bytes as 64 hex digits "
+                          "(optionally 0x-prefixed).") from None
+    return account
+
+
+def account_from_env(env_var: str = DEFAULT_KEY_ENV_VAR) -> LocalAccount:
+    """A signing account from the key in the environment variable `env_var`."""
+    key = os.environ.get(env_var)
+    if not key:
+        raise WalletError(f"No private key: set the environment variable {env_var} or use a keystore file.")
+    try:
+        return account_from_key(key)
+    except WalletError:
+        raise WalletError(f"The private key in {env_var} is not valid: expected 32 bytes as 64 hex "
+                          "digits (optionally 0x-prefixed).") from None
+
+
+def account_from_keystore(path: str | Path, password_env_var: str = DEFAULT_KEYSTORE_PASSWORD_ENV_VAR
+                          ) -> LocalAccount:
+    """A signing account from an encrypted (Web3 Secret Storage) keystore, password from `password_env_var`."""
+    password = os.environ.get(password_env_var)
+    if password is None:
+        raise WalletError(f"Keystore {path} needs its password in the environment variable {password_env_var}.")
+    try:
+        keystore = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise WalletError(f"Cannot read keystore file {path}: {exc}") from None
+    try:
+        key = Account.decrypt(keystore, password)
+    except Exception:  # wrong password or format: ValueError/TypeError/KeyError
+        raise WalletError(f"Cannot decrypt keystore {path}: wrong password in {password_env_var} "
+                          "or not a keystore file.") from None
+    account: LocalAccount = Account.from_key(key)
+    return account
+
+
 class HotWallet:
     """Signs for one address on one chain. Thread-safe nonce allocation."""
 
@@ -60,46 +101,25 @@ class HotWallet:
 
     # -- loading -----------------------------------------------------------------------------------
 
+    @property
+    def account(self) -> LocalAccount:
+        """The signing account (for callers that send through web3, e.g. owner transactions)."""
+        return self._account
+
     @classmethod
     def from_key(cls, private_key: str, chain_id: int) -> HotWallet:
         """From a 32-byte hex key. The error never contains the key."""
-        try:
-            account: LocalAccount = Account.from_key(private_key.strip())
-        except Exception:  # eth-account raises several types, some quoting the input
-            raise WalletError("The private key is not valid: expected 32 bytes as 64 hex digits "
-                              "(optionally 0x-prefixed).") from None
-        return cls(account, chain_id)
+        return cls(account_from_key(private_key), chain_id)
 
     @classmethod
     def from_env(cls, chain_id: int, env_var: str = DEFAULT_KEY_ENV_VAR) -> HotWallet:
-        key = os.environ.get(env_var)
-        if not key:
-            raise WalletError(f"No private key: set the environment variable {env_var} "
-                              "or use a keystore file.")
-        try:
-            return cls.from_key(key, chain_id)
-        except WalletError:
-            raise WalletError(f"The private key in {env_var} is not valid: expected 32 bytes as 64 hex "
-                              "digits (optionally 0x-prefixed).") from None
+        return cls(account_from_env(env_var), chain_id)
 
     @classmethod
     def from_keystore(cls, path: str | Path, chain_id: int,
                       password_env_var: str = DEFAULT_KEYSTORE_PASSWORD_ENV_VAR) -> HotWallet:
         """From an encrypted (Web3 Secret Storage) keystore file; the password from `password_env_var`."""
-        password = os.environ.get(password_env_var)
-        if password is None:
-            raise WalletError(f"Keystore {path} needs its password in the environment variable "
-                              f"{password_env_var}.")
-        try:
-            keystore = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as exc:
-            raise WalletError(f"Cannot read keystore file {path}: {exc}") from None
-        try:
-            key = Account.decrypt(keystore, password)
-        except Exception:
-            raise WalletError(f"Cannot decrypt keystore {path}: wrong password in {password_env_var} "
-                              "or corrupt file.") from None
-        return cls(Account.from_key(key), chain_id)
+        return cls(account_from_keystore(path, password_env_var), chain_id)
 
     # -- nonces --------------------------------------------------------------------------------------
 

@@ -6,22 +6,19 @@ The key only ever comes from an environment variable or a keystore file, never f
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from web3 import Web3
 from web3.contract import Contract
 
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
-from vaultexec.chain.wallet import HotWallet
-from vaultexec.errors import BadInputError, ConfigurationError, RPCError, WalletError
+from vaultexec.chain.wallet import HotWallet, account_from_env, account_from_keystore
+from vaultexec.errors import BadInputError, ConfigurationError, RPCError
 from vaultexec.store import ExecutionStore, open_store
 from vaultexec.vault.deploy import get_vault
 
@@ -50,31 +47,8 @@ def check_env_var_name(name: str, option: str) -> str:
 def load_account(key_env: str, keystore: Path | None, password_env: str) -> LocalAccount:
     """The signing account from a keystore file (password from `password_env`) or from `key_env`."""
     if keystore is not None:
-        password = os.environ.get(check_env_var_name(password_env, "--keystore-password-env"))
-        if password is None:
-            raise WalletError(f"Keystore {keystore} needs its password in the environment variable "
-                              f"{password_env}.")
-        try:
-            encrypted = json.loads(keystore.read_text())
-        except (OSError, ValueError) as exc:
-            raise WalletError(f"Cannot read keystore file {keystore}: {exc}") from None
-        try:
-            key = Account.decrypt(encrypted, password)
-        except Exception:  # eth-account raises ValueError/TypeError/KeyError for wrong password or format
-            raise WalletError(f"Cannot decrypt keystore {keystore}: wrong password in {password_env} "
-                              "or not a keystore file.") from None
-        account: LocalAccount = Account.from_key(key)
-        return account
-    value = os.environ.get(check_env_var_name(key_env, "--private-key-env"))
-    if not value:
-        raise WalletError(f"No private key: set the environment variable {key_env} (or pass "
-                          "--private-key-env NAME, or --keystore FILE).")
-    try:
-        account = Account.from_key(value.strip())
-    except Exception:  # some eth-account errors quote the input: never let them through
-        raise WalletError(f"The private key in {key_env} is not valid: expected 64 hex digits "
-                          "(optionally 0x-prefixed).") from None
-    return account
+        return account_from_keystore(keystore, check_env_var_name(password_env, "--keystore-password-env"))
+    return account_from_env(check_env_var_name(key_env, "--private-key-env"))
 
 
 @dataclass
