@@ -14,9 +14,8 @@ from decimal import Decimal
 
 from vaultexec.chain.rpc import RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.cli.planner import RoutingPlanner
 from vaultexec.dex.erc20 import decode_uint, encode_decimals, selector
-from vaultexec.execution.executor import VaultExecutionModel
+from vaultexec.execution.executor import RoutingPlanner, VaultExecutionModel
 from vaultexec.execution.routing import VaultRouting
 from vaultexec.model import AssetIdentifier, ExchangeKind, TradeExecution, TradeType, TradingPairIdentifier, utc_now
 from vaultexec.store import open_store

@@ -10,10 +10,9 @@ from web3 import Web3
 
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.cli.planner import RoutingPlanner
 from vaultexec.cli.vaultconfig import parse_decimal
 from vaultexec.errors import BadInputError
-from vaultexec.execution.executor import ExecutorConfig, VaultExecutionModel
+from vaultexec.execution.executor import ExecutorConfig, RoutingPlanner, VaultExecutionModel
 from vaultexec.execution.plan import TradePlan
 from vaultexec.execution.routing import VaultRouting
 from vaultexec.model.identifiers import TradingPairIdentifier
