@@ -157,3 +157,10 @@ class PriceMovedError(VaultExecError):
 
     The market moved (or the pool is being manipulated) since the trade was decided; nothing was sent.
     """
+
+
+class ReceiptLogsMissingError(SettlementError):
+    """A receipt was seen but the chain has no logs of its transaction any more: its block was reorged out.
+
+    The trade is tracked again (its transaction may land in another block); nothing to do by hand.
+    """

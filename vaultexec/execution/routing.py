@@ -141,6 +141,10 @@ class VaultRouting:
                                                  abi=load_artifact("Vault")["abi"])
         #: Token decimals never change: read once per routing.
         self._decimals: dict[str, int] = {}
+        #: Trade id -> the executor's decision price (reserve per base), taken the first time the trade is
+        #: planned: planning overwrites planned_price / planned_mid_price with the pool's, and a re-plan of the
+        #: same trade must still be judged against the executor's price.
+        self._decision_prices: dict[int, tuple[TradeExecution, Decimal]] = {}
         for pair in self.pairs:
             if pair.chain_id != self.chain_id:
                 raise ConfigurationError(
@@ -441,7 +445,7 @@ class VaultRouting:
         """Set the trade's output side, prices and LP fee estimate from the fresh quote (quote per base)."""
         out_amount = trade.get_output_asset().convert_to_decimal(raw_out)
         in_amount = trade.get_input_asset().convert_to_decimal(raw_in)
-        _check_price_moved(trade, out_amount, in_amount)
+        _check_price_moved(trade, self._decision_price(trade), out_amount, in_amount)
         if trade.is_buy():
             logger.debug("%s: executor planned %s, quote gives %s", _name(trade), trade.planned_quantity, out_amount)
             trade.planned_quantity = out_amount
@@ -466,6 +470,15 @@ class VaultRouting:
             price=trade.planned_price, mid_price=trade.planned_mid_price or trade.planned_price, lp_fee=lp_fees,
             pair_fee=fee_fractions, side=trade.is_buy(), read_at=_utcnow(), block_number=block_number,
             token_in=in_amount, token_out=out_amount)
+
+    def _decision_price(self, trade: TradeExecution) -> Decimal:
+        """The executor's price as it was when this very trade object was first planned by this routing."""
+        known = self._decision_prices.get(trade.trade_id)
+        if known is not None and known[0] is trade:
+            return known[1]
+        price = trade.planned_mid_price if trade.planned_mid_price is not None else trade.planned_price
+        self._decision_prices[trade.trade_id] = (trade, price)
+        return price
 
     @staticmethod
     def _fee_fraction(route: Route, pair: TradingPairIdentifier, hop: int) -> Decimal:
@@ -524,16 +537,16 @@ class VaultRouting:
         )
 
 
-def _check_price_moved(trade: TradeExecution, out_amount: Decimal, in_amount: Decimal) -> None:
-    """Refuse a quote worse than the executor's decision price by more than `planned_max_slippage`.
+def _check_price_moved(trade: TradeExecution, reference: Decimal, out_amount: Decimal,
+                       in_amount: Decimal) -> None:
+    """Refuse a quote worse than the executor's decision price `reference` by more than `planned_max_slippage`.
 
     The decision price is the executor's `planned_mid_price` when given, else its `planned_price` (both
-    reserve per base). Without `planned_max_slippage` there is no check: the slippage tolerance then bounds
-    only the distance from the fresh quote.
+    reserve per base), as they were before the trade was first planned. Without `planned_max_slippage`
+    there is no check: the slippage tolerance then bounds only the distance from the fresh quote.
     """
     if trade.planned_max_slippage is None:
         return
-    reference = trade.planned_mid_price if trade.planned_mid_price is not None else trade.planned_price
     max_move = to_decimal(trade.planned_max_slippage, f"{_name(trade)} planned_max_slippage")
     with localcontext() as ctx:
         ctx.prec = 40

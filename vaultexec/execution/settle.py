@@ -4,13 +4,16 @@ Success: the vault's `Executed` event gives the exact raw amounts spent and rece
 `Swap` events (Uniswap V2 and V3) give each hop's input and output, from which the LP fees and a token
 tax are derived. Failure: the trade is marked failed with the decoded reason kept on its transaction.
 
-LP fee rule (documented, used for `lp_fees_paid`): each hop pays `ceil(amount_in * fee_tier / 1e6)` of
-its input token (V2 pairs: fee tier 3000). A hop's input is valued at the trade's own executed rate: the
-whole input of every hop is worth the trade's executed reserve `R`, so the fee of hop k in reserve raw
-units is `ceil(fee_k * R / amount_in_k)`. Rounding is up at each step: fees are a cost, and the safe side
-of a cost is not to understate it.
+Hops are the `Swap` events of the trade's own route pools only: a swap of another pool in the same
+transaction (e.g. a tax token selling its collected tax inside `transfer`) is not the trade's.
 
-Token tax: the vault received less of the output token than the last pool sent out.
+LP fee rule (documented, used for `lp_fees_paid`): each hop pays `ceil(amount_in * fee_tier / 1e6)` of
+its input token (the route pair's fee tier; a V2 pair without one: 3000). A hop's input is valued at the
+trade's own executed rate: the whole input of every hop is worth the trade's executed reserve `R`, so the
+fee of hop k in reserve raw units is `ceil(fee_k * R / amount_in_k)`. Rounding is up at each step: fees
+are a cost, and the safe side of a cost is not to understate it.
+
+Token tax: the vault received less of the output token than the route's last pool sent out.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from eth_utils.crypto import keccak
 
 from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.rpc import RPCClient
-from vaultexec.errors import SettlementError, TransactionTimeoutError, VaultExecError
+from vaultexec.errors import ReceiptLogsMissingError, SettlementError, TransactionTimeoutError, VaultExecError
 from vaultexec.model.identifiers import FEE_DENOMINATOR, ExchangeKind
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
@@ -38,7 +41,7 @@ logger = logging.getLogger(__name__)
 EXECUTED_TOPIC = "0x" + keccak(text="Executed(address,address[],uint256[],address[],uint256[])").hex()
 V2_SWAP_TOPIC = "0x" + keccak(text="Swap(address,uint256,uint256,uint256,uint256,address)").hex()
 V3_SWAP_TOPIC = "0x" + keccak(text="Swap(address,address,int256,int256,uint160,uint128,int24)").hex()
-#: Uniswap V2's fixed fee, in hundredths of a basis point.
+#: Uniswap V2's fee, in hundredths of a basis point: for V2 pairs whose identifier has fee 0.
 V2_FEE_TIER = 3000
 #: Largest block span asked in one eth_getLogs (public nodes refuse wider ranges).
 MAX_LOG_BLOCK_SPAN = 2000
@@ -116,20 +119,23 @@ def calculate_lp_fee_raw(hops: Sequence[SwapHop], fee_tiers: Sequence[int], exec
     return total
 
 
-def _hop_fee_tiers(trade: TradeExecution, hops: Sequence[SwapHop]) -> list[int]:
-    """Fee tier per hop: V2 always 0.3 %; V3 from the trade's route pools (the pair's tier if unknown)."""
-    known = {pool.lower(): fee for pool, fee in trade.pair.get_route_pools(trade.is_buy())}
-    tiers = []
+def route_hops(trade: TradeExecution, hops: Sequence[SwapHop]) -> list[tuple[SwapHop, int]]:
+    """The swaps of the trade's route pools, in log order, each with its pool's fee tier.
+
+    Swaps of other pools are left out (logged): they are not the trade's, and counting them would charge
+    their fees to the trade and compare the vault's receipt with another pool's output.
+    """
+    tiers = {pool.lower(): fee for pool, fee in trade.pair.get_route_pools(trade.is_buy())}
+    result = []
     for hop in hops:
-        if hop.kind is ExchangeKind.uniswap_v2:
-            tiers.append(V2_FEE_TIER)
-        elif hop.pool in known:
-            tiers.append(known[hop.pool])
-        else:
-            logger.warning("trade %d: V3 pool %s is not on the pair's route; assuming fee tier %d",
-                           trade.trade_id, hop.pool, trade.pair.fee)
-            tiers.append(trade.pair.fee)
-    return tiers
+        tier = tiers.get(hop.pool)
+        if tier is None:
+            logger.info("trade %d: swap of pool %s is not on the route; ignored", trade.trade_id, hop.pool)
+            continue
+        if tier == 0 and hop.kind is ExchangeKind.uniswap_v2:
+            tier = V2_FEE_TIER
+        result.append((hop, tier))
+    return result
 
 
 def _price(reserve: Decimal, quantity: Decimal, buy: bool) -> Decimal:
@@ -162,13 +168,18 @@ def settle_success(trade: TradeExecution, tx: BlockchainTransaction, logs: Itera
         raise SettlementError(
             f"trade #{trade.trade_id}: the Executed event of {tx.tx_hash} does not move {base.token_symbol} and "
             f"{reserve.token_symbol} (spent {parsed.spent}, received {parsed.received}); settle with repair()")
+    if quantity_raw == 0:
+        raise SettlementError(
+            f"trade #{trade.trade_id}: the Executed event of {tx.tx_hash} moves zero {base.token_symbol} "
+            f"(spent {parsed.spent}, received {parsed.received}); no price exists, settle with repair()")
     quantity = base.convert_to_decimal(quantity_raw)
     executed_reserve = reserve.convert_to_decimal(reserve_raw)
     lp_fees = None
-    if parsed.hops:
-        fee_raw = calculate_lp_fee_raw(parsed.hops, _hop_fee_tiers(trade, parsed.hops), reserve_raw)
+    hops = route_hops(trade, parsed.hops)
+    if hops:
+        fee_raw = calculate_lp_fee_raw([h for h, _ in hops], [tier for _, tier in hops], reserve_raw)
         lp_fees = reserve.convert_to_decimal(fee_raw)
-        _note_token_tax(trade, parsed, parsed.hops[-1])
+        _note_token_tax(trade, parsed, hops[-1][0])
     _ensure_broadcasted(trade, tx)
     trade.mark_success(
         executed_at=tx.included_at or utc_now(),
@@ -235,11 +246,13 @@ def fetch_execution_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]
 
 
 def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: str, run_state: RunState,
-                  native_token_price: Decimal | None = None) -> list[TradeExecution]:
+                  native_token_price: Decimal | None = None,
+                  vanished: set[int] | None = None) -> list[TradeExecution]:
     """Settle every trade whose last transaction is final; each independently (one failure stops none).
 
     Returns the trades that settled (success or failed). A trade that cannot be settled stays pending,
-    with the error in `run_state.last_errors` and a note on the trade.
+    with the error in `run_state.last_errors` and a note on the trade; the ids of those whose receipt's
+    logs are gone (reorged out) are added to `vanished`.
     """
     final = [t for t in trades if t.blockchain_transactions
              and _landed_tx(t).tx_state in (TxState.confirmed, TxState.failed, TxState.replaced)]
@@ -252,8 +265,9 @@ def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: st
             if tx.tx_state is TxState.confirmed:
                 tx_logs = logs.get(str(tx.tx_hash).lower(), [])
                 if not tx_logs:
-                    raise SettlementError(f"no logs for {tx.tx_hash} in block {tx.block_number}: the receipt "
-                                          "may have been reorged out; it will be tracked again")
+                    raise ReceiptLogsMissingError(
+                        f"no logs for {tx.tx_hash} in block {tx.block_number}: the receipt may have been "
+                        "reorged out; it will be tracked again")
                 settle_success(trade, tx, tx_logs, vault, native_token_price)
                 run_state.record_trade_success(trade.trade_id)
             else:
@@ -261,6 +275,8 @@ def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: st
                 run_state.record_trade_failure(trade.trade_id, str(tx.get_revert_reason()))
             settled.append(trade)
         except VaultExecError as exc:
+            if isinstance(exc, ReceiptLogsMissingError) and vanished is not None:
+                vanished.add(trade.trade_id)
             logger.error("trade %d cannot be settled: %s", trade.trade_id, exc)
             trade.add_note(f"settlement error: {exc}")
             run_state.record_trade_error(trade.trade_id, str(exc))
@@ -286,14 +302,17 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
             logger.warning("%s", exc)
         if on_tracked is not None:
             on_tracked(remaining)
-        done = settle_trades(client, remaining, vault, run_state, native_token_price)
+        vanished: set[int] = set()
+        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished)
         store_settled(store, done, run_state)
         settled += done
-        remaining = [t for t in remaining if t.is_pending() and _vanished(t)]
+        remaining = [t for t in remaining if t.is_pending() and t.trade_id in vanished]
         if not remaining:
             break
         logger.warning("receipts of trades %s vanished before settlement (reorg?): tracking them again",
                        [t.trade_id for t in remaining])
+        for trade in remaining:
+            trade.blockchain_transactions[-1].tx_state = TxState.broadcasted
     return settled
 
 
@@ -314,13 +333,3 @@ def store_settled(store: ExecutionStore, trades: Sequence[TradeExecution], run_s
         except VaultExecError as exc:
             logger.error("trade %d settled but not stored: %s", trade.trade_id, exc)
             run_state.record_trade_error(trade.trade_id, f"settled, not stored: {exc}")
-
-
-def _vanished(trade: TradeExecution) -> bool:
-    """A receipt was seen but its transaction has no logs at all now: reorged out between tracking and
-    settlement. Put it back to broadcasted so the tracker re-checks (and re-sends) it."""
-    tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
-    if tx is None or tx.tx_state is not TxState.confirmed or "settlement error" not in (trade.notes or ""):
-        return False
-    tx.tx_state = TxState.broadcasted
-    return True

@@ -369,6 +369,7 @@ class TradeExecution(JsonModel):
         self.executed_quantity = None
         self.executed_reserve = None
         self.lp_fees_paid = None
+        self.native_token_price = None
         self.add_note(f"reorged: {reason}")
 
     def add_note(self, line: str) -> None:
