@@ -13,7 +13,7 @@ from pathlib import Path
 from vaultexec.chain.broadcast import TrackerConfig
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.dex.deployments import Deployment, register_deployment
+from vaultexec.dex.deployments import register_world as register_dex_world
 from vaultexec.execution.executor import ExecutorConfig, RoutingPlanner, StageHook, VaultExecutionModel
 from vaultexec.execution.routing import VaultRouting
 from vaultexec.model.identifiers import AssetIdentifier, ExchangeKind, TradingPairIdentifier
@@ -31,10 +31,7 @@ FAST_RETRY = RetryPolicy(attempts=8, initial_backoff=0.02, max_backoff=0.5, dead
 
 def register_world(addresses: WorldAddresses) -> None:
     """Tell routing where the world's QuoterV2 and routers are."""
-    register_deployment(Deployment(addresses.chain_id, "world", addresses.uniswap_v2_factory,
-                                   addresses.uniswap_v2_router, addresses.uniswap_v3_factory,
-                                   addresses.swap_router, addresses.swap_router02, addresses.quoter_v2),
-                        replace_existing=True)
+    register_dex_world(addresses, name="world")
 
 
 def asset(addresses: WorldAddresses, symbol: str) -> AssetIdentifier:

@@ -11,7 +11,7 @@ import datetime
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
@@ -125,16 +125,24 @@ class RoutingPlanner:
         return PlannedTrade(trade, plan.vault_calldata, plan.gas_limit, tuple(plan.asset_deltas))
 
 
-def _default_tracker_config() -> TrackerConfig:
-    return TrackerConfig(confirmations=0, poll_interval=0.1, timeout=300.0, stuck_after=60.0,
-                         drop_check_after=5.0)
+#: Blocks on top of a receipt before a trade settles, per chain id: a reorg shallower than this can never
+#: leave a settled success behind. Dev chains (anvil) need none; unknown chains get `DEFAULT_CONFIRMATIONS`.
+CONFIRMATIONS_BY_CHAIN: dict[int, int] = {31337: 0, 1337: 0, 1: 2, 137: 5, 8453: 1, 42161: 1}
+DEFAULT_CONFIRMATIONS = 2
+
+
+def default_tracker_config(chain_id: int) -> TrackerConfig:
+    """Tracking defaults for `chain_id`: confirmations from `CONFIRMATIONS_BY_CHAIN`, 5-minute timeout."""
+    return TrackerConfig(confirmations=CONFIRMATIONS_BY_CHAIN.get(chain_id, DEFAULT_CONFIRMATIONS),
+                         poll_interval=0.1, timeout=300.0, stuck_after=60.0, drop_check_after=5.0)
 
 
 @dataclass(frozen=True)
 class ExecutorConfig:
-    """Tracking knobs and the price used to value gas (native token in reserve currency, optional)."""
+    """Tracking knobs (None: `default_tracker_config` of the wallet's chain) and the price used to value gas
+    (native token in reserve currency, optional)."""
 
-    tracker: TrackerConfig = field(default_factory=_default_tracker_config)
+    tracker: TrackerConfig | None = None
     native_token_price: Decimal | None = None
 
 
@@ -151,10 +159,11 @@ class VaultExecutionModel:
         self.store = store
         self.run_state = run_state or RunState()
         self.config = config or ExecutorConfig()
+        self.tracker_config = self.config.tracker or default_tracker_config(wallet.chain_id)
         self.on_stage = on_stage or (lambda stage, trades: None)
 
     def _tracker(self, log: WriteAheadLog, config: TrackerConfig | None = None) -> TransactionTracker:
-        return TransactionTracker(self.client, config or self.config.tracker, resign=self.wallet.resign_with_fees,
+        return TransactionTracker(self.client, config or self.tracker_config, resign=self.wallet.resign_with_fees,
                                   persist=log.persist_tx, errors=known_errors(), chain_id=self.wallet.chain_id)
 
     def execute_trades(self, trades: Sequence[TradeExecution],
@@ -220,9 +229,9 @@ class VaultExecutionModel:
         nonces = [tx.nonce for tx in txs if tx.nonce is not None and tx.tx_state is TxState.broadcasted]
         if not nonces:
             return
-        deadline = time.monotonic() + self.config.tracker.drop_check_after
+        deadline = time.monotonic() + self.tracker_config.drop_check_after
         while True:
-            time.sleep(self.config.tracker.poll_interval)
+            time.sleep(self.tracker_config.poll_interval)
             mined = int(self.client.call("eth_getTransactionCount", [self.wallet.address, "latest"]), 16)
             if mined > max(nonces) or time.monotonic() >= deadline:
                 return
@@ -250,7 +259,7 @@ class VaultExecutionModel:
         Call it at start-up, before `execute_trades`: it re-sends stored bytes that never reached the node.
         """
         log = WriteAheadLog(self.store, self.vault_address)
-        config = self.config.tracker
+        config = self.tracker_config
         resume_config = TrackerConfig(confirmations=config.confirmations, poll_interval=config.poll_interval,
                                       timeout=config.timeout, stuck_after=config.stuck_after,
                                       max_replacements=config.max_replacements, drop_check_after=0.0,
