@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from vaultexec.chain.addresses import checksum as to_checksum_address
 from vaultexec.errors import ConfigurationError
+from vaultexec.model.addresses import checksum as to_checksum_address
 
 logger = logging.getLogger(__name__)
 

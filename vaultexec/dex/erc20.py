@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
-from vaultexec.chain.addresses import checksum as to_checksum_address
+from vaultexec.model.addresses import checksum as to_checksum_address
 
 
 def selector(signature: str) -> bytes:

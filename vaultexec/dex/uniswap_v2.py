@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from eth_abi.abi import decode, encode
 
-from vaultexec.chain.addresses import checksum as to_checksum_address
 from vaultexec.dex.erc20 import selector
+from vaultexec.model.addresses import checksum as to_checksum_address
 
 GET_AMOUNTS_OUT = selector("getAmountsOut(uint256,address[])")
 GET_RESERVES = selector("getReserves()")

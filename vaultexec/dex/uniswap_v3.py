@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from eth_abi.abi import decode, encode
 
-from vaultexec.chain.addresses import checksum as to_checksum_address
 from vaultexec.dex.erc20 import selector
+from vaultexec.model.addresses import checksum as to_checksum_address
 
 FEE_BYTES = 3
 ADDRESS_BYTES = 20

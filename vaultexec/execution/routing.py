@@ -21,7 +21,6 @@ from eth_abi.abi import decode, encode
 from web3 import Web3
 from web3.contract import Contract
 
-from vaultexec.chain.addresses import checksum as to_checksum_address
 from vaultexec.chain.gas import fetch_fees
 from vaultexec.chain.rpc import ClientProvider, RPCClient
 from vaultexec.chain.wallet import HotWallet
@@ -39,6 +38,7 @@ from vaultexec.errors import (
 )
 from vaultexec.execution.plan import ExecutionPlan, Route, TradePlan
 from vaultexec.execution.preflight import refuse_failed, simulate_plans
+from vaultexec.model.addresses import checksum as to_checksum_address
 from vaultexec.model.deltas import calculate_exact_spend, validate_slippage_tolerance
 from vaultexec.model.exact import to_decimal
 from vaultexec.model.identifiers import ExchangeKind, TradingPairIdentifier

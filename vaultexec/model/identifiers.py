@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from eth_utils.address import is_address, to_checksum_address
+from eth_utils.address import is_address
 
 from vaultexec.errors import BadInputError
+from vaultexec.model.addresses import checksum
 from vaultexec.model.exact import to_decimal
 from vaultexec.model.serialisation import JsonModel
 
@@ -31,7 +32,7 @@ def checksum_address(address: object, what: str) -> str:
     """EIP-55 checksummed form of `address`; BadInputError if it is not a 20-byte hex address."""
     if not isinstance(address, str) or not is_address(address):
         raise BadInputError(f"{what}: {address!r} is not an Ethereum address (0x + 40 hex digits)")
-    return str(to_checksum_address(address))
+    return str(checksum(address))
 
 
 def _require_int(value: object, what: str) -> int:

@@ -15,8 +15,8 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 from web3.contract import Contract
 
-from vaultexec.chain.addresses import checksum
 from vaultexec.errors import BadInputError
+from vaultexec.model.addresses import checksum
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.vault.contracts import load_artifact
 
