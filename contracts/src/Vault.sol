@@ -37,20 +37,19 @@ contract Vault is IVault, Ownable2Step {
         uint64 lastUpdate;
     }
 
-    /// @dev What `_plan` found, with the declared bounds read from calldata once: spend assets and their
-    /// maxima, receive assets and their minima, undeclared intermediate path tokens (to snapshot), the
-    /// approvals to reset, and which calls are approvals (bit i set).
+    /// @dev What `_plan` found: the declared spend and receive assets (their bounds are read from calldata
+    /// where needed: `maxSpend[k]` belongs to `spendAssets[k]`), undeclared intermediate path tokens (to
+    /// snapshot; allocated only for a multi-hop path), the approvals to reset (`spender | spendIndex << 160`,
+    /// unique), which calls are approvals (bit i set) and which spend assets have a rolling limit (bit t set).
     struct Plan {
         address[] spendAssets;
-        uint256[] maxSpend;
         address[] receiveAssets;
-        uint256[] minReceive;
         address[] intermediates;
         uint256 intermediateCount;
-        address[] approvedTokens;
-        address[] approvedSpenders;
+        uint256[] approvals;
         uint256 approvalCount;
         uint256 approveCallMask;
+        uint256 limitedSpendMask;
         Swap swap; // scratch for the call being checked
     }
 
@@ -61,13 +60,14 @@ contract Vault is IVault, Ownable2Step {
     mapping(address asset => SpendState) private _spend;
     mapping(bytes32 poolKey => bool) private _pools;
 
-    bool private transient _entered;
+    /// @dev 1 while `execute` or `withdraw` runs. A full word: setting it needs no read-modify-write.
+    uint256 private transient _entered;
 
     modifier nonReentrant() {
-        if (_entered) revert ReentrantCall();
-        _entered = true;
+        if (_entered != 0) revert ReentrantCall();
+        _entered = 1;
         _;
-        _entered = false;
+        _entered = 0;
     }
 
     /// @param owner_ Configures, unpauses and receives withdrawals (two-step transferable).
@@ -86,22 +86,26 @@ contract Vault is IVault, Ownable2Step {
         nonReentrant
         returns (uint256[] memory spent, uint256[] memory received)
     {
-        if (msg.sender != assetManager) revert NotAssetManager(msg.sender);
-        if (paused) revert VaultPaused();
+        // Both live in one slot: read them together, once.
+        (address manager, bool isPaused) = (assetManager, paused);
+        if (msg.sender != manager) revert NotAssetManager(msg.sender);
+        if (isPaused) revert VaultPaused();
 
         Plan memory plan = _plan(calls, maxSpend, minReceive);
         // Balances before the calls; the settle steps overwrite them in place with the deltas.
         spent = _balances(plan.spendAssets, plan.spendAssets.length);
         received = _balances(plan.receiveAssets, plan.receiveAssets.length);
-        uint256[] memory intermediateBefore = _balances(plan.intermediates, plan.intermediateCount);
+        uint256[] memory intermediateBefore;
+        if (plan.intermediateCount != 0) intermediateBefore = _balances(plan.intermediates, plan.intermediateCount);
 
         for (uint256 i; i < calls.length; ++i) {
-            _makeCall(i, calls[i].target, calls[i].data, plan.approveCallMask & (1 << i) != 0);
+            Call calldata c = calls[i];
+            _makeCall(i, c.target, c.data, plan.approveCallMask & (1 << i) != 0);
         }
 
         _resetApprovals(plan);
-        _settleSpends(plan, spent);
-        _settleReceives(plan, received);
+        _settleSpends(plan, maxSpend, spent);
+        _settleReceives(plan, minReceive, received);
         _checkIntermediates(plan, intermediateBefore);
         emit Executed(msg.sender, plan.spendAssets, spent, plan.receiveAssets, received);
     }
@@ -246,15 +250,12 @@ contract Vault is IVault, Ownable2Step {
             if (declared > MAX_ASSETS) revert TooManyAssets(declared, MAX_ASSETS);
 
             plan.spendAssets = new address[](maxSpend.length);
-            plan.maxSpend = new uint256[](maxSpend.length);
             for (uint256 k; k < maxSpend.length; ++k) {
                 address asset = maxSpend[k].asset;
-                _checkDeclarable(plan.spendAssets, k, asset);
+                if (_checkDeclarable(plan.spendAssets, k, asset)) plan.limitedSpendMask |= 1 << k;
                 plan.spendAssets[k] = asset;
-                plan.maxSpend[k] = maxSpend[k].amount;
             }
             plan.receiveAssets = new address[](minReceive.length);
-            plan.minReceive = new uint256[](minReceive.length);
             for (uint256 k; k < minReceive.length; ++k) {
                 (address asset, uint256 amount) = (minReceive[k].asset, minReceive[k].amount);
                 if (_indexOf(plan.spendAssets, plan.spendAssets.length, asset) != NOT_FOUND) {
@@ -263,56 +264,65 @@ contract Vault is IVault, Ownable2Step {
                 if (amount == 0) revert ZeroMinReceive(asset);
                 _checkDeclarable(plan.receiveAssets, k, asset);
                 plan.receiveAssets[k] = asset;
-                plan.minReceive[k] = amount;
             }
 
-            plan.intermediates = new address[](2 * calls.length);
-            plan.approvedTokens = new address[](calls.length);
-            plan.approvedSpenders = new address[](calls.length);
+            plan.approvals = new uint256[](calls.length);
             for (uint256 i; i < calls.length; ++i) {
-                _checkCall(plan, i, calls[i].target, calls[i].data);
+                Call calldata c = calls[i];
+                _checkCall(plan, maxSpend, i, c.target, c.data);
             }
         }
     }
 
-    /// @dev An allowed asset not already among the first `count` entries of its list.
-    function _checkDeclarable(address[] memory list, uint256 count, address asset) private view {
-        if (!_targets[asset].allowed) revert AssetNotAllowed(asset);
+    /// @dev An allowed asset not already among the first `count` entries of its list; returns whether it
+    /// has a rolling spend limit (read in the same slot).
+    function _checkDeclarable(address[] memory list, uint256 count, address asset) private view returns (bool limited) {
+        TargetConfig storage config = _targets[asset];
+        (bool allowed, uint128 capacity) = (config.allowed, config.capacity); // one SLOAD, no memory copy
+        if (!allowed) revert AssetNotAllowed(asset);
         if (_indexOf(list, count, asset) != NOT_FOUND) revert DuplicateAsset(asset);
+        return capacity != 0;
     }
 
     /// @dev Dispatch on the target: a whitelisted router (swap) or an allowed asset (approve), nothing else.
-    function _checkCall(Plan memory plan, uint256 i, address target, bytes calldata data) private view {
+    function _checkCall(Plan memory plan, AssetBound[] calldata maxSpend, uint256 i, address target, bytes calldata data)
+        private
+        view
+    {
         if (data.length < 4) revert NonCanonicalCalldata(i);
         bytes4 selector = bytes4(data);
         TargetConfig storage config = _targets[target];
-        RouterKind kind = config.kind;
+        (RouterKind kind, bool allowed) = (config.kind, config.allowed); // one SLOAD, no memory copy
         if (kind != RouterKind.None) {
             Swap memory s = plan.swap;
             _decodeSwap(i, target, kind, selector, data, s);
-            _checkSwap(plan, i, target, s);
-        } else if (config.allowed) {
+            _checkSwap(plan, maxSpend, i, target, s);
+        } else if (allowed) {
             if (selector != IERC20.approve.selector) revert SelectorNotAllowed(target, selector);
-            _checkApprove(plan, i, target, data);
+            _checkApprove(plan, maxSpend, i, target, data);
         } else {
             revert TargetNotAllowed(target);
         }
     }
 
-    function _checkApprove(Plan memory plan, uint256 i, address token, bytes calldata data) private view {
+    function _checkApprove(Plan memory plan, AssetBound[] calldata maxSpend, uint256 i, address token, bytes calldata data)
+        private
+        view
+    {
         (address spender, uint256 amount) = CanonicalCalldata.decodeApprove(i, data);
         uint256 k = _indexOf(plan.spendAssets, plan.spendAssets.length, token);
         if (k == NOT_FOUND) revert NotDeclaredAsSpend(i, token);
         if (_targets[spender].kind == RouterKind.None) revert SpenderNotAllowed(spender);
-        if (amount > plan.maxSpend[k]) revert AmountExceedsMaxSpend(i, token, amount, plan.maxSpend[k]);
+        uint256 max = maxSpend[k].amount;
+        if (amount > max) revert AmountExceedsMaxSpend(i, token, amount, max);
 
         plan.approveCallMask |= 1 << i;
+        uint256 approval = uint256(uint160(spender)) | k << 160; // k < MAX_ASSETS
         uint256 count = plan.approvalCount;
         for (uint256 a; a < count; ++a) {
-            if (plan.approvedTokens[a] == token && plan.approvedSpenders[a] == spender) return;
+            if (plan.approvals[a] == approval) return;
         }
-        plan.approvedTokens[count] = token;
-        plan.approvedSpenders[count] = spender;
+        plan.approvals[count] = approval;
         plan.approvalCount = count + 1;
     }
 
@@ -340,7 +350,10 @@ contract Vault is IVault, Ownable2Step {
     }
 
     /// @dev The whitelist and bound checks of one decoded swap; records its intermediate tokens.
-    function _checkSwap(Plan memory plan, uint256 i, address router, Swap memory s) private view {
+    function _checkSwap(Plan memory plan, AssetBound[] calldata maxSpend, uint256 i, address router, Swap memory s)
+        private
+        view
+    {
         // The recipient rule also refuses the routers' sentinels (0, 1 = msg.sender, 2 = router).
         if (s.recipient != address(this)) revert BadRecipient(s.recipient);
         if (s.hasDeadline && s.deadline < block.timestamp) revert DeadlinePassed(i, s.deadline);
@@ -349,23 +362,24 @@ contract Vault is IVault, Ownable2Step {
 
         unchecked {
             uint256 last = s.count - 1; // count >= 2, checked by the decoder
+            address tokenIn = s.tokens[0];
+            address tokenOut = s.tokens[last];
+            uint256 spendIndex = _indexOf(plan.spendAssets, plan.spendAssets.length, tokenIn);
+            bool outDeclared = _indexOf(plan.receiveAssets, plan.receiveAssets.length, tokenOut) != NOT_FOUND;
             for (uint256 k; k <= last; ++k) {
                 address token = s.tokens[k];
-                if (!_targets[token].allowed) revert AssetNotAllowed(token);
+                // A declared end token passed the allowed check in `_plan` (no state change since): skip
+                // re-reading its slot. Errors and their order are those of checking every token here.
+                bool known = (k == 0 && spendIndex != NOT_FOUND) || (k == last && outDeclared);
+                if (!known && !_targets[token].allowed) revert AssetNotAllowed(token);
                 for (uint256 j; j < k; ++j) {
                     if (s.tokens[j] == token) revert InvalidPath(i);
                 }
             }
-            address tokenIn = s.tokens[0];
-            uint256 spendIndex = _indexOf(plan.spendAssets, plan.spendAssets.length, tokenIn);
             if (spendIndex == NOT_FOUND) revert NotDeclaredAsSpend(i, tokenIn);
-            if (s.amountIn > plan.maxSpend[spendIndex]) {
-                revert AmountExceedsMaxSpend(i, tokenIn, s.amountIn, plan.maxSpend[spendIndex]);
-            }
-            address tokenOut = s.tokens[last];
-            if (_indexOf(plan.receiveAssets, plan.receiveAssets.length, tokenOut) == NOT_FOUND) {
-                revert NotDeclaredAsReceive(i, tokenOut);
-            }
+            uint256 max = maxSpend[spendIndex].amount;
+            if (s.amountIn > max) revert AmountExceedsMaxSpend(i, tokenIn, s.amountIn, max);
+            if (!outDeclared) revert NotDeclaredAsReceive(i, tokenOut);
         }
         _checkPools(plan, router, s);
     }
@@ -381,7 +395,11 @@ contract Vault is IVault, Ownable2Step {
                 if ((!s.v2Pairs && fee == 0) || !_pools[_poolKey(router, token0, token1, fee)]) {
                     revert PoolNotAllowed(router, a, b, fee);
                 }
-                if (k > 0 && !_isTracked(plan, a)) plan.intermediates[plan.intermediateCount++] = a;
+                if (k > 0 && !_isTracked(plan, a)) {
+                    // At most 2 per call (4 path tokens).
+                    if (plan.intermediates.length == 0) plan.intermediates = new address[](2 * MAX_CALLS);
+                    plan.intermediates[plan.intermediateCount++] = a;
+                }
             }
         }
     }
@@ -391,8 +409,9 @@ contract Vault is IVault, Ownable2Step {
     /// @dev Reset every approval made (tolerating tokens that return nothing) and prove it is zero.
     function _resetApprovals(Plan memory plan) private {
         for (uint256 a; a < plan.approvalCount; ++a) {
-            address token = plan.approvedTokens[a];
-            address spender = plan.approvedSpenders[a];
+            uint256 approval = plan.approvals[a];
+            address token = plan.spendAssets[approval >> 160];
+            address spender = address(uint160(approval));
             if (_allowance(token, spender) == 0) continue;
             (bool ok, bytes memory ret) = token.call(abi.encodeCall(IERC20.approve, (spender, 0)));
             if (!ok || !_returnedTrueOrNothing(ret) || _allowance(token, spender) != 0) {
@@ -403,25 +422,30 @@ contract Vault is IVault, Ownable2Step {
 
     /// @dev Balance decrease of each spend asset: within its max, then consumed from its rolling limit.
     /// `amounts` holds the balances before the calls and is overwritten with the amounts spent.
-    function _settleSpends(Plan memory plan, uint256[] memory amounts) private {
+    function _settleSpends(Plan memory plan, AssetBound[] calldata maxSpend, uint256[] memory amounts) private {
         for (uint256 t; t < amounts.length; ++t) {
             address asset = plan.spendAssets[t];
             (uint256 before, uint256 balance) = (amounts[t], _balanceOf(asset));
             uint256 amount = before > balance ? before - balance : 0;
-            if (amount > plan.maxSpend[t]) revert SpendExceeded(asset, amount, plan.maxSpend[t]);
-            _consumeSpendLimit(asset, amount);
+            uint256 max = maxSpend[t].amount;
+            if (amount > max) revert SpendExceeded(asset, amount, max);
+            if (plan.limitedSpendMask & (1 << t) != 0) _consumeSpendLimit(asset, amount);
             amounts[t] = amount;
         }
     }
 
     /// @dev Balance increase of each receive asset: at least its min. `amounts` holds the balances before
     /// the calls and is overwritten with the amounts received.
-    function _settleReceives(Plan memory plan, uint256[] memory amounts) private view {
+    function _settleReceives(Plan memory plan, AssetBound[] calldata minReceive, uint256[] memory amounts)
+        private
+        view
+    {
         for (uint256 t; t < amounts.length; ++t) {
             address asset = plan.receiveAssets[t];
             (uint256 before, uint256 balance) = (amounts[t], _balanceOf(asset));
             uint256 amount = balance > before ? balance - before : 0;
-            if (amount < plan.minReceive[t]) revert ReceiveTooLow(asset, amount, plan.minReceive[t]);
+            uint256 min = minReceive[t].amount;
+            if (amount < min) revert ReceiveTooLow(asset, amount, min);
             amounts[t] = amount;
         }
     }
@@ -435,8 +459,9 @@ contract Vault is IVault, Ownable2Step {
         }
     }
 
+    /// @dev Only for an asset with a limit (capacity != 0).
     function _consumeSpendLimit(address asset, uint256 amount) private {
-        if (amount == 0 || _targets[asset].capacity == 0) return;
+        if (amount == 0) return;
         TargetConfig memory config = _targets[asset];
         uint256 available = _available(config, _spend[asset]);
         if (amount > available) revert SpendLimitExceeded(asset, amount, available);

@@ -94,6 +94,32 @@ contract AdversarialTest is VaultBase {
             _err(IVault.AssetNotAllowed.selector, address(unlisted)));
     }
 
+    /// @dev An undeclared, unlisted first or last path token is refused as not allowed (the vault only
+    /// skips re-reading the allow flag of declared end tokens), and a repeat before an unlisted token
+    /// is reported first, as when every token is checked in path order.
+    function testPathEndsOnUnlistedTokenAndCheckOrder() public {
+        _expectRefusal(
+            _calls(_v2Swap(10, 1, _path(address(unlisted), address(tokenB)), address(vault))),
+            _spendA(10), _receiveB(), _err(IVault.AssetNotAllowed.selector, address(unlisted))
+        );
+        _expectRefusal(
+            _calls(_v2Swap(10, 1, _path(address(tokenA), address(unlisted)), address(vault))),
+            _spendA(10), _receiveB(), _err(IVault.AssetNotAllowed.selector, address(unlisted))
+        );
+        // Declared end tokens used the other way round: allowed, but not declared on that side.
+        _expectRefusal(
+            _calls(_v2Swap(10, 1, _path(address(tokenB), address(tokenA)), address(vault))),
+            _spendA(10), _receiveB(), abi.encodeWithSelector(IVault.NotDeclaredAsSpend.selector, 0, address(tokenB))
+        );
+        address[] memory p = new address[](3);
+        (p[0], p[1], p[2]) = (address(tokenA), address(tokenA), address(unlisted));
+        _expectRefusal(_calls(_v2Swap(10, 1, p, address(vault))), _spendA(10), _receiveB(),
+            abi.encodeWithSelector(IVault.InvalidPath.selector, 0));
+        (p[0], p[1], p[2]) = (address(tokenA), address(unlisted), address(tokenA));
+        _expectRefusal(_calls(_v2Swap(10, 1, p, address(vault))), _spendA(10), _receiveB(),
+            _err(IVault.AssetNotAllowed.selector, address(unlisted)));
+    }
+
     function testPathWithRepeatedToken() public {
         address[] memory p = new address[](3);
         (p[0], p[1], p[2]) = (address(tokenA), address(tokenB), address(tokenA));

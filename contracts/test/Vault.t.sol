@@ -91,6 +91,25 @@ contract VaultTest is VaultBase {
         );
     }
 
+    /// @dev Approvals are recorded per (spend asset index, spender): a leftover allowance on the second
+    /// spend asset, and on a second spender of the first, is reset too; a repeated approval once.
+    function testLeftoverAllowancesOfEverySpendAssetAndSpenderAreReset() public {
+        tokenC.mint(address(vault), 100);
+        Call[] memory calls = new Call[](5);
+        calls[0] = _approve(address(tokenA), address(v2), 100);
+        calls[1] = _approve(address(tokenC), address(v2), 7); // never used: left over
+        calls[2] = _approve(address(tokenA), address(v3), 9); // never used: left over
+        calls[3] = _v2Swap(100, 1, _path(address(tokenA), address(tokenB)), address(vault));
+        calls[4] = _approve(address(tokenC), address(v2), 5); // same pair again, left over
+        AssetBound[] memory maxSpend = new AssetBound[](2);
+        (maxSpend[0], maxSpend[1]) = (AssetBound(address(tokenA), 100), AssetBound(address(tokenC), 10));
+        (uint256[] memory spent, uint256[] memory received) = _execute(calls, maxSpend, _bound(address(tokenB), 1));
+        Assert.eq(spent[0], 100, "spent A");
+        Assert.eq(spent[1], 0, "spent C");
+        Assert.isTrue(received[0] > 0, "received B");
+        _assertNoAllowances();
+    }
+
     function testCheckExecuteMatchesExecuteRefusal() public {
         Call[] memory calls = _calls(_approve(address(tokenA), ATTACKER, 1));
         vm.expectRevert(abi.encodeWithSelector(IVault.SpenderNotAllowed.selector, ATTACKER));

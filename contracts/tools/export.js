@@ -20,8 +20,8 @@ const EXPORTS = [
 // Keep in sync with foundry.toml (the forge test build), so tests exercise what ships.
 const SETTINGS = {
   evmVersion: "cancun",
-  optimizer: { enabled: true, runs: 1000 },
-  viaIR: false,
+  optimizer: { enabled: true, runs: 1000000 },
+  viaIR: true,
   metadata: { bytecodeHash: "ipfs" },
   outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
 };
