@@ -10,6 +10,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from vaultexec.errors import InsufficientBalanceError, RecordNotFoundError
 from vaultexec.execution.executor import PlannedTrade, VaultExecutionModel
 from vaultexec.execution.settle import EXECUTED_TOPIC
 from vaultexec.model.run_state import RunState
@@ -136,3 +137,18 @@ def test_reverting_trade_settles_failed_with_decoded_reason(web3: Web3, world: W
     assert "ReceiveTooLow" in reason, reason
     assert settled[2].blockchain_transactions[-1].revert_data
     assert executor.store.load(2).get_revert_reason() == reason
+
+
+def test_hot_wallet_without_gas_money_signs_nothing(web3: Web3, world: World, vault: Contract,
+                                                     asset_manager: LocalAccount,
+                                                     executor: VaultExecutionModel) -> None:
+    """Caught before signing: a broadcast refusal would leave a nonce gap behind the batch."""
+    web3.provider.make_request("anvil_setBalance", [asset_manager.address, hex(10**12)])  # type: ignore[arg-type]
+    nonce = web3.eth.get_transaction_count(asset_manager.address, "pending")
+    trade = make_trade(1, pair(world.addresses, "WETH", "USDC", 500), "1000")
+    with pytest.raises(InsufficientBalanceError, match=r"holds 0\.000001 of the native token.*Nothing was signed"):
+        executor.execute_trades([trade])
+    assert trade.is_planned() and trade.blockchain_transactions == []
+    assert web3.eth.get_transaction_count(asset_manager.address, "pending") == nonce
+    with pytest.raises(RecordNotFoundError):
+        executor.store.load(1)

@@ -16,11 +16,17 @@ from decimal import Decimal
 from typing import Protocol
 
 from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
-from vaultexec.chain.gas import fetch_fees
+from vaultexec.chain.gas import FeeQuote, fetch_fees
 from vaultexec.chain.revert import known_errors
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.errors import DuplicateRecordError, PreflightRefusedError, RecordNotFoundError, VaultExecError
+from vaultexec.errors import (
+    DuplicateRecordError,
+    InsufficientBalanceError,
+    PreflightRefusedError,
+    RecordNotFoundError,
+    VaultExecError,
+)
 from vaultexec.execution.plan import ExecutionPlan, TradePlan
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
 from vaultexec.execution.settle import track_and_settle
@@ -131,6 +137,10 @@ CONFIRMATIONS_BY_CHAIN: dict[int, int] = {31337: 0, 1337: 0, 1: 2, 137: 5, 8453:
 DEFAULT_CONFIRMATIONS = 2
 
 
+def _ether(wei: int) -> str:
+    return f"{Decimal(wei).scaleb(-18).normalize():f}"
+
+
 def default_tracker_config(chain_id: int) -> TrackerConfig:
     """Tracking defaults for `chain_id`: confirmations from `CONFIRMATIONS_BY_CHAIN`, 5-minute timeout."""
     return TrackerConfig(confirmations=CONFIRMATIONS_BY_CHAIN.get(chain_id, DEFAULT_CONFIRMATIONS),
@@ -206,6 +216,7 @@ class VaultExecutionModel:
 
     def _sign_send_settle(self, requests: list[SignRequest], now: datetime.datetime) -> None:
         fees = fetch_fees(self.client, self.wallet.chain_id)
+        self._check_gas_funds(requests, fees)
         self.wallet.sync_nonce(self.client)
         log = WriteAheadLog(self.store, self.vault_address)
         started = log.sign_and_store(requests, self.wallet, fees, now)
@@ -222,6 +233,21 @@ class VaultExecutionModel:
         track_and_settle(self.client, tracker, started, self.store, self.vault_address, self.run_state,
                          self.config.native_token_price, on_tracked=lambda ts: self.on_stage(STAGE_TRACKED, ts))
         self.on_stage(STAGE_SETTLED, started)
+
+    def _check_gas_funds(self, requests: Sequence[SignRequest], fees: FeeQuote) -> None:
+        """Refuse the batch before signing when the hot wallet cannot pay the most its gas may cost.
+
+        A node refuses an unaffordable transaction at broadcast, which would leave a nonce gap that holds
+        back every later transaction of the batch; checking first (one request) avoids that.
+        """
+        need = sum(request.gas_limit for request in requests) * fees.max_price
+        have = int(self.client.call("eth_getBalance", [self.wallet.address, "pending"]), 16)
+        if have < need:
+            raise InsufficientBalanceError(
+                f"The asset manager {self.wallet.address} holds {_ether(have)} of the native token, "
+                f"but the {len(requests)} transaction(s) of this batch may cost up to {_ether(need)} "
+                f"in gas (gas limits x max fee {fees.max_price} wei). Send it native token for gas, or trade "
+                "fewer at once. Nothing was signed.")
 
     def _wait_until_mined(self, txs: Sequence[BlockchainTransaction]) -> None:
         """Cheap gate before receipt polling: one nonce request per poll until the batch's last nonce is
