@@ -31,7 +31,7 @@ def test_demo_runs_and_its_table_matches_the_store(tmp_path: Path) -> None:
     assert match, result.stdout
     trades = open_store(store_url, match.group(1)).export_all()
     assert len(trades) == 7
-    assert [t.get_status().value for t in trades].count("success") == 6
+    assert [t.get_status().value for t in trades].count("success") == 6, result.stdout
     assert {t.pair.get_ticker() for t in trades} >= {"WETH-USDC", "WBTC-WETH-USDC", "DAI-USDC"}
     assert {t.pair.kind.value for t in trades} == {"uniswap_v2", "uniswap_v3"}
 

@@ -34,7 +34,7 @@ def test_settlement_error_with_logs_is_not_taken_for_a_reorg(anvil: AnvilInstanc
     """The landed transaction has logs but no Executed event of the vault: one settlement error, the receipt
     stays confirmed (it did not vanish), nothing is tracked again."""
     trader, tx_hash = _direct_v2_swap(world)
-    receipt = web3.eth.get_transaction_receipt(tx_hash)
+    receipt = web3.eth.wait_for_transaction_receipt(tx_hash)  # anvil mines just after answering
     nonce = web3.eth.get_transaction(tx_hash)["nonce"]
     vault = "0x" + "aa" * 20
     trade = make_trade(1, pair(world.addresses, "WETH", "USDC"), "3000")

@@ -148,3 +148,9 @@ def test_isolation_restores_a_forced_base_fee(web3: Web3, anvil: AnvilInstance, 
     pending = web3.eth.get_block("pending")["baseFeePerGas"]
     assert pending < 50 * 10**9  # the other run's forced fee did not leak
     anvil.rpc("anvil_setNextBlockBaseFeePerGas", [hex(100 * 10**9)])
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_isolation_restores_automine(anvil: AnvilInstance, isolated_chain: None, order: int) -> None:
+    assert anvil.rpc("anvil_getAutomine") is True  # the other run switched it off
+    anvil.rpc("evm_setAutomine", [False])

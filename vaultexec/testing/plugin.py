@@ -72,13 +72,16 @@ def session_web3(anvil: AnvilInstance) -> Web3:
 def isolated_chain(anvil: AnvilInstance) -> Iterator[None]:
     """Snapshot the chain before the test and roll it back after, whatever the test's outcome.
 
-    `evm_revert` keeps a next-block base fee a test forced, so that is restored too.
+    `evm_revert` keeps node settings a test may change (a forced next-block base fee, automine), so those
+    are restored too.
     """
     next_base_fee = anvil.rpc("eth_getBlockByNumber", ["pending", False])["baseFeePerGas"]
+    automine = anvil.rpc("anvil_getAutomine")
     snapshot_id = anvil.rpc("evm_snapshot")
     try:
         yield
     finally:
+        anvil.rpc("evm_setAutomine", [automine])
         if not anvil.rpc("evm_revert", [snapshot_id]):
             raise RuntimeError(f"evm_revert({snapshot_id}) failed: the next test would see this test's state")
         anvil.rpc("anvil_setNextBlockBaseFeePerGas", [next_base_fee])
