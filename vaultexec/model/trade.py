@@ -50,6 +50,8 @@ class TradeType(enum.StrEnum):
     repair = "repair"
     #: Internal balances moved to match on-chain balances.
     accounting_correction = "accounting_correction"
+    #: Partial take profit and other trigger orders (trade-executor).
+    flexible_trigger = "flexible_trigger"
 
 
 class TradeStatus(enum.StrEnum):
