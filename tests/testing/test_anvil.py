@@ -98,3 +98,19 @@ def test_dev_keys_are_anvils_accounts() -> None:
         accounts = node.rpc("eth_accounts")
     derived = [Account.from_key(key).address.lower() for key in DEV_PRIVATE_KEYS]
     assert derived == [address.lower() for address in accounts[: len(DEV_PRIVATE_KEYS)]]
+
+
+def test_concurrent_launches_each_talk_to_their_own_node() -> None:
+    """Anvil binds port 0 itself and reports it: launchers racing for ports never share a node."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def launch(chain_id: int) -> tuple[int, str, int]:
+        node = start_anvil(chain_id=chain_id)
+        try:
+            return chain_id, node.rpc("eth_chainId"), node.port
+        finally:
+            node.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(launch, range(7001, 7007)))
+    assert all(answered == hex(chain_id) for chain_id, answered, _ in results)

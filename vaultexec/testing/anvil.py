@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -20,6 +21,8 @@ __all__ = [
 ]
 
 ANVIL_ENV_VAR = "VAULTEXEC_ANVIL"
+#: What anvil prints once it listens; started with `--port 0` it binds a port itself and says which.
+_LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
 PLATFORM_BINARY = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 INSTALL_HINT = (
     "Install it with `npm ci` in the vaultexec checkout (package.json pins @foundry-rs/anvil-linux-amd64), "
@@ -96,6 +99,7 @@ class AnvilInstance(LocalServer):
 
     name = "anvil"
     install_hint = INSTALL_HINT
+    binds_own_port = True
 
     def __init__(self, binary: str, options: AnvilOptions, port: int | None = None,
                  startup_timeout: float = 20.0) -> None:
@@ -110,6 +114,10 @@ class AnvilInstance(LocalServer):
     @property
     def log_path(self) -> Path:
         return self._log_dir / "anvil.log"
+
+    def port_from_output(self, output: str) -> int | None:
+        found = _LISTENING.search(output)
+        return int(found.group(1)) if found else None
 
     def command(self) -> list[str]:
         return [self.binary, *self.options.to_args(self.port)]

@@ -59,6 +59,9 @@ class LocalServer:
     #: Name used in messages, e.g. "anvil".
     name = "server"
     install_hint = ""
+    #: True when the server can bind port 0 itself and tell which port it got (`port_from_output`): no
+    #: race with other processes picking "free" ports at the same time.
+    binds_own_port = False
 
     def __init__(self, binary: str, port: int | None, startup_timeout: float) -> None:
         self.binary = binary
@@ -78,6 +81,10 @@ class LocalServer:
     def prepare(self) -> None:
         """Called before each spawn, with `self.port` chosen (write a config file...)."""
 
+    def port_from_output(self, output: str) -> int | None:
+        """The port the server says it bound (for `binds_own_port` servers); None until it says so."""
+        raise NotImplementedError
+
     @property
     def log_path(self) -> Path:
         raise NotImplementedError
@@ -88,10 +95,10 @@ class LocalServer:
         if self.is_running():
             return self
         fixed = self.requested_port is not None or self.port != 0
-        attempts = 1 if fixed else 3
+        attempts = 1 if fixed or self.binds_own_port else 3
         for attempt in range(attempts):
             if not fixed:
-                self.port = find_free_port()
+                self.port = 0 if self.binds_own_port else find_free_port()
             elif port_in_use(self.port):
                 raise ToolchainError(
                     f"Cannot start {self.name}: port {self.port} on 127.0.0.1 is already in use. "
@@ -126,6 +133,11 @@ class LocalServer:
                     f"{self.name} exited with code {self.process.returncode} before answering on port "
                     f"{self.port}. Its output:\n{self.read_log()}"
                 )
+            if self.port == 0:
+                self.port = self.port_from_output(self.read_log()) or 0
+                if self.port == 0:
+                    time.sleep(0.02)
+                    continue
             if self.answers():
                 logger.info("%s ready on port %d (pid %d)", self.name, self.port, self.process.pid)
                 return

@@ -7,6 +7,7 @@ by default, `appendfsync always`: every acknowledged write is on disk.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -36,6 +37,22 @@ def ping(port: int, timeout: float = 1.0) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def server_pid(port: int, timeout: float = 1.0) -> int | None:
+    """The process id of the Redis server answering on 127.0.0.1:`port` (INFO server), None if none answers."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.sendall(b"INFO server\r\n")
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+                found = re.search(rb"process_id:(\d+)\r\n", reply)
+                if found:
+                    return int(found.group(1))
+    except OSError:
+        return None
+    return None
 
 
 class RedisServer(LocalServer):
@@ -83,7 +100,8 @@ class RedisServer(LocalServer):
         return [self.binary, str(self.config_path)]
 
     def answers(self) -> bool:
-        return ping(self.port, timeout=0.5)
+        """Answers, and is *our* process: another server that won the race for the port does not count."""
+        return self.process is not None and server_pid(self.port, timeout=0.5) == self.process.pid
 
     def close(self) -> None:
         """Stop and, if we created it, remove the data dir."""
