@@ -11,7 +11,7 @@ import datetime
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -285,11 +285,7 @@ class VaultExecutionModel:
         Call it at start-up, before `execute_trades`: it re-sends stored bytes that never reached the node.
         """
         log = WriteAheadLog(self.store, self.vault_address)
-        config = self.tracker_config
-        resume_config = TrackerConfig(confirmations=config.confirmations, poll_interval=config.poll_interval,
-                                      timeout=config.timeout, stuck_after=config.stuck_after,
-                                      max_replacements=config.max_replacements, drop_check_after=0.0,
-                                      decode_reverts=config.decode_reverts)
+        resume_config = replace(self.tracker_config, drop_check_after=0.0)
         settled = resume_trades(self.client, self._tracker(log, resume_config), log, self.store,
                                 self.vault_address, self.run_state, self.config.native_token_price)
         self.wallet.sync_nonce(self.client)
