@@ -1,5 +1,15 @@
 """The trade model: pure data and exact arithmetic, no I/O (imports nothing of ours but errors)."""
 
+from vaultexec.model.compat import (
+    ExchangeRouter,
+    RouterMap,
+    fee_fraction_to_tier,
+    fee_tier_to_fraction,
+    trade_from_executor_dict,
+    trade_from_executor_json,
+    trade_to_executor_dict,
+    trade_to_executor_json,
+)
 from vaultexec.model.deltas import (
     AssetDelta,
     calculate_exact_spend,
@@ -7,6 +17,7 @@ from vaultexec.model.deltas import (
     validate_slippage_tolerance,
 )
 from vaultexec.model.exact import DecimalLike, exact_mul, to_decimal
+from vaultexec.model.extra import ExecutorExtra, ExecutorOverride, get_executor_extra
 from vaultexec.model.identifiers import (
     AssetIdentifier,
     ExchangeKind,
@@ -24,7 +35,11 @@ __all__ = [
     "BlockchainTransaction",
     "DecimalLike",
     "ExchangeKind",
+    "ExchangeRouter",
+    "ExecutorExtra",
+    "ExecutorOverride",
     "JsonModel",
+    "RouterMap",
     "RunState",
     "TradeExecution",
     "TradePricing",
@@ -39,9 +54,16 @@ __all__ = [
     "clean_revert_reason",
     "dump_json",
     "exact_mul",
+    "fee_fraction_to_tier",
+    "fee_tier_to_fraction",
+    "get_executor_extra",
     "load_dict",
     "load_json",
     "to_decimal",
+    "trade_from_executor_dict",
+    "trade_from_executor_json",
+    "trade_to_executor_dict",
+    "trade_to_executor_json",
     "utc_now",
     "validate_slippage_tolerance",
 ]

@@ -9,8 +9,9 @@ Losslessness: every object loaded from an executor dict carries an `ExecutorExtr
 `get_executor_extra`): the executor fields we do not model, verbatim, and the executor's original value of
 each field whose mapping would not reproduce it (the factory address, "spot_market_hold", an int where we
 would write 1.0...). An original value is written back only while our field still holds the value it was
-loaded as, so what vaultexec changes (execution results, transaction receipts) wins. The extra lives on the
-objects (kept by copy/deepcopy/pickle) but not in vaultexec's own JSON format.
+loaded as, so what vaultexec changes (execution results, transaction receipts) wins. The extra is the
+`executor_extra` field of each object (see `model.extra`): kept by copy/deepcopy/pickle and by vaultexec's
+own JSON (so by the execution store), outside equality and hashing.
 
 Numbers: the executor dict is the tree `serialisation.parse_json_text` gives (non-integer numbers as exact
 `Decimal`); floats in the input are taken by their repr. `trade_to_executor_dict(trade_from_executor_dict(d))
@@ -30,12 +31,13 @@ import copy
 import dataclasses
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from vaultexec.errors import BadInputError
 from vaultexec.model.deltas import AssetDelta
+from vaultexec.model.extra import EXECUTOR_EXTRA_FIELD, ExecutorExtra, ExecutorOverride, get_executor_extra
 from vaultexec.model.identifiers import (
     FEE_DENOMINATOR,
     AssetIdentifier,
@@ -48,9 +50,6 @@ from vaultexec.model.trade import TradeExecution, TradePricing
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 
 logger = logging.getLogger(__name__)
-
-#: Instance attribute holding an object's `ExecutorExtra` (not a dataclass field: not in our JSON).
-_EXTRA_ATTRIBUTE = "_vaultexec_executor_extra"
 
 #: TradingPairKind values that are plain DEX swaps; lending and vault kinds are refused.
 _SPOT_KINDS = ("spot_market_hold", "spot_market_rebalancing token")
@@ -174,29 +173,8 @@ def fee_tier_to_fraction(tier: int) -> Decimal:
 # ---------------------------------------------------------------- extras
 
 
-@dataclass
-class ExecutorExtra:
-    """What an object's executor dict held that our fields do not express."""
-
-    #: The executor dict's key order.
-    order: list[str] = field(default_factory=list)
-    #: Executor fields we do not model, verbatim.
-    unknown: dict[str, Any] = field(default_factory=dict)
-    #: key -> (our value as loaded, executor's original value), for mappings that do not reproduce it.
-    overrides: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    #: Keys we write that the executor dict lacked (older executor versions) -> our value as loaded.
-    absent: dict[str, Any] = field(default_factory=dict)
-
-
-def get_executor_extra(obj: object) -> ExecutorExtra | None:
-    """The executor-only data of an object loaded by `trade_from_executor_dict`, else None."""
-    extra = getattr(obj, _EXTRA_ATTRIBUTE, None)
-    return extra if isinstance(extra, ExecutorExtra) else None
-
-
 def _set_extra(obj: object, extra: ExecutorExtra | None) -> None:
-    if extra is not None:
-        object.__setattr__(obj, _EXTRA_ATTRIBUTE, extra)
+    object.__setattr__(obj, EXECUTOR_EXTRA_FIELD, extra)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -219,7 +197,7 @@ def _remember(obj: object, original: dict[str, Any], ours: dict[str, Any]) -> No
         if key not in ours:
             extra.unknown[key] = value
         elif not _same(ours[key], value):
-            extra.overrides[key] = (ours[key], value)
+            extra.overrides[key] = ExecutorOverride(as_loaded=ours[key], original=value)
     extra.absent = {key: value for key, value in ours.items() if key not in original}
     _set_extra(obj, extra)
 
@@ -233,9 +211,9 @@ def _restore(obj: object, ours: dict[str, Any]) -> dict[str, Any]:
     for key, as_loaded in extra.absent.items():
         if key in out and _same(out[key], as_loaded):
             del out[key]
-    for key, (as_loaded, original) in extra.overrides.items():
-        if key in out and _same(out[key], as_loaded):
-            out[key] = original
+    for key, override in extra.overrides.items():
+        if key in out and _same(out[key], override.as_loaded):
+            out[key] = override.original
     out.update(extra.unknown)
     ordered = {key: out[key] for key in extra.order if key in out}
     ordered.update((key, value) for key, value in out.items() if key not in ordered)
@@ -270,8 +248,10 @@ def _object(value: Any, path: str) -> dict[str, Any]:
 
 
 def _our_tree(obj: Any) -> dict[str, Any]:
-    """Our own encoding of a model dataclass, as `parse_json_text` would read it back."""
-    tree: dict[str, Any] = _exact_tree(encode_dataclass(obj), type(obj).__name__)
+    """Our own encoding of a model dataclass (less its extra), as `parse_json_text` would read it back."""
+    encoded = encode_dataclass(obj)
+    encoded.pop(EXECUTOR_EXTRA_FIELD, None)
+    tree: dict[str, Any] = _exact_tree(encoded, type(obj).__name__)
     return tree
 
 
@@ -379,13 +359,13 @@ def _three_way_pair(
     """Executor's target pair + reserve -> our pair quoted in the reserve, via the path's intermediary pair."""
     for hop in path_pairs:
         if hop.base.address == target.quote.address and hop.quote.address == reserve.address:
-            middle = dataclasses.replace(hop, base=target.quote, quote=reserve)
+            # the hop's extra describes the executor's path entry, which pricing.path keeps
+            middle = dataclasses.replace(hop, base=target.quote, quote=reserve, executor_extra=None)
             try:
-                pair = dataclasses.replace(target, quote=reserve, intermediary_pair=middle)
+                # keeps the target's extra: the pair is written back as the executor's target pair
+                return dataclasses.replace(target, quote=reserve, intermediary_pair=middle)
             except BadInputError as e:
                 raise BadInputError(f"{where}: {e}") from e
-            _set_extra(pair, get_executor_extra(target))
-            return pair
     raise BadInputError(
         f"{where}: reserve currency {reserve.token_symbol} is not the pair's quote {target.quote.token_symbol} "
         f"and price_structure.path holds no {target.quote.token_symbol}/{reserve.token_symbol} pair to route through"
@@ -397,7 +377,7 @@ def _three_way_pair(
 
 def _pricing_from(value: Any, routers: RouterMap, path: str) -> TradePricing:
     data = _object(value, path)
-    names = {f.name for f in dataclasses.fields(TradePricing)} - {"path"}
+    names = {f.name for f in dataclasses.fields(TradePricing)} - {"path", EXECUTOR_EXTRA_FIELD}
     pricing = load_dict(TradePricing, {k: v for k, v in data.items() if k in names})
     hops = data.get("path")
     if hops is not None:
@@ -511,12 +491,9 @@ def trade_from_executor_dict(data: dict[str, Any], routers: RouterMap) -> TradeE
         hops = [] if pricing is None or pricing.path is None else pricing.path
         pair = _three_way_pair(target, reserve, hops, "TradeExecution.pair")
 
-    names = {f.name for f in dataclasses.fields(TradeExecution)} - set(_TRADE_NESTED_FIELDS)
+    names = {f.name for f in dataclasses.fields(TradeExecution)} - {*_TRADE_NESTED_FIELDS, EXECUTOR_EXTRA_FIELD}
     scalars = {k: v for k, v in tree.items() if k in names}
-    trade = load_dict(
-        TradeExecution,
-        {**scalars, "pair": encode_dataclass(pair), "reserve_currency": encode_dataclass(reserve)},
-    )
+    trade = load_dict(TradeExecution, {**scalars, "pair": _our_tree(pair), "reserve_currency": _our_tree(reserve)})
     trade.pair = pair
     trade.reserve_currency = reserve
     trade.price_structure = pricing
@@ -564,6 +541,7 @@ def trade_to_executor_json(trade: TradeExecution, routers: RouterMap | None = No
 __all__ = [
     "ExchangeRouter",
     "ExecutorExtra",
+    "ExecutorOverride",
     "RouterMap",
     "fee_fraction_to_tier",
     "fee_tier_to_fraction",

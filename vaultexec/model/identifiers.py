@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
@@ -13,7 +13,8 @@ from eth_utils.address import is_address
 from vaultexec.errors import BadInputError
 from vaultexec.model.addresses import checksum
 from vaultexec.model.exact import to_decimal
-from vaultexec.model.serialisation import JsonModel
+from vaultexec.model.extra import ExecutorExtra
+from vaultexec.model.serialisation import OMIT_EMPTY, JsonModel
 
 #: ERC-20 `decimals()` is a uint8.
 MAX_DECIMALS = 255
@@ -50,6 +51,8 @@ class AssetIdentifier(JsonModel):
     token_symbol: str
     decimals: int
     internal_id: int | None = None
+    #: trade-executor fields we do not model (set by `model.compat`); outside eq/hash.
+    executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
     def __post_init__(self) -> None:
         _require_int(self.chain_id, f"{self.token_symbol}.chain_id")
@@ -105,6 +108,8 @@ class TradingPairIdentifier(JsonModel):
     internal_id: int | None = None
     exchange_name: str | None = None
     intermediary_pair: TradingPairIdentifier | None = None
+    #: trade-executor fields we do not model (set by `model.compat`); outside eq/hash.
+    executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
     def __post_init__(self) -> None:
         ticker = f"{self.base.token_symbol}/{self.quote.token_symbol}"

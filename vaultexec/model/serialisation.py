@@ -9,6 +9,8 @@ Format (compatible with what trade-executor's dataclasses-json writes):
   dataclasses-json does), exact to the microsecond. Aware datetimes are refused.
 - `timedelta`: a JSON number of seconds. `bytes`: "0x"-prefixed hex. Enums: their value.
 - `dict[int, ...]`: keys written as decimal strings (JSON keys are strings).
+- Fields with `metadata=OMIT_EMPTY` are left out while None or an empty list/dict (so adding one keeps
+  older output byte-identical) and get their default when absent; when present they load strictly.
 
 Loading is strict: an unknown field, a missing required field, a wrong type or a value the model's own
 validation refuses raises `SerialisationError` naming the class and field path.
@@ -16,6 +18,7 @@ validation refuses raises `SerialisationError` naming the class and field path.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import datetime
 import enum
@@ -38,8 +41,14 @@ _EPOCH = datetime.datetime(1970, 1, 1)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
 
+#: Field metadata key marking fields left out of the JSON while empty (None, [] or {}).
+OMIT_EMPTY_KEY = "vaultexec_omit_empty"
+
+
 #: `field(metadata=JSON_NUMBER)`: this Decimal field is written as a JSON number literal.
 JSON_NUMBER = {JSON_NUMBER_KEY: True}
+#: `field(default=..., metadata=OMIT_EMPTY)`: not written while empty; the default must be that empty value.
+OMIT_EMPTY = {OMIT_EMPTY_KEY: True}
 
 
 class JsonNumber(str):
@@ -97,12 +106,19 @@ def _encode_key(key: Any) -> str:
     return str(key)
 
 
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, list | tuple | dict) and len(value) == 0)
+
+
 def encode_dataclass(obj: Any) -> dict[str, Any]:
-    """Every field of a dataclass instance, in declaration order."""
-    return {
-        f.name: encode_value(getattr(obj, f.name), bool(f.metadata.get(JSON_NUMBER_KEY)))
-        for f in dataclasses.fields(obj)
-    }
+    """Every field of a dataclass instance in declaration order, less `OMIT_EMPTY` fields that are empty."""
+    tree: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.metadata.get(OMIT_EMPTY_KEY) and _is_empty(value):
+            continue
+        tree[f.name] = encode_value(value, bool(f.metadata.get(JSON_NUMBER_KEY)))
+    return tree
 
 
 def _write(tree: Any) -> str:
@@ -158,7 +174,7 @@ def _decode(tp: Any, value: Any, path: str, as_number: bool) -> Any:
         return _decode_any(value, path)
     if origin is typing.Union or origin is types.UnionType:
         return _decode_union(tp, value, path, as_number)
-    if origin is list:
+    if origin is list or origin is collections.abc.Sequence:
         if not isinstance(value, list):
             _fail(path, "a list", value)
         (item_tp,) = typing.get_args(tp)
@@ -332,6 +348,7 @@ class JsonModel(DataClassJsonMixin):
 
 __all__ = [
     "JSON_NUMBER",
+    "OMIT_EMPTY",
     "JsonModel",
     "JsonNumber",
     "dump_json",

@@ -17,6 +17,7 @@ import datetime
 import enum
 import logging
 import pprint
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -29,8 +30,9 @@ from vaultexec.model.deltas import (
     validate_slippage_tolerance,
 )
 from vaultexec.model.exact import exact_mul, to_decimal
+from vaultexec.model.extra import ExecutorExtra
 from vaultexec.model.identifiers import AssetIdentifier, TradingPairIdentifier
-from vaultexec.model.serialisation import JSON_NUMBER, JsonModel, encode_dataclass
+from vaultexec.model.serialisation import JSON_NUMBER, OMIT_EMPTY, JsonModel, encode_dataclass
 from vaultexec.model.transaction import BlockchainTransaction, clean_revert_reason
 
 logger = logging.getLogger(__name__)
@@ -74,14 +76,18 @@ _ACCOUNTING_TYPES = (TradeType.repair, TradeType.accounting_correction)
 
 @dataclass
 class TradePricing(JsonModel):
-    """The price quote a trade was planned with (trade-executor's TradePricing; floats as Decimal)."""
+    """The price quote a trade was planned with (trade-executor's TradePricing; floats as Decimal).
+
+    `lp_fee` / `pair_fee` accept any sequence and are stored as lists; None marks a hop whose fee is
+    unknown (trade-executor writes `[null]`).
+    """
 
     price: Decimal = field(metadata=JSON_NUMBER)
     mid_price: Decimal = field(metadata=JSON_NUMBER)
     #: LP fee per hop, in the quote token.
-    lp_fee: list[Decimal] | None = field(default=None, metadata=JSON_NUMBER)
+    lp_fee: Sequence[Decimal | None] | None = field(default=None, metadata=JSON_NUMBER)
     #: Fee fraction per hop (0.003 = 0.3 %).
-    pair_fee: list[Decimal] | None = field(default=None, metadata=JSON_NUMBER)
+    pair_fee: Sequence[Decimal | None] | None = field(default=None, metadata=JSON_NUMBER)
     market_feed_delay: datetime.timedelta | None = None
     #: True for buy, False for sell.
     side: bool | None = None
@@ -90,10 +96,23 @@ class TradePricing(JsonModel):
     block_number: int | None = None
     token_in: Decimal | None = None
     token_out: Decimal | None = None
+    #: trade-executor fields we do not model (set by `model.compat`); outside eq.
+    executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
     def __post_init__(self) -> None:
         self.price = to_decimal(self.price, "TradePricing.price")
         self.mid_price = to_decimal(self.mid_price, "TradePricing.mid_price")
+        self.lp_fee = _optional_decimals(self.lp_fee, "TradePricing.lp_fee")
+        self.pair_fee = _optional_decimals(self.pair_fee, "TradePricing.pair_fee")
+
+
+def _optional_decimals(values: Sequence[Decimal | None] | None, what: str) -> list[Decimal | None] | None:
+    """A list copy of per-hop values, each a Decimal (ints/strings coerced) or None."""
+    if values is None:
+        return None
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise BadInputError(f"{what}: expected a list of per-hop values, got {type(values).__name__} {values!r:.80}")
+    return [None if value is None else to_decimal(value, f"{what}[{i}]") for i, value in enumerate(values)]
 
 
 def _require_naive(value: datetime.datetime | None, what: str) -> None:
@@ -170,6 +189,8 @@ class TradeExecution(JsonModel):
     #: On a repair trade: the id of the broken trade it counters.
     repaired_trade_id: int | None = None
     price_structure: TradePricing | None = None
+    #: trade-executor fields we do not model (set by `model.compat`); outside eq.
+    executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
     def __post_init__(self) -> None:
         name = f"trade #{self.trade_id}"

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vaultexec.model.deltas import AssetDelta
-from vaultexec.model.serialisation import JsonModel
+from vaultexec.model.extra import ExecutorExtra
+from vaultexec.model.serialisation import OMIT_EMPTY, JsonModel
 
 #: Prefixes nodes put before the contract's own revert message.
 _REVERT_PREFIXES = (
@@ -100,6 +101,8 @@ class BlockchainTransaction(JsonModel):
     #: Hashes previously broadcast with this nonce (fee bumps), oldest first.
     replaced_tx_hashes: list[str] = field(default_factory=list)
     notes: str | None = None
+    #: trade-executor fields we do not model (set by `model.compat`); outside eq.
+    executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
     def is_success(self) -> bool:
         return self.status is True
