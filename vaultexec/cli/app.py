@@ -22,6 +22,7 @@ from vaultexec.cli.failures import (
     secrets_from_env,
     stderr_console,
 )
+from vaultexec.cli.globalopts import GlobalOption, GlobalOptionsGroup
 from vaultexec.cli.session import DEFAULT_STORE_URL, RPC_URL_ENV_VAR, STORE_ENV_VAR, VAULT_ENV_VAR, Session
 
 logger = logging.getLogger(__name__)
@@ -61,22 +62,27 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("vaultexec.chain.rpc").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.option("--rpc-url", envvar=RPC_URL_ENV_VAR, metavar="URL",
-              help=f"JSON-RPC endpoint of the chain [env {RPC_URL_ENV_VAR}].")
-@click.option("--private-key-env", default=DEFAULT_KEY_ENV_VAR, show_default=True, metavar="NAME",
-              help="Name of the environment variable holding the hot wallet's private key.")
-@click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Encrypted keystore file to sign with instead of the key variable.")
-@click.option("--keystore-password-env", default=DEFAULT_KEYSTORE_PASSWORD_ENV_VAR, show_default=True,
-              metavar="NAME", help="Name of the environment variable holding the keystore password.")
-@click.option("--vault", "vault_address", envvar=VAULT_ENV_VAR, metavar="ADDRESS",
-              help=f"The vault's address [env {VAULT_ENV_VAR}].")
-@click.option("--store", "store_url", envvar=STORE_ENV_VAR, default=DEFAULT_STORE_URL, show_default=True,
-              metavar="URL", help=f"Execution store: sqlite:///file.db or redis://host:port/db [env {STORE_ENV_VAR}].")
-@click.option("--chain-id", type=int, metavar="ID",
-              help="Refuse to do anything unless the node is on this chain.")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logs, and tracebacks on errors.")
+#: The global options, defined once; each is accepted before and after the subcommand name.
+GLOBAL_OPTIONS = [
+    GlobalOption(("--rpc-url",), f"JSON-RPC endpoint of the chain [env {RPC_URL_ENV_VAR}].", "URL",
+                 envvar=RPC_URL_ENV_VAR),
+    GlobalOption(("--private-key-env",), "Name of the environment variable holding the hot wallet's private key.",
+                 "NAME", default=DEFAULT_KEY_ENV_VAR),
+    GlobalOption(("--keystore",), "Encrypted keystore file to sign with instead of the key variable.", "FILE",
+                 type=click.Path(dir_okay=False, path_type=Path)),
+    GlobalOption(("--keystore-password-env",), "Name of the environment variable holding the keystore password.",
+                 "NAME", default=DEFAULT_KEYSTORE_PASSWORD_ENV_VAR),
+    GlobalOption(("--vault", "vault_address"), f"The vault's address [env {VAULT_ENV_VAR}].", "ADDRESS",
+                 envvar=VAULT_ENV_VAR),
+    GlobalOption(("--store", "store_url"), "Execution store: sqlite:///file.db or redis://host:port/db "
+                 f"[env {STORE_ENV_VAR}].", "URL", envvar=STORE_ENV_VAR, default=DEFAULT_STORE_URL),
+    GlobalOption(("--chain-id",), "Refuse to do anything unless the node is on this chain.", "ID", type=int),
+    GlobalOption(("-v", "--verbose"), "Debug logs, and tracebacks on errors.", is_flag=True),
+]
+
+
+@click.group(cls=GlobalOptionsGroup, options=GLOBAL_OPTIONS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="vaultexec")
 @click.pass_context
 def cli(ctx: click.Context, rpc_url: str | None, private_key_env: str, keystore: Path | None,
@@ -84,11 +90,15 @@ def cli(ctx: click.Context, rpc_url: str | None, private_key_env: str, keystore:
         verbose: bool) -> None:
     """Run trades through an on-chain vault: deploy and configure it, trade, follow up, report.
 
+    Global options may also be given after COMMAND (`vaultexec status --vault 0x..`); there they win over
+    the same option given before it, which wins over its environment variable, which wins over the default.
+
     The key is read from an environment variable (--private-key-env) or a keystore file, never from the
     command line, and is never printed. Exit codes per error class: see docs/cli.md.
     """
+    # Runs once, just before the subcommand, with the merged global options (see cli.globalopts).
     _Run.verbose = verbose
-    _Run.secret_env_vars = (private_key_env, keystore_password_env)
+    _Run.secret_env_vars = tuple(dict.fromkeys((*_Run.secret_env_vars, private_key_env, keystore_password_env)))
     setup_logging(verbose)
     session = Session(rpc_url=rpc_url, key_env=private_key_env, keystore=keystore,
                       keystore_password_env=keystore_password_env, vault_address=vault_address,
@@ -99,16 +109,37 @@ def cli(ctx: click.Context, rpc_url: str | None, private_key_env: str, keystore:
     ctx.call_on_close(session.close)
 
 
+_SECRET_NAME_OPTIONS = ("--private-key-env", "--keystore-password-env")
+
+
+def secret_env_var_names(args: Sequence[str]) -> tuple[str, ...]:
+    """Names of every variable that may hold a key or password, read from raw `args`, wherever they appear.
+
+    Taken before parsing, so that even a usage error in a subcommand (raised before the group callback
+    runs) is scrubbed of a key held in a variable named by --private-key-env after the command.
+    """
+    names = [DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR]
+    for index, arg in enumerate(args):
+        option, equals, value = arg.partition("=")
+        if option in _SECRET_NAME_OPTIONS:
+            if equals:
+                names.append(value)
+            elif index + 1 < len(args):
+                names.append(args[index + 1])
+    return tuple(dict.fromkeys(names))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the `vaultexec` script: run the command, map any failure to one line + exit code."""
     # Imported here so that the command modules can import `cli` from this module.
     from vaultexec.cli import commands  # noqa: F401  (registers the commands)
 
-    _Run.verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    args = list(argv) if argv is not None else sys.argv[1:]
+    _Run.verbose = "-v" in args or "--verbose" in args
+    _Run.secret_env_vars = secret_env_var_names(args)
     err = stderr_console()
     try:
-        code = cli.main(args=list(argv) if argv is not None else None, prog_name="vaultexec",
-                        standalone_mode=False)
+        code = cli.main(args=args, prog_name="vaultexec", standalone_mode=False)
     except click.exceptions.Abort:
         err.print("Aborted: nothing was sent.", highlight=False)
         code = EXIT_ABORTED
