@@ -14,13 +14,11 @@ import pytest
 from model_samples import make_trade
 
 import vaultexec.model as model
+from vaultexec.dex.deployments import executor_router_map
 from vaultexec.errors import BadInputError, SerialisationError
 from vaultexec.model import (
-    ExchangeKind,
-    ExchangeRouter,
     ExecutorExtra,
     JsonModel,
-    RouterMap,
     TradeExecution,
     TradePricing,
     dump_json,
@@ -35,22 +33,8 @@ from vaultexec.model.serialisation import OMIT_EMPTY, parse_json_text
 
 DATA = Path(__file__).parent / "data"
 FIXTURES = ["executor_v3_buy.json", "executor_v2_sell.json", "executor_v2_three_way_buy.json"]
-MAINNET = RouterMap(
-    (
-        ExchangeRouter(
-            1,
-            "0x1F98431c8aD98523631AE4a59f267346ea31F984",
-            "0xE592427A0AEce92De3Edee1F18E0157C05861564",
-            ExchangeKind.uniswap_v3,
-        ),
-        ExchangeRouter(
-            1,
-            "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f",
-            "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D",
-            ExchangeKind.uniswap_v2,
-        ),
-    )
-)
+#: The registry's Ethereum Uniswap deployments: the fixtures' factories map to their routers.
+MAINNET = executor_router_map()
 
 
 def load_fixture(name: str) -> dict[str, Any]:

@@ -8,10 +8,8 @@ from typing import Any
 import pytest
 import redis
 
+from vaultexec.dex.deployments import executor_router_map
 from vaultexec.model import (
-    ExchangeKind,
-    ExchangeRouter,
-    RouterMap,
     trade_from_executor_dict,
     trade_to_executor_dict,
 )
@@ -24,22 +22,8 @@ from store_samples import VAULT  # isort: skip
 
 DATA = Path(__file__).parents[1] / "model" / "data"
 FIXTURES = ["executor_v3_buy.json", "executor_v2_sell.json", "executor_v2_three_way_buy.json"]
-MAINNET = RouterMap(
-    (
-        ExchangeRouter(
-            1,
-            "0x1F98431c8aD98523631AE4a59f267346ea31F984",
-            "0xE592427A0AEce92De3Edee1F18E0157C05861564",
-            ExchangeKind.uniswap_v3,
-        ),
-        ExchangeRouter(
-            1,
-            "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f",
-            "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D",
-            ExchangeKind.uniswap_v2,
-        ),
-    )
-)
+#: The registry's Ethereum Uniswap deployments: the fixtures' factories map to their routers.
+MAINNET = executor_router_map()
 
 
 def executor_dicts() -> list[dict[str, Any]]:

@@ -14,6 +14,8 @@ from typing import Protocol
 
 from vaultexec.errors import ConfigurationError
 from vaultexec.model.addresses import checksum as to_checksum_address
+from vaultexec.model.compat import ExchangeRouter, RouterMap
+from vaultexec.model.identifiers import ExchangeKind
 
 logger = logging.getLogger(__name__)
 
@@ -132,3 +134,18 @@ def register_world(addresses: WorldLike, name: str = "uniswap") -> Deployment:
         addresses.chain_id, name, v2_factory=addresses.uniswap_v2_factory, v2_router=addresses.uniswap_v2_router,
         v3_factory=addresses.uniswap_v3_factory, swap_router=addresses.swap_router,
         swap_router02=addresses.swap_router02, quoter_v2=addresses.quoter_v2), replace_existing=True)
+
+
+def executor_router_map() -> RouterMap:
+    """Factory -> router table of every registered deployment, for loading trade-executor JSON
+    (`model.compat`): V2 factories map to the V2 router, V3 factories to SwapRouter (else SwapRouter02).
+    A factory registered under two names (e.g. a world registered twice) keeps its first router."""
+    entries: dict[tuple[int, str], ExchangeRouter] = {}
+    for deployment in _registry.values():
+        v3_router = deployment.swap_router or deployment.swap_router02
+        for factory, router, kind in ((deployment.v2_factory, deployment.v2_router, ExchangeKind.uniswap_v2),
+                                      (deployment.v3_factory, v3_router, ExchangeKind.uniswap_v3)):
+            if factory and router:
+                entries.setdefault((deployment.chain_id, factory),
+                                   ExchangeRouter(deployment.chain_id, factory, router, kind))
+    return RouterMap(tuple(entries.values()))
