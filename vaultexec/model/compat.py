@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,7 +44,7 @@ from vaultexec.model.identifiers import (
     TradingPairIdentifier,
     checksum_address,
 )
-from vaultexec.model.serialisation import JsonNumber, encode_dataclass, load_dict, parse_json_text
+from vaultexec.model.serialisation import JsonNumber, encode_dataclass, load_dict, parse_json_text, write_json_tree
 from vaultexec.model.trade import TradeExecution, TradePricing
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 
@@ -253,16 +252,6 @@ def _our_tree(obj: Any) -> dict[str, Any]:
     encoded.pop(EXECUTOR_EXTRA_FIELD, None)
     tree: dict[str, Any] = _exact_tree(encoded, type(obj).__name__)
     return tree
-
-
-def _write_json(tree: Any) -> str:
-    if isinstance(tree, Decimal):
-        return str(tree)
-    if isinstance(tree, dict):
-        return "{" + ", ".join(f"{_write_json(k)}: {_write_json(v)}" for k, v in tree.items()) + "}"
-    if isinstance(tree, list):
-        return "[" + ", ".join(_write_json(item) for item in tree) + "]"
-    return json.dumps(tree, allow_nan=False)
 
 
 # ---------------------------------------------------------------- assets
@@ -535,7 +524,7 @@ def trade_from_executor_json(text: str | bytes, routers: RouterMap) -> TradeExec
 
 def trade_to_executor_json(trade: TradeExecution, routers: RouterMap | None = None) -> str:
     """`trade_to_executor_dict` as JSON text, decimals written with their exact digits."""
-    return _write_json(trade_to_executor_dict(trade, routers))
+    return write_json_tree(trade_to_executor_dict(trade, routers), decimal_text=str)
 
 
 __all__ = [

@@ -25,8 +25,10 @@ import enum
 import json
 import types
 import typing
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
+from json.encoder import encode_basestring_ascii
 from typing import Any, TypeVar
 
 from dataclasses_json import DataClassJsonMixin
@@ -121,22 +123,30 @@ def encode_dataclass(obj: Any) -> dict[str, Any]:
     return tree
 
 
-def _write(tree: Any) -> str:
-    """Compact-ish JSON text of a tree from `encode_value` (JsonNumber unquoted)."""
+def write_json_tree(tree: Any, decimal_text: Callable[[Decimal], str] = _decimal_text) -> str:
+    """Compact-ish JSON text of a tree of dict/list/str/int/bool/None/Decimal (JsonNumber unquoted);
+    `decimal_text` writes a Decimal (default: our exact string form). The hot path of every stored trade."""
     if isinstance(tree, JsonNumber):
         return str.__str__(tree)
-    if isinstance(tree, Decimal):
-        return _decimal_text(tree)
+    if isinstance(tree, str):
+        return encode_basestring_ascii(tree)
     if isinstance(tree, dict):
-        return "{" + ", ".join(f"{json.dumps(k)}: {_write(v)}" for k, v in tree.items()) + "}"
+        return "{" + ", ".join(f"{encode_basestring_ascii(k)}: {write_json_tree(v, decimal_text)}"
+                               for k, v in tree.items()) + "}"
     if isinstance(tree, list):
-        return "[" + ", ".join(_write(item) for item in tree) + "]"
+        return "[" + ", ".join(write_json_tree(item, decimal_text) for item in tree) + "]"
+    if isinstance(tree, Decimal):
+        return decimal_text(tree)
+    if tree is None or isinstance(tree, bool):
+        return {None: "null", True: "true", False: "false"}[tree]
+    if isinstance(tree, int):
+        return int.__repr__(tree)
     return json.dumps(tree, allow_nan=False)
 
 
 def dump_json(obj: Any) -> str:
     """Serialise a model dataclass to JSON text (see the module docstring for the format)."""
-    return _write(encode_value(obj))
+    return write_json_tree(encode_value(obj))
 
 
 # ---------------------------------------------------------------- decoding
