@@ -141,3 +141,14 @@ def test_lp_fee_of_a_reserve_input_hop_is_the_pool_fee(amount_in: int) -> None:
     """When the hop's input is the reserve itself (a buy's first hop), the fee is ceil(in * tier / 1e6)."""
     fee = calculate_lp_fee_raw([SwapHop(POOL_A, ExchangeKind.uniswap_v2, amount_in, 1)], [3000], amount_in)
     assert fee == -(-amount_in * 3000 // 1_000_000)
+
+
+def test_log_queries_cover_only_runs_of_nearby_blocks() -> None:
+    """A batch in consecutive blocks is one query; blocks far apart never pull the chain in between."""
+    from vaultexec.execution.settle import MAX_LOG_BLOCK_SPAN, _block_runs
+
+    assert _block_runs([105, 101, 102, 101]) == [(101, 105)]
+    assert _block_runs([100, 200, 10_000]) == [(100, 100), (200, 200), (10_000, 10_000)]
+    long_run = list(range(1, 2 * MAX_LOG_BLOCK_SPAN + 1))
+    runs = _block_runs(long_run)
+    assert len(runs) == 2 and all(last - first < MAX_LOG_BLOCK_SPAN for first, last in runs)

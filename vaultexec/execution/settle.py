@@ -41,10 +41,13 @@ logger = logging.getLogger(__name__)
 EXECUTED_TOPIC = "0x" + keccak(text="Executed(address,address[],uint256[],address[],uint256[])").hex()
 V2_SWAP_TOPIC = "0x" + keccak(text="Swap(address,uint256,uint256,uint256,uint256,address)").hex()
 V3_SWAP_TOPIC = "0x" + keccak(text="Swap(address,address,int256,int256,uint160,uint128,int24)").hex()
+_SETTLEMENT_TOPICS = [EXECUTED_TOPIC, V2_SWAP_TOPIC, V3_SWAP_TOPIC]
+#: Blocks of one eth_getLogs query: at most this many blocks apart from the previous one of the run...
+MAX_LOG_BLOCK_GAP = 4
+#: ...and at most this many blocks from the run's first (public nodes also cap ranges).
+MAX_LOG_BLOCK_SPAN = 500
 #: Uniswap V2's fee, in hundredths of a basis point: for V2 pairs whose identifier has fee 0.
 V2_FEE_TIER = 3000
-#: Largest block span asked in one eth_getLogs (public nodes refuse wider ranges).
-MAX_LOG_BLOCK_SPAN = 2000
 #: Significant digits of `executed_price` (rounded up on buys, down on sells: never flattering).
 PRICE_DIGITS = 36
 #: Track-and-settle rounds when receipts vanish between tracking and settlement (reorgs).
@@ -214,27 +217,29 @@ def settle_failure(trade: TradeExecution, tx: BlockchainTransaction, reason: str
     trade.mark_failed(tx.included_at or utc_now())
 
 
-def fetch_execution_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]) -> dict[str, list[Any]]:
-    """Logs (Executed + Swap only) of mined `txs`, by lower-case tx hash: one eth_getLogs per block span.
+def _block_runs(blocks: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted block numbers grouped into (first, last) runs with gaps of at most `MAX_LOG_BLOCK_GAP` and
+    spans of at most `MAX_LOG_BLOCK_SPAN`: a batch mined in a few blocks is one query, and blocks far apart
+    (a resume hours later) never pull in every swap of the chain between them."""
+    runs: list[tuple[int, int]] = []
+    for block in sorted(set(blocks)):
+        if runs and block - runs[-1][1] <= MAX_LOG_BLOCK_GAP and block - runs[-1][0] < MAX_LOG_BLOCK_SPAN:
+            runs[-1] = (runs[-1][0], block)
+        else:
+            runs.append((block, block))
+    return runs
 
-    No address filter (the pools vary); the topic filter keeps the answer small.
-    """
-    blocks = sorted({tx.block_number for tx in txs if tx.block_number is not None})
+
+def fetch_execution_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]) -> dict[str, list[Any]]:
+    """Logs (Executed + Swap only) of mined `txs`, by lower-case tx hash, read from the node at settlement
+    time (all runs of blocks in one batched request): a transaction whose block was reorged out since it
+    was tracked has no logs there, and is tracked again."""
     wanted = {str(tx.tx_hash).lower() for tx in txs if tx.block_number is not None}
     by_hash: dict[str, list[Any]] = {h: [] for h in wanted}
-    if not blocks:
-        return by_hash
-    spans: list[tuple[int, int]] = []
-    start = end = blocks[0]
-    for block in blocks[1:]:
-        if block - start >= MAX_LOG_BLOCK_SPAN:
-            spans.append((start, end))
-            start = block
-        end = block
-    spans.append((start, end))
-    calls = [("eth_getLogs", [{"fromBlock": hex(a), "toBlock": hex(b),
-                               "topics": [[EXECUTED_TOPIC, V2_SWAP_TOPIC, V3_SWAP_TOPIC]]}]) for a, b in spans]
-    for (first, last), reply in zip(spans, client.batch(calls), strict=True):
+    runs = _block_runs([tx.block_number for tx in txs if tx.block_number is not None])
+    calls = [("eth_getLogs", [{"fromBlock": hex(a), "toBlock": hex(b), "topics": [_SETTLEMENT_TOPICS]}])
+             for a, b in runs]
+    for (first, last), reply in zip(runs, client.batch(calls) if calls else [], strict=True):
         if reply.error is not None:  # e.g. the blocks are gone (reorg): those trades are tracked again
             logger.warning("logs of blocks %d..%d unavailable: %s", first, last, reply.error)
             continue
