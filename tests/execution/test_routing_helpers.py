@@ -10,9 +10,12 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from vaultexec.chain.rpc import RPCClient
+from vaultexec.chain.wallet import HotWallet
 from vaultexec.dex.deployments import register_world
 from vaultexec.execution.plan import TradePlan
 from vaultexec.model import AssetIdentifier, ExchangeKind, TradeExecution, TradeType, TradingPairIdentifier
+from vaultexec.testing.plugin import ASSET_MANAGER_KEY
 from vaultexec.testing.world import World
 
 
@@ -32,6 +35,7 @@ def world_pairs(world: World) -> dict[str, TradingPairIdentifier]:
     weth_usdc_r02 = TradingPairIdentifier(weth, usdc, world.v3_pool("USDC", "WETH", 3000), router02, 3000, v3)
     return {
         "v2": weth_usdc_v2,
+        "v2_router02": TradingPairIdentifier(weth, usdc, world.v2_pair("USDC", "WETH"), router02, 3000, v2),
         "v2_three_way": TradingPairIdentifier(wbtc, usdc, world.v2_pair("WETH", "WBTC"), router, 3000, v2,
                                               intermediary_pair=weth_usdc_v2),
         "v3": weth_usdc_v3,
@@ -74,3 +78,10 @@ def send_plan(web3: Web3, manager: LocalAccount, plan: TradePlan, vault: Contrac
 
 def nonce(web3: Web3, account: LocalAccount) -> int:
     return web3.eth.get_transaction_count(account.address, "pending")
+
+
+def synced_wallet(web3: Web3) -> HotWallet:
+    """The asset manager's hot wallet with its nonce already read: a signature would move `next_nonce`."""
+    wallet = HotWallet.from_key(ASSET_MANAGER_KEY, web3.eth.chain_id)
+    wallet.sync_nonce(RPCClient(web3.provider.endpoint_uri))  # type: ignore[attr-defined]
+    return wallet

@@ -17,7 +17,7 @@ from vaultexec.dex import erc20, uniswap_v2, uniswap_v3
 from vaultexec.execution import VaultRouting
 from vaultexec.testing.world import World
 
-ROUTES = ["v2", "v2_three_way", "v3", "v3_router02", "v3_two_hop"]
+ROUTES = ["v2", "v2_router02", "v2_three_way", "v3", "v3_router02", "v3_two_hop", "v3_two_hop_v1"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

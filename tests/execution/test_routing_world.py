@@ -13,7 +13,7 @@ from web3.contract import Contract
 from vaultexec.execution import VaultRouting
 from vaultexec.testing.world import World
 
-ROUTES = ["v2", "v2_three_way", "v3", "v3_router02", "v3_two_hop", "v3_two_hop_v1"]
+ROUTES = ["v2", "v2_router02", "v2_three_way", "v3", "v3_router02", "v3_two_hop", "v3_two_hop_v1"]
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -1,6 +1,7 @@
-"""Uniswap V2 router calldata: quote with getAmountsOut, swap with swapExactTokensForTokens.
+"""Uniswap V2 calldata: quote with getAmountsOut, swap with swapExactTokensForTokens, find pairs.
 
-Router02 (and forks) take a deadline; SwapRouter02's V2 entry point has none.
+Router02 (and forks) take a deadline; SwapRouter02's V2 entry point has none. A router names its
+factory (`factory()`, SwapRouter02: `factoryV2()`) and the factory its pairs (`getPair`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ GET_AMOUNTS_OUT = selector("getAmountsOut(uint256,address[])")
 GET_RESERVES = selector("getReserves()")
 SWAP_EXACT_TOKENS = selector("swapExactTokensForTokens(uint256,uint256,address[],address,uint256)")
 SWAP_EXACT_TOKENS_ROUTER02 = selector("swapExactTokensForTokens(uint256,uint256,address[],address)")
+FACTORY = selector("factory()")
+FACTORY_V2 = selector("factoryV2()")
+GET_PAIR = selector("getPair(address,address)")
 #: Uniswap V2's LP fee in hundredths of a basis point (0.3 %).
 DEFAULT_V2_FEE = 3000
 
@@ -32,6 +36,11 @@ def decode_amounts_out(data: bytes) -> list[int]:
     """getAmountsOut's answer: the amount at every step of the path, input first, output last."""
     (amounts,) = decode(["uint256[]"], data)
     return [int(a) for a in amounts]
+
+
+def encode_get_pair(token_a: str, token_b: str) -> bytes:
+    """Factory call: the pair of two tokens (either order), the zero address when there is none."""
+    return GET_PAIR + encode(["address", "address"], _path([token_a, token_b]))
 
 
 def encode_get_reserves() -> bytes:

@@ -1,7 +1,8 @@
 """Uniswap V3 calldata: packed paths, QuoterV2 quotes, SwapRouter / SwapRouter02 exact-input swaps.
 
 SwapRouter (v3-periphery) structs carry a `deadline`; SwapRouter02's do not. `sqrtPriceLimitX96` is
-always 0 (the vault refuses any other value).
+always 0 (the vault refuses any other value). Both routers name their factory (`factory()`), the
+factory its pools (`getPool`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ MAX_FEE = 2**24 - 1
 QUOTE_EXACT_INPUT_SINGLE = selector("quoteExactInputSingle((address,address,uint256,uint24,uint160))")
 QUOTE_EXACT_INPUT = selector("quoteExactInput(bytes,uint256)")
 SLOT0 = selector("slot0()")
+FACTORY = selector("factory()")
+GET_POOL = selector("getPool(address,address,uint24)")
 _SINGLE_V1 = "(address,address,uint24,address,uint256,uint256,uint256,uint160)"
 _SINGLE_V2 = "(address,address,uint24,address,uint256,uint256,uint160)"
 _PATH_V1 = "(bytes,address,uint256,uint256,uint256)"
@@ -68,6 +71,12 @@ def decode_quote_amount_out(data: bytes) -> int:
     """amountOut of either QuoterV2 answer (it is the first word of both)."""
     (amount_out,) = decode(["uint256"], data[:32])
     return int(amount_out)
+
+
+def encode_get_pool(token_a: str, token_b: str, fee: int) -> bytes:
+    """Factory call: the pool of two tokens (either order) and a fee tier, the zero address when none."""
+    return GET_POOL + encode(["address", "address", "uint24"],
+                             [to_checksum_address(token_a), to_checksum_address(token_b), fee])
 
 
 def encode_slot0() -> bytes:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from vaultexec.chain.revert import DecodedRevert
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.identifiers import ExchangeKind
+from vaultexec.model.trade import TradePricing
 from vaultexec.vault.deploy import RouterKind
 from vaultexec.vault.execute import AssetBound, VaultCall
 
@@ -16,7 +18,8 @@ class Route:
     """How one trade swaps: protocol, router (and the ABI the vault knows it by), token path, fee per hop.
 
     `fees` are V3 fee tiers; V2 hops carry 0 (the vault's key for V2 pairs). `quoter` is the contract
-    quoted: the V2 router (getAmountsOut) or QuoterV2.
+    quoted: the V2 router (getAmountsOut) or QuoterV2. `factory` is the V2/V3 factory the router swaps
+    through (None until known); `router_kind` is NONE until the vault's guard has been read.
     """
 
     protocol: ExchangeKind
@@ -26,13 +29,31 @@ class Route:
     fees: tuple[int, ...]
     pools: tuple[str, ...]
     quoter: str
+    factory: str | None = None
 
     @property
     def hops(self) -> int:
         return len(self.fees)
 
     def describe(self) -> str:
-        return f"{self.protocol.value} via {self.router_kind.name} {self.router}, {self.hops} hop(s)"
+        router = "router" if self.router_kind == RouterKind.NONE else self.router_kind.name
+        return f"{self.protocol.value} via {router} {self.router}, {self.hops} hop(s)"
+
+
+@dataclass(frozen=True)
+class TradeQuote:
+    """What a plan writes onto its trade, only once the whole batch passed every check (a refused batch
+    leaves its trades untouched). Prices are reserve per base, amounts human units."""
+
+    #: The quoted output: the buy's `planned_quantity` or the sell's `planned_reserve`.
+    amount_out: Decimal
+    price: Decimal
+    mid_price: Decimal | None
+    lp_fees_estimated: Decimal
+    fee_tier: Decimal
+    pricing: TradePricing
+    #: The executor's decision price the price guard judged the quote against (None: guard off).
+    decision_price: Decimal | None = None
 
 
 @dataclass
@@ -64,6 +85,7 @@ class TradePlan:
     gas_estimate: int | None = None
     gas_limit: int | None = None
     simulation: SimulationResult | None = None
+    quote: TradeQuote | None = None
 
 
 @dataclass

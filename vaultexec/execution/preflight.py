@@ -1,11 +1,19 @@
 """Pre-flight: simulate every vault transaction from the asset manager before anything is signed.
 
-One `eth_simulateV1` request runs the batch's `execute` calls in execution order on top of the latest
-block, state carried from call to call, so a buy funded by an earlier sell of the same batch is judged
-on the balance it will really have. Its gasUsed per call gives the gas estimate. Nodes without
+One `eth_simulateV1` request runs the batch's `execute` calls in execution order on top of the block the
+quotes were read at, state carried from call to call, so a buy funded by an earlier sell of the same batch
+is judged on the balance it will really have. Its gasUsed per call gives the gas estimate. Nodes without
 `eth_simulateV1` get one HTTP batch of `eth_call` + `eth_estimateGas` per trade instead; those calls are
 independent, so in that mode a buy that needs an earlier sell's proceeds is refused (plan it in a later
 batch).
+
+Each call runs in a block of its own after that block (number + 1, + 2, ..., one second apart), never in
+the block itself: a transaction lands later, and a V2 pair or V3 pool swapped in the latest block's second
+writes its price oracle only when the timestamp has moved (up to ~45k gas more for a V2 swap on a fresh
+pair). One block per call is the upper bound: two trades of the batch on one pool each pay the oracle
+write, as they do when mined in different seconds. The eth_call fallback runs every call in the next
+block (block overrides, see dex.reads). Swap deadlines (read block's timestamp + `deadline_seconds`, 600
+by default) lie beyond the simulated timestamps (at most + 256 s); a shorter one is refused here.
 
 Gas limit = `gas_limit_from_estimate(estimate)` (+20 %, chain/gas.py). gasUsed from a simulation is
 after refunds (the vault's allowance resets earn some), while a transaction needs its gas before
@@ -20,8 +28,7 @@ from collections.abc import Sequence
 
 from vaultexec.chain.gas import gas_limit_from_estimate
 from vaultexec.chain.revert import DecodedRevert, decode_revert
-from vaultexec.chain.rpc import RPCClient
-from vaultexec.dex.reads import CallRunner, ContractCall
+from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
 from vaultexec.errors import PreflightRefusedError
 from vaultexec.execution.plan import SimulationResult, TradePlan
 
@@ -37,13 +44,16 @@ def estimate_from_gas_used(gas_used: int) -> int:
 
 
 def simulate_plans(runner: CallRunner, vault: str, asset_manager: str, plans: Sequence[TradePlan],
-                   block: str = "latest") -> None:
-    """Simulate `plans` in order; fill `simulation`, `gas_estimate`, `gas_limit` on each (no raise here)."""
+                   after: BlockHeader | None = None) -> None:
+    """Simulate `plans` in order in the blocks after `after` (default: the latest block, read first); fill
+    `simulation`, `gas_estimate`, `gas_limit` on each (no raise here)."""
+    if after is None:
+        after = BlockHeader.from_json(runner.client.call("eth_getBlockByNumber", ["latest", False]))
     calls = [ContractCall(vault, plan.vault_calldata, asset_manager) for plan in plans]
     if runner.use_simulate is not False:
-        results, _ = runner.run(calls, block)
+        results, _ = runner.run(calls, after, calls_per_block=1)
     if runner.use_simulate is False:
-        _simulate_with_eth_call(runner.client, calls, plans, block)
+        _simulate_with_eth_call(runner, calls, plans, after)
         return
     for plan, result in zip(plans, results, strict=True):
         if result.success and result.gas_used is not None:
@@ -56,12 +66,10 @@ def simulate_plans(runner: CallRunner, vault: str, asset_manager: str, plans: Se
                                                _decode(result.data, result.error_message))
 
 
-def _simulate_with_eth_call(client: RPCClient, calls: Sequence[ContractCall], plans: Sequence[TradePlan],
-                            block: str) -> None:
-    requests: list[tuple[str, list[object]]] = []
-    for call in calls:
-        requests += [("eth_call", [call.to_json(), block]), ("eth_estimateGas", [call.to_json(), block])]
-    replies = client.batch(requests)
+def _simulate_with_eth_call(runner: CallRunner, calls: Sequence[ContractCall], plans: Sequence[TradePlan],
+                            after: BlockHeader) -> None:
+    replies = runner.batch_calls([(method, call) for call in calls for method in ("eth_call", "eth_estimateGas")],
+                                 after)
     for n, plan in enumerate(plans):
         call_reply, gas_reply = replies[2 * n], replies[2 * n + 1]
         if call_reply.error is None and gas_reply.error is None:
