@@ -8,12 +8,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from store_samples import T0, USDC, WETH, broadcasted, failed, make_trade, started, succeeded
+from store_samples import CHAIN_ID, T0, USDC, WETH, broadcasted, failed, make_trade, started, succeeded
 
-from vaultexec.model.identifiers import AssetIdentifier
-from vaultexec.store.export import CSV_COLUMNS, export_csv, generate_export, raw_units, trade_row
+from vaultexec.model.identifiers import AssetIdentifier, ExchangeKind, TradingPairIdentifier
+from vaultexec.store.export import (
+    CSV_COLUMNS,
+    export_csv,
+    generate_export,
+    neutralise_formula,
+    raw_units,
+    trade_row,
+)
 from vaultexec.store.protocol import ExecutionStore
 
 
@@ -76,3 +84,28 @@ def test_raw_column_never_overstates_a_magnitude(amount: Decimal) -> None:
     assert abs(stored) <= abs(exact)
     assert abs(exact) - abs(stored) < Fraction(1, 10**USDC.decimals)
     assert raw * exact >= 0
+
+
+@pytest.mark.parametrize("payload", ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_text_cells_cannot_become_spreadsheet_formulas(payload: str) -> None:
+    """Token symbols and revert reasons are chain data anyone can write: quoted; numbers never are."""
+    evil = AssetIdentifier(CHAIN_ID, "0x" + "09" * 20, payload, 18)
+    trade = make_trade()
+    trade.pair = TradingPairIdentifier(evil, USDC, "0x" + "03" * 20, "0x" + "04" * 20, 3000,
+                                       ExchangeKind.uniswap_v3)
+    failed(broadcasted(started(trade)), reason=payload)
+    stream = io.StringIO()
+    export_csv([trade], stream)
+    rows = _rows(stream.getvalue())
+    assert len(rows) == 1  # a CR inside a cell is quoted, not a line break
+    row = rows[0]
+    assert row["base"] == "'" + payload
+    assert row["pair"] == "'" + trade.pair.get_ticker()
+    assert row["revert_reason"] == "'" + payload
+    assert row["quote"] == "USDC"
+
+
+def test_negative_amounts_stay_numbers() -> None:
+    row = trade_row(succeeded(broadcasted(started(make_trade()))))
+    assert row["executed_reserve"] == "-1500" and row["executed_reserve_raw"] == "-1500000000"
+    assert neutralise_formula("-1500") == "'-1500"  # what a text column would get: hence numbers are exempt

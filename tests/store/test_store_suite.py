@@ -21,9 +21,9 @@ from store_samples import (
     succeeded,
 )
 
-from vaultexec.errors import DuplicateRecordError, RecordNotFoundError, StoreTransitionError
+from vaultexec.errors import BadInputError, DuplicateRecordError, RecordNotFoundError, StoreTransitionError
 from vaultexec.model.serialisation import dump_json
-from vaultexec.model.trade import TradeStatus
+from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.store.protocol import ExecutionStore
 
 
@@ -229,3 +229,153 @@ def test_two_writers_race_create_and_update(store: ExecutionStore, twin_store: E
         assert store.load(trade_id).get_status() == TradeStatus.started
         assert [t.to_status for t in store.history(trade_id)] in (
             ["planned", "started"], ["planned", "started", "started"])
+
+
+# --- a write never drops a stored transaction hash (audit finding 1) ----------------------------------
+
+
+def _all_hashes(trade: TradeExecution) -> list[str]:
+    return [h for tx in trade.blockchain_transactions for h in tx.get_all_tx_hashes()]
+
+
+def test_same_state_update_cannot_erase_the_write_ahead_transaction(store: ExecutionStore) -> None:
+    trade = started(make_trade())
+    store.create(trade)
+    erased = copy.deepcopy(trade)
+    erased.blockchain_transactions = []  # still started, but the signed transaction is gone
+    with pytest.raises(StoreTransitionError, match=rf"Trade {trade.trade_id}: the update drops transaction hash"):
+        store.update(erased)
+    assert store.load(trade.trade_id) == trade
+    assert len(store.history(trade.trade_id)) == 1
+
+
+def test_replacement_that_forgets_the_old_hash_is_refused(store: ExecutionStore) -> None:
+    trade = broadcasted(started(make_trade()))
+    store.create(trade)
+    forgetful = copy.deepcopy(trade)
+    forgetful.blockchain_transactions[0].tx_hash = "0x" + "fe" * 32  # not via set_signed: old hash lost
+    with pytest.raises(StoreTransitionError, match=trade.blockchain_transactions[0].tx_hash or "?"):
+        store.update(forgetful)
+    assert store.load(trade.trade_id) == trade
+
+
+def test_forward_update_and_reorg_keep_every_hash(store: ExecutionStore) -> None:
+    trade = broadcasted(started(make_trade()))
+    trade.blockchain_transactions[0].set_signed("0x" + "fe" * 32, "0x02f9" + "cd" * 100, 7)  # replacement
+    store.create(trade)
+    settled = succeeded(copy.deepcopy(trade))
+    settled.blockchain_transactions[0].replaced_tx_hashes = []  # the landed hash kept, the other lost
+    with pytest.raises(StoreTransitionError, match="drops transaction hash"):
+        store.update(settled)
+    settled = succeeded(copy.deepcopy(trade))
+    store.update(settled)
+    rolled_back = copy.deepcopy(trade)
+    rolled_back.blockchain_transactions = [signed_tx(nonce=8)]
+    with pytest.raises(StoreTransitionError, match="drops transaction hash"):
+        store.revert_to_broadcasted(rolled_back, reason="reorg")
+    assert store.load(trade.trade_id) == settled
+    assert sorted(_all_hashes(store.load(trade.trade_id))) == sorted(_all_hashes(trade))
+
+
+def test_batch_update_dropping_one_hash_writes_nothing(store: ExecutionStore) -> None:
+    trades = [started(make_trade(opened_at=T0 + timedelta(seconds=n)), nonce=n) for n in range(4)]
+    store.create_many(trades)
+    forward = [broadcasted(copy.deepcopy(t)) for t in trades]
+    forward[2].blockchain_transactions = [signed_tx(nonce=99)]
+    with pytest.raises(StoreTransitionError, match=rf"Trade {trades[2].trade_id}: the update drops"):
+        store.update_many(forward)
+    assert [store.load(t.trade_id) for t in trades] == trades
+
+
+def test_hashes_compare_case_insensitively(store: ExecutionStore) -> None:
+    trade = started(make_trade())
+    trade.blockchain_transactions[0].tx_hash = "0x" + "AB" * 32
+    store.create(trade)
+    trade.blockchain_transactions[0].tx_hash = "0x" + "ab" * 32  # same transaction, other spelling
+    store.update(broadcasted(trade))
+    assert store.load(trade.trade_id).get_status() == TradeStatus.broadcasted
+
+
+# --- reads under concurrent writers, ids and statuses checked at the boundary (findings 3 and 6) ---------
+
+
+@pytest.mark.parametrize("descending", [True, False], ids=["newest_first", "oldest_first"])
+def test_trade_created_during_iteration_shifts_no_page(store: ExecutionStore, descending: bool) -> None:
+    trades = [make_trade(trade_id=3000 + n, opened_at=T0 + timedelta(seconds=n)) for n in range(620)]
+    store.create_many(trades)
+    walk = store.iterate_by_time(descending=descending)
+    seen = [next(walk).trade_id]  # the first page is read
+    # A trade on the side already walked past: before the cursor, it must shift nothing.
+    store.create(make_trade(trade_id=9000, opened_at=T0 + timedelta(days=1 if descending else -1)))
+    seen += [trade.trade_id for trade in walk]
+    expected = [t.trade_id for t in trades]
+    assert seen == (expected[::-1] if descending else expected)
+
+
+def test_same_time_trades_created_during_iteration_are_not_repeated(store: ExecutionStore) -> None:
+    store.create_many([make_trade(trade_id=5000 + n, opened_at=T0) for n in range(600)])
+    walk = store.iterate_by_time()
+    seen = [next(walk).trade_id]
+    store.create(make_trade(trade_id=4000, opened_at=T0))  # same time, smaller id: already walked past
+    seen += [trade.trade_id for trade in walk]
+    assert seen == list(range(5000, 5600))
+
+
+def test_list_by_status_names_each_trade_once(store: ExecutionStore) -> None:
+    trade = broadcasted(started(make_trade()))
+    store.create(trade)
+    assert store.list_by_status("broadcasted", "broadcasted") == [trade]
+    assert store.list_by_status(TradeStatus.broadcasted, "broadcasted", "started") == [trade]
+
+
+def test_list_by_status_is_one_snapshot_while_trades_move(store: ExecutionStore,
+                                                        twin_store: ExecutionStore) -> None:
+    """Trades move started -> broadcasted while another connection lists both: each listed once, none lost."""
+    trades = [started(make_trade(opened_at=T0 + timedelta(seconds=n)), nonce=n) for n in range(40)]
+    store.create_many(trades)
+    ids = sorted(t.trade_id for t in trades)
+    done = threading.Event()
+
+    def mover() -> None:
+        for trade in reversed(trades):  # the later-listed status index first
+            twin_store.update(broadcasted(trade))
+        done.set()
+
+    thread = threading.Thread(target=mover)
+    thread.start()
+    snapshots = 0
+    while not done.is_set() or snapshots == 0:
+        listed = [t.trade_id for t in store.list_by_status("started", "broadcasted")]
+        assert sorted(listed) == ids
+        snapshots += 1
+    thread.join(timeout=60)
+
+
+@pytest.mark.parametrize("bad_id", ["12", True, -1, 1.0, None])
+def test_trade_ids_are_checked_at_the_boundary(store: ExecutionStore, bad_id: object) -> None:
+    store.create(make_trade(trade_id=12))
+    store.create(make_trade(trade_id=1))
+    with pytest.raises(BadInputError, match="is not a trade id"):
+        store.load(bad_id)  # type: ignore[arg-type]
+    with pytest.raises(BadInputError, match="is not a trade id"):
+        store.history(bad_id)  # type: ignore[arg-type]
+
+
+def test_time_bounds_are_checked_when_called(store: ExecutionStore) -> None:
+    with pytest.raises(BadInputError, match="is not a datetime"):
+        store.iterate_by_time(start="2024-03-01")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", ["brodcasted", "Started", "", 3])
+def test_unknown_status_is_bad_input_not_an_empty_list(store: ExecutionStore, status: object) -> None:
+    store.create(started(make_trade()))
+    with pytest.raises(BadInputError, match="is not a trade status"):
+        store.list_by_status("started", status)  # type: ignore[arg-type]
+
+
+def test_brackets_inside_text_are_not_nesting(store: ExecutionStore) -> None:
+    """The depth guard against hostile records counts structure only: text full of brackets still loads."""
+    trade = failed(broadcasted(started(make_trade())), reason="[" * 500 + '"\\{' * 200)
+    trade.add_note("{[" * 300)
+    store.create(trade)
+    assert store.load(trade.trade_id) == trade

@@ -4,6 +4,10 @@ Human amounts are exact decimals in fixed-point notation (never exponent form). 
 human amounts in token units, magnitude rounded down (exact for amounts read from chain), sign kept:
 positive = the vault received, negative = it spent. Gas cost is what all of the trade's transactions
 paid, in wei and in the native token (18 decimals).
+
+Text cells (pair, symbols, revert reason...) come from chain data anyone can write: one starting with
+= + - @ tab or CR gets a leading single quote, so a spreadsheet shows it as text instead of running it as
+a formula. Number cells are never quoted (a negative amount stays a number). Lines end in CRLF (RFC 4180).
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ CSV_COLUMNS = (
     "executed_reserve_raw", "executed_price", "lp_fees_paid", "gas_used", "gas_cost_wei",
     "gas_cost_native", "revert_reason", "tx_hashes",
 )
+#: Columns holding free text rather than numbers or times: quoted against formula injection.
+TEXT_COLUMNS = frozenset({"status", "side", "pair", "base", "quote", "revert_reason", "tx_hashes"})
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """`text` with a leading single quote if a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _human(amount: Decimal | None) -> str:
@@ -45,7 +57,13 @@ def _time(moment: datetime | None) -> str:
 
 
 def trade_row(trade: TradeExecution) -> dict[str, str]:
-    """One CSV row; the vault's view of signs: a buy receives base and spends reserve."""
+    """One CSV row; the vault's view of signs: a buy receives base and spends reserve. Text cells are
+    formula-neutralised (module doc)."""
+    row = _raw_row(trade)
+    return {name: neutralise_formula(value) if name in TEXT_COLUMNS else value for name, value in row.items()}
+
+
+def _raw_row(trade: TradeExecution) -> dict[str, str]:
     txs = trade.blockchain_transactions
     paid = [fee for fee in (tx.get_gas_fee_paid() for tx in txs) if fee is not None]
     gas_wei = sum(paid) if paid else None
@@ -89,7 +107,8 @@ def export_csv(trades: Iterable[TradeExecution], stream: TextIO) -> str | None:
     Caption: "Export of N trades in 2024-03-01 - 2024-03-09" (opening dates of first and last row).
     """
     rows = settled_by_time(trades)
-    writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    # CRLF line ends (RFC 4180) also make the writer quote a cell holding a bare CR, which "\n" would not.
+    writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for trade in rows:
         writer.writerow(trade_row(trade))

@@ -7,12 +7,17 @@ are final from creation.
   before broadcast, or a replacement transaction (speed-up, re-broadcast) recorded on a broadcasted trade.
 - A settled trade (success, failed, repaired) is final for `update()`; a reorg that undoes its receipt
   goes through the explicit `revert_to_broadcasted()` (see `check_reorg`).
+- Whatever the states, a write never drops a transaction hash the stored record holds (see
+  `check_keeps_hashes`): a signed hash may be on chain, and the write-ahead record is how it is found.
 Statuses are compared by their string value so the store does not depend on the enum's member names.
 """
 
 from __future__ import annotations
 
-from vaultexec.errors import StoreTransitionError
+from collections.abc import Iterable
+from enum import Enum
+
+from vaultexec.errors import BadInputError, StoreTransitionError
 
 PLANNED = "planned"
 STARTED = "started"
@@ -29,6 +34,19 @@ STATUS_RANK: dict[str, int] = {
 IN_FLIGHT: frozenset[str] = frozenset({PLANNED, STARTED, BROADCASTED})
 SETTLED: frozenset[str] = frozenset({SUCCESS, FAILED, REPAIRED, REPAIR_ENTRY, EXPIRED})
 REPAIRABLE: frozenset[str] = frozenset({STARTED, BROADCASTED, FAILED})
+
+
+def normalise_statuses(statuses: Iterable[object]) -> list[str]:
+    """Status values (str or TradeStatus) checked against the lifecycle's, duplicates dropped, in order."""
+    chosen: list[str] = []
+    for status in statuses:
+        value = status.value if isinstance(status, Enum) else status
+        if not isinstance(value, str) or value not in STATUS_RANK:
+            raise BadInputError(
+                f"Status {status!r} is not a trade status; use one of {', '.join(STATUS_RANK)}.")
+        if value not in chosen:
+            chosen.append(value)
+    return chosen
 
 
 def _rank(status: str, trade_id: int) -> int:
@@ -71,4 +89,19 @@ def check_reorg(trade_id: int, stored: str, new: str) -> None:
         raise StoreTransitionError(
             f"Trade {trade_id}: cannot revert from {stored} to {new}; only a success or failed trade "
             f"(a receipt a reorg removed) can go back to broadcasted."
+        )
+
+
+def check_keeps_hashes(trade_id: int, stored: frozenset[str], new: frozenset[str]) -> None:
+    """Refuse a write whose record lost any transaction hash the stored record holds.
+
+    A stored hash was signed and may have been broadcast: dropping it would hide a transaction that can
+    still land. A replacement keeps the old hash in `replaced_tx_hashes` (`BlockchainTransaction.set_signed`).
+    """
+    dropped = sorted(stored - new)
+    if dropped:
+        raise StoreTransitionError(
+            f"Trade {trade_id}: the update drops transaction hash(es) {', '.join(dropped)} that the stored "
+            "record holds; a signed transaction may still land, so its hash is never removed. Re-sign with "
+            "BlockchainTransaction.set_signed(), which keeps replaced hashes in replaced_tx_hashes."
         )

@@ -40,7 +40,8 @@ class ExecutionStore(Protocol):
         ...
 
     def update(self, trade: TradeExecution) -> None:
-        """Replace a stored trade with a later state of it; StoreTransitionError if it moves backwards."""
+        """Replace a stored trade with a later state of it; StoreTransitionError if it moves backwards or
+        drops a transaction hash the stored record holds (replaced hashes included)."""
         ...
 
     def create_many(self, trades: Sequence[TradeExecution]) -> None:
@@ -57,7 +58,8 @@ class ExecutionStore(Protocol):
         ...
 
     def load(self, trade_id: int) -> TradeExecution:
-        """The stored trade; RecordNotFoundError if absent, CorruptRecordError if it does not load."""
+        """The stored trade; RecordNotFoundError if absent, CorruptRecordError if it does not load,
+        BadInputError if `trade_id` is not a non-negative int."""
         ...
 
     def iterate_by_time(self, start: datetime | None = None, end: datetime | None = None,
@@ -74,7 +76,8 @@ class ExecutionStore(Protocol):
         ...
 
     def list_by_status(self, *statuses: str) -> list[TradeExecution]:
-        """Trades in any of `statuses` (TradeStatus values), oldest first."""
+        """Trades in any of `statuses` (TradeStatus values), oldest first, each once, read at one instant;
+        BadInputError for a status the lifecycle does not know."""
         ...
 
     def export_all(self) -> list[TradeExecution]:

@@ -7,28 +7,37 @@ Keys (vault = lower-case address, member = trade id zero-padded to 20 digits so 
 - `{p}:{vault}:by_status:{s}`    sorted set per status, same score
 - `{p}:{vault}:history:{member}` list of transition JSON
 - `{p}:vaults`                   set of vault addresses
-Every write is one Lua script (atomic); `update()` is a compare-and-set on the status read before the
-forward-only check, retried if another writer got in between. `create_many` / `update_many` write a
-batch as one MULTI/EXEC under WATCH of the status hash: the checks run on the statuses read after the
+Every write is one Lua script (atomic); `update()` reads the record (status and body together), runs the
+checks (forward-only, no stored transaction hash dropped), then writes with a compare-and-set on that
+status and body, retried if another writer got in between. `create_many` / `update_many` write a batch as
+one MULTI/EXEC under WATCH of the status and report hashes: the checks run on the records read after the
 WATCH, and the EXEC fails (and the batch is retried) if any writer touched the vault meanwhile, so a
-batch is all or nothing. Durability is the server's: run it with
-`appendonly yes` and `appendfsync always` for "on disk before it returns" (see docs/store.md).
+batch is all or nothing. Reads that span several keys (a page of the time index with its bodies, the
+status indexes with their bodies) are one Lua script each, so they see one state of the vault.
+
+Durability is the server's: it must run with `appendonly yes` and `appendfsync always` for "on disk
+before it returns". The store checks that when it opens (CONFIG GET) and refuses otherwise, unless opened
+with `durability="relaxed"` (`?durability=relaxed` in the URL); see docs/store.md.
 A write during an outage raises StoreUnavailableError; the next call reconnects by itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from vaultexec.errors import (
+    BadInputError,
+    ConfigurationError,
     DuplicateRecordError,
     RecordNotFoundError,
     StoreError,
@@ -37,14 +46,17 @@ from vaultexec.errors import (
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.codec import (
     StoredRow,
+    check_trade_id,
     decode,
+    decode_transition,
     encode,
     encode_batch,
-    from_time_key,
     normalise_vault,
     to_time_key,
+    trade_id_of_member,
+    tx_hashes_of,
 )
-from vaultexec.store.lifecycle import check_reorg, check_update
+from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
 
 logger = logging.getLogger(__name__)
@@ -52,6 +64,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_PREFIX = "vaultexec"
 _PAGE = 500
 _CAS_ATTEMPTS = 20
+#: `durability`: "strict" refuses a server that may lose acknowledged writes, "relaxed" only warns.
+STRICT, RELAXED = "strict", "relaxed"
+DURABILITY_OPTION = "durability"
 
 # KEYS: reports, status, by_time, by_status[new], history, vaults
 # ARGV: member, status, body, score, transition json, vault
@@ -69,11 +84,12 @@ return {1, ARGV[2]}
 """
 
 # KEYS: reports, status, by_time, by_status[old], by_status[new], history
-# ARGV: member, expected old status, new status, body, score, transition json
+# ARGV: member, expected old status, new status, body, score, transition json, sha1 of the expected old body
 _REPLACE_LUA = """
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current then return {0, ''} end
-if current ~= ARGV[2] then return {2, current} end
+local body = redis.call('HGET', KEYS[1], ARGV[1])
+if current ~= ARGV[2] or not body or redis.sha1hex(body) ~= ARGV[7] then return {2, current} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
@@ -83,6 +99,65 @@ redis.call('RPUSH', KEYS[6], ARGV[6])
 return {1, current}
 """
 
+# One page of the time index after a (score, member) cursor, with the bodies: flat (member, score, body).
+# KEYS: by_time, reports
+# ARGV: low, high, '1' if descending, page size, cursor score ('' on the first page), cursor member
+_PAGE_LUA = """
+local low, high, page = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local desc = ARGV[3] == '1'
+local score, member = ARGV[5], ARGV[6]
+local found = {}
+if score ~= '' then
+  local same = redis.call('ZRANGE', KEYS[1], score, score, 'BYSCORE')
+  local first, last, step = 1, #same, 1
+  if desc then first, last, step = #same, 1, -1 end
+  for i = first, last, step do
+    if #found >= 2 * page then break end
+    local m = same[i]
+    if (desc and m < member) or (not desc and m > member) then
+      table.insert(found, m)
+      table.insert(found, score)
+    end
+  end
+end
+local need = page - #found / 2
+if need > 0 then
+  local rest
+  if desc then
+    local top = high
+    if score ~= '' then top = '(' .. score end
+    rest = redis.call('ZRANGE', KEYS[1], top, low, 'BYSCORE', 'REV', 'LIMIT', 0, need, 'WITHSCORES')
+  else
+    local bottom = low
+    if score ~= '' then bottom = '(' .. score end
+    rest = redis.call('ZRANGE', KEYS[1], bottom, high, 'BYSCORE', 'LIMIT', 0, need, 'WITHSCORES')
+  end
+  for _, value in ipairs(rest) do table.insert(found, value) end
+end
+local out = {}
+for i = 1, #found, 2 do
+  table.insert(out, found[i])
+  table.insert(out, found[i + 1])
+  table.insert(out, redis.call('HGET', KEYS[2], found[i]))
+end
+return out
+"""
+
+# Every member of some status indexes with score and body, at one instant: flat (member, score, body).
+# KEYS: reports, by_status[s] for each status
+_BY_STATUS_LUA = """
+local out = {}
+for i = 2, #KEYS do
+  local items = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+  for j = 1, #items, 2 do
+    table.insert(out, items[j])
+    table.insert(out, items[j + 1])
+    table.insert(out, redis.call('HGET', KEYS[1], items[j]))
+  end
+end
+return out
+"""
+
 
 def member_of(trade_id: int) -> str:
     return f"{trade_id:020d}"
@@ -90,27 +165,99 @@ def member_of(trade_id: int) -> str:
 
 def connect(url: str, socket_timeout: float = 5.0) -> redis.Redis:
     """A client that fails fast (no silent retries) and reconnects on the next call after an outage."""
-    return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
-                                retry=Retry(NoBackoff(), 0))
+    try:
+        return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
+                                    retry=Retry(NoBackoff(), 0))
+    except ValueError as exc:
+        raise BadInputError(f"Redis store URL {url!r} is not valid: {exc}") from exc
+
+
+def split_durability(url: str) -> tuple[str, str]:
+    """The URL without its `durability` query option (redis-py would refuse it), and that option."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    chosen = [value for name, value in query if name == DURABILITY_OPTION]
+    if not chosen:
+        return url, STRICT
+    rest = urlencode([(name, value) for name, value in query if name != DURABILITY_OPTION])
+    return urlunsplit(parts._replace(query=rest)), chosen[-1]
+
+
+def _text(value: object) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _sha1(body: bytes) -> str:
+    return hashlib.sha1(body, usedforsecurity=False).hexdigest()
 
 
 class RedisStore:
-    """The shared store: several executors (processes, hosts) may write to one Redis."""
+    """The shared store: several executors (processes, hosts) may write to one Redis.
 
-    def __init__(self, client: redis.Redis, vault: str, prefix: str = DEFAULT_PREFIX) -> None:
+    Opening it checks the server's persistence (see module doc): ConfigurationError unless it runs with
+    `appendonly yes` and `appendfsync always`, or `durability="relaxed"` is given (then a warning).
+    """
+
+    def __init__(self, client: redis.Redis, vault: str, prefix: str = DEFAULT_PREFIX,
+                 durability: str = STRICT) -> None:
+        if durability not in (STRICT, RELAXED):
+            raise BadInputError(f"Redis store durability {durability!r}: use {STRICT!r} (the default) or "
+                                f"{RELAXED!r}.")
         self._vault = normalise_vault(vault)
         self.client = client
         self.prefix = prefix
+        self.durability = durability
         base = f"{prefix}:{self._vault}"
         self._reports, self._status, self._by_time = f"{base}:reports", f"{base}:status", f"{base}:by_time"
         self._base = base
         self._vaults = f"{prefix}:vaults"
         self._create_script = client.register_script(_CREATE_LUA)
         self._replace_script = client.register_script(_REPLACE_LUA)
+        self._page_script = client.register_script(_PAGE_LUA)
+        self._by_status_script = client.register_script(_BY_STATUS_LUA)
+        self._check_persistence()
 
     @classmethod
     def from_url(cls, url: str, vault: str, prefix: str = DEFAULT_PREFIX) -> RedisStore:
-        return cls(connect(url), vault, prefix)
+        """Open from a redis-py URL; `?durability=relaxed` in it accepts a server without AOF always."""
+        plain, durability = split_durability(url)
+        return cls(connect(plain), vault, prefix, durability)
+
+    def _server(self) -> str:
+        kwargs = self.client.connection_pool.connection_kwargs
+        place = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+        return f"Redis {place}/{kwargs.get('db')}"
+
+    def _check_persistence(self) -> None:
+        """Refuse (or, relaxed, warn about) a server that acknowledges writes before they are on disk."""
+        config = self._call("read the server's persistence settings", self._persistence_settings)
+        if config is None:
+            return
+        appendonly, appendfsync = config.get("appendonly"), config.get("appendfsync")
+        if appendonly == "yes" and appendfsync == "always":
+            return
+        found = f"appendonly {appendonly}, appendfsync {appendfsync}"
+        if self.durability == RELAXED:
+            logger.warning("%s runs with %s: acknowledged writes of vault %s can be lost in a crash "
+                           "(durability=relaxed accepted that)", self._server(), found, self._vault)
+            return
+        raise ConfigurationError(
+            f"{self._server()} runs with {found}: it acknowledges writes before they are on disk, so a crash "
+            "could lose the write-ahead record of a signed transaction. Configure the server with "
+            "`appendonly yes` and `appendfsync always` (redis.conf, or CONFIG SET both then CONFIG REWRITE), "
+            "or accept the risk by opening the store with `?durability=relaxed` in its URL "
+            "(RedisStore(..., durability=\"relaxed\")).")
+
+    def _persistence_settings(self) -> dict[str, str] | None:
+        """appendonly / appendfsync as CONFIG GET gives them; None (with a warning) if CONFIG is refused."""
+        try:
+            raw = self.client.config_get("append*")
+        except redis.ResponseError as exc:  # managed Redis: CONFIG renamed, disabled or not in the ACL
+            logger.warning("%s refuses CONFIG GET (%s): cannot check that writes are on disk before they are "
+                           "acknowledged; make sure the server runs with appendonly yes and appendfsync "
+                           "always", self._server(), exc)
+            return None
+        return {_text(name): _text(value) for name, value in raw.items()}
 
     @property
     def vault(self) -> str:
@@ -123,9 +270,7 @@ class RedisStore:
         return f"{self._base}:history:{member}"
 
     def _where(self, trade_id: int) -> str:
-        kwargs = self.client.connection_pool.connection_kwargs
-        return (f"Redis {kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')} "
-                f"hash {self._reports} field {member_of(trade_id)}")
+        return f"{self._server()} hash {self._reports} field {member_of(trade_id)}"
 
     def _call(self, what: str, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one Redis round trip, turning client errors into store errors that say what to do.
@@ -181,15 +326,19 @@ class RedisStore:
             self._call(f"update {len(rows)} trades", self._write_batch, rows, False)
 
     def _write_batch(self, rows: list[StoredRow], create: bool) -> None:
-        """One MULTI/EXEC for the whole batch, checked against statuses read under WATCH (see module doc)."""
+        """One MULTI/EXEC for the whole batch, checked against records read under WATCH (see module doc)."""
         members = [member_of(row.trade_id) for row in rows]
         for _ in range(_CAS_ATTEMPTS):
             with self.client.pipeline(transaction=True) as pipe:
                 try:
-                    pipe.watch(self._status)  # type: ignore[no-untyped-call]
+                    pipe.watch(self._status, self._reports)  # type: ignore[no-untyped-call]
                     raw: list[Any] = pipe.hmget(self._status, members)  # immediate after WATCH
                     stored = [value.decode() if isinstance(value, bytes) else value for value in raw]
                     self._check_batch(rows, stored, create)
+                    if not create:
+                        bodies: list[Any] = pipe.hmget(self._reports, members)
+                        for row, body in zip(rows, bodies, strict=True):
+                            self._check_keeps_hashes(row, body)
                     pipe.multi()
                     self._queue_batch(pipe, rows, members, stored)
                     pipe.execute()
@@ -230,11 +379,23 @@ class RedisStore:
             pipe.zadd(self._by_status(status), scored)
         pipe.sadd(self._vaults, self._vault)
 
+    def _check_keeps_hashes(self, row: StoredRow, stored_body: bytes | None) -> None:
+        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle)."""
+        stored = decode(stored_body, self._vault, row.trade_id, self._where(row.trade_id))
+        check_keeps_hashes(row.trade_id, tx_hashes_of(stored), row.tx_hashes)
+
+    def _read_record(self, member: str) -> tuple[bytes | None, bytes | None]:
+        """(status, body) of one trade, read together (MULTI/EXEC)."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hget(self._status, member)
+            pipe.hget(self._reports, member)
+            status, body = pipe.execute()
+        return status, body
+
     def _replace(self, row: StoredRow, reason: str | None) -> None:
         member = member_of(row.trade_id)
         for _ in range(_CAS_ATTEMPTS):
-            raw = self._call(f"read the status of trade {row.trade_id}", self.client.hget,
-                             self._status, member)
+            raw, body = self._call(f"read the status of trade {row.trade_id}", self._read_record, member)
             if raw is None:
                 raise RecordNotFoundError(f"Trade {row.trade_id} of vault {self._vault} is not stored; "
                                           "create() it first.")
@@ -243,10 +404,12 @@ class RedisStore:
                 check_update(row.trade_id, stored, row.status)
             else:
                 check_reorg(row.trade_id, stored, row.status)
+            self._check_keeps_hashes(row, body)
+            assert body is not None  # decode() refused a missing body
             keys = [self._reports, self._status, self._by_time, self._by_status(stored),
                     self._by_status(row.status), self._history(member)]
             args = [member, stored, row.status, row.body, row.opened_at_us,
-                    self._transition_json(stored, row.status, reason)]
+                    self._transition_json(stored, row.status, reason), _sha1(body)]
             outcome, _ = self._call(f"update trade {row.trade_id}", self._replace_script,
                                     keys=keys, args=args)
             if outcome == 1:
@@ -263,20 +426,18 @@ class RedisStore:
 
     # --- reads ------------------------------------------------------------------------------------
 
-    def _load_members(self, members: list[bytes]) -> list[TradeExecution]:
-        if not members:
-            return []
-        bodies: list[bytes | None] = self._call("load trades", self.client.hmget, self._reports, members)
-        trades = []
-        for member, body in zip(members, bodies, strict=True):
-            trade_id = int(member)
-            if body is None:  # removed between index read and load: only a manual deletion does this
+    def _load_entries(self, flat: list[Any], where: str) -> Iterator[tuple[float, int, TradeExecution]]:
+        """(score, trade id, trade) of a script's flat (member, score, body) reply, decoded one by one as
+        the caller asks (so `first()` decodes one trade); the indexes read are `where`."""
+        for member, score, body in zip(flat[0::3], flat[1::3], flat[2::3], strict=True):
+            trade_id = trade_id_of_member(member, self._vault, where)
+            if body is None:  # only a manual deletion leaves an index member without its report
                 raise RecordNotFoundError(
                     f"Trade {trade_id} of vault {self._vault} is indexed in Redis but its report is missing.")
-            trades.append(decode(body, self._vault, trade_id, self._where(trade_id)))
-        return trades
+            yield float(score), trade_id, decode(body, self._vault, trade_id, self._where(trade_id))
 
     def load(self, trade_id: int) -> TradeExecution:
+        check_trade_id(trade_id)
         body = self._call(f"load trade {trade_id}", self.client.hget, self._reports, member_of(trade_id))
         if body is None:
             raise RecordNotFoundError(f"Trade {trade_id} of vault {self._vault} is not stored in Redis.")
@@ -284,17 +445,23 @@ class RedisStore:
 
     def iterate_by_time(self, start: datetime | None = None, end: datetime | None = None,
                         descending: bool = False) -> Iterator[TradeExecution]:
-        low: Any = to_time_key(start) if start is not None else "-inf"
-        high: Any = to_time_key(end) if end is not None else "+inf"
-        offset = 0
+        low = str(to_time_key(start)) if start is not None else "-inf"  # bad bounds raise here, not at next()
+        high = str(to_time_key(end)) if end is not None else "+inf"
+        return self._pages(low, high, descending)
+
+    def _pages(self, low: str, high: str, descending: bool) -> Iterator[TradeExecution]:
+        """Pages of `_PAGE` by the (score, member) key, as SQLite's: trades created meanwhile never shift one."""
+        cursor: tuple[bytes, bytes] | None = None
+        where = f"{self._server()} sorted set {self._by_time}"
         while True:
-            members: list[bytes] = self._call(
-                "read the time index", self.client.zrange, self._by_time, high if descending else low,
-                low if descending else high, desc=descending, byscore=True, offset=offset, num=_PAGE)
-            yield from self._load_members(members)
-            if len(members) < _PAGE:
+            args = [low, high, "1" if descending else "0", _PAGE, *(cursor or (b"", b""))]
+            flat: list[Any] = self._call("read the time index", self._page_script,
+                                         keys=[self._by_time, self._reports], args=args)
+            for _, _, trade in self._load_entries(flat, where):
+                yield trade
+            if len(flat) < 3 * _PAGE:
                 return
-            offset += _PAGE
+            cursor = (flat[-2], flat[-3])
 
     def first(self) -> TradeExecution | None:
         return next(self.iterate_by_time(), None)
@@ -303,25 +470,25 @@ class RedisStore:
         return next(self.iterate_by_time(descending=True), None)
 
     def list_by_status(self, *statuses: str) -> list[TradeExecution]:
-        scored: list[tuple[float, bytes]] = []
-        for status in statuses:
-            entries = self._call(f"read the {status} index", self.client.zrange,
-                                 self._by_status(str(status)), 0, -1, withscores=True)
-            scored += [(score, member) for member, score in entries]
-        return self._load_members([member for _, member in sorted(scored)])
+        chosen = normalise_statuses(statuses)
+        if not chosen:
+            return []
+        keys = [self._reports, *(self._by_status(status) for status in chosen)]
+        flat: list[Any] = self._call(f"read the {', '.join(chosen)} indexes", self._by_status_script,
+                                     keys=keys, args=[])
+        where = f"{self._server()} status indexes {self._by_status('*')}"
+        unique = {trade_id: (score, trade_id, trade) for score, trade_id, trade in self._load_entries(flat, where)}
+        return [trade for _, _, trade in sorted(unique.values(), key=lambda entry: entry[:2])]
 
     def export_all(self) -> list[TradeExecution]:
         return list(self.iterate_by_time())
 
     def history(self, trade_id: int) -> list[Transition]:
-        entries = self._call(f"read the history of trade {trade_id}",
-                             self.client.lrange, self._history(member_of(trade_id)), 0, -1)
-        result = []
-        for entry in entries:
-            item = json.loads(entry)
-            result.append(Transition(trade_id, item["from"], item["to"], from_time_key(item["at_us"]),
-                                     item["reason"]))
-        return result
+        check_trade_id(trade_id)
+        key = self._history(member_of(trade_id))
+        entries = self._call(f"read the history of trade {trade_id}", self.client.lrange, key, 0, -1)
+        where = f"{self._server()} list {key}"
+        return [decode_transition(entry, self._vault, trade_id, where) for entry in entries]
 
     def count(self) -> int:
         return int(self._call("count trades", self.client.hlen, self._reports))

@@ -4,7 +4,8 @@
 
 Durability: a write returns only after its transaction committed with the WAL fsynced. Several processes
 may open the same file: writers serialise on SQLite's write lock (waiting up to `busy_timeout` seconds)
-and the forward-only check runs inside the write transaction, so no update is lost or torn.
+and the update checks (forward-only, no stored transaction hash dropped) run inside the write
+transaction on the record it reads there, so no update is lost or torn.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from vaultexec.errors import (
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.codec import (
     StoredRow,
+    check_trade_id,
     decode,
     encode,
     encode_batch,
-    from_time_key,
+    make_transition,
     normalise_vault,
     to_time_key,
+    tx_hashes_of,
 )
-from vaultexec.store.lifecycle import check_reorg, check_update
+from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
 
 logger = logging.getLogger(__name__)
@@ -123,9 +126,9 @@ class SQLiteStore:
         if not rows:
             return
         with self._write():
-            stored = self._stored_statuses([row.trade_id for row in rows])
+            stored = self._stored_records([row.trade_id for row in rows])
             if stored:
-                trade_id, status = next(iter(sorted(stored.items())))
+                trade_id, (status, _) = next(iter(sorted(stored.items())))
                 raise DuplicateRecordError(
                     f"Trade {trade_id} of vault {self._vault} is already stored (status {status}); the store is "
                     f"append-only, so none of the batch's {len(rows)} trades was written.")
@@ -138,28 +141,36 @@ class SQLiteStore:
         if not rows:
             return
         with self._write():
-            stored = self._stored_statuses([row.trade_id for row in rows])
+            stored = self._stored_records([row.trade_id for row in rows])
             for row in rows:
                 if row.trade_id not in stored:
                     raise RecordNotFoundError(
                         f"Trade {row.trade_id} of vault {self._vault} is not stored; create() it first (none "
                         f"of the batch's {len(rows)} trades was written).")
-                check_update(row.trade_id, stored[row.trade_id], row.status)
+                status, body = stored[row.trade_id]
+                check_update(row.trade_id, status, row.status)
+                self._check_keeps_hashes(row, body)
             self._conn.executemany(
                 "UPDATE trades SET opened_at_us=?, status=?, body=? WHERE vault=? AND trade_id=?",
                 [(r.opened_at_us, r.status, r.body, self._vault, r.trade_id) for r in rows])
-            self._record_transitions([(row, stored[row.trade_id]) for row in rows])
+            self._record_transitions([(row, stored[row.trade_id][0]) for row in rows])
 
-    def _stored_statuses(self, trade_ids: list[int]) -> dict[int, str]:
-        """Status of each of `trade_ids` that is stored (inside the caller's write transaction)."""
-        found: dict[int, str] = {}
+    def _stored_records(self, trade_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """(status, body) of each of `trade_ids` that is stored (inside the caller's write transaction)."""
+        found: dict[int, tuple[str, str]] = {}
         for start in range(0, len(trade_ids), _PAGE):
             chunk = trade_ids[start:start + _PAGE]
             marks = ",".join("?" * len(chunk))
-            found.update(self._conn.execute(
-                f"SELECT trade_id, status FROM trades WHERE vault=? AND trade_id IN ({marks})",
-                (self._vault, *chunk)).fetchall())
+            rows = self._conn.execute(
+                f"SELECT trade_id, status, body FROM trades WHERE vault=? AND trade_id IN ({marks})",
+                (self._vault, *chunk)).fetchall()
+            found.update((trade_id, (status, body)) for trade_id, status, body in rows)
         return found
+
+    def _check_keeps_hashes(self, row: StoredRow, stored_body: str) -> None:
+        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle)."""
+        stored = decode(stored_body, self._vault, row.trade_id, self._where(row.trade_id))
+        check_keeps_hashes(row.trade_id, tx_hashes_of(stored), row.tx_hashes)
 
     def _record_transitions(self, rows: list[tuple[StoredRow, str | None]]) -> None:
         at_us = to_time_key(datetime.now(UTC))
@@ -170,7 +181,7 @@ class SQLiteStore:
 
     def _replace(self, row: StoredRow, reason: str | None) -> None:
         with self._write():
-            found = self._conn.execute("SELECT status FROM trades WHERE vault=? AND trade_id=?",
+            found = self._conn.execute("SELECT status, body FROM trades WHERE vault=? AND trade_id=?",
                                        (self._vault, row.trade_id)).fetchone()
             if found is None:
                 raise RecordNotFoundError(f"Trade {row.trade_id} of vault {self._vault} is not stored; "
@@ -180,6 +191,8 @@ class SQLiteStore:
                 check_update(row.trade_id, stored, row.status)
             else:
                 check_reorg(row.trade_id, stored, row.status)
+            self._check_keeps_hashes(row, found[1])
+            if reason is not None:
                 logger.warning("trade %d of vault %s reverted %s -> %s: %s", row.trade_id, self._vault,
                                stored, row.status, reason)
             self._conn.execute(
@@ -203,6 +216,7 @@ class SQLiteStore:
                 raise StoreUnavailableError(f"Reading the SQLite store {self.path} failed: {exc}") from exc
 
     def load(self, trade_id: int) -> TradeExecution:
+        check_trade_id(trade_id)
         rows = self._query("SELECT body FROM trades WHERE vault=? AND trade_id=?", (self._vault, trade_id))
         if not rows:
             raise RecordNotFoundError(
@@ -211,8 +225,12 @@ class SQLiteStore:
 
     def iterate_by_time(self, start: datetime | None = None, end: datetime | None = None,
                         descending: bool = False) -> Iterator[TradeExecution]:
-        low = to_time_key(start) if start is not None else -(2**63)
+        low = to_time_key(start) if start is not None else -(2**63)  # bad bounds raise here, not at next()
         high = to_time_key(end) if end is not None else 2**63 - 1
+        return self._pages(low, high, descending)
+
+    def _pages(self, low: int, high: int, descending: bool) -> Iterator[TradeExecution]:
+        """Pages of `_PAGE` rows by the (opened_at_us, trade_id) key: rows created meanwhile never shift one."""
         order = "DESC" if descending else "ASC"
         cursor: tuple[int, int] | None = None
         while True:
@@ -241,22 +259,26 @@ class SQLiteStore:
         return next(self.iterate_by_time(descending=True), None)
 
     def list_by_status(self, *statuses: str) -> list[TradeExecution]:
-        if not statuses:
+        chosen = normalise_statuses(statuses)
+        if not chosen:
             return []
-        marks = ",".join("?" * len(statuses))
+        marks = ",".join("?" * len(chosen))
         rows = self._query(
             f"SELECT trade_id, body FROM trades WHERE vault=? AND status IN ({marks}) "
-            "ORDER BY opened_at_us, trade_id", (self._vault, *(str(s) for s in statuses)))
+            "ORDER BY opened_at_us, trade_id", (self._vault, *chosen))
         return [decode(body, self._vault, trade_id, self._where(trade_id)) for trade_id, body in rows]
 
     def export_all(self) -> list[TradeExecution]:
         return list(self.iterate_by_time())
 
     def history(self, trade_id: int) -> list[Transition]:
+        check_trade_id(trade_id)
         rows = self._query(
             "SELECT from_status, to_status, at_us, reason FROM transitions WHERE vault=? AND trade_id=? "
             "ORDER BY seq", (self._vault, trade_id))
-        return [Transition(trade_id, f, t, from_time_key(at), r) for f, t, at, r in rows]
+        where = f"SQLite {self.path} table transitions"
+        return [make_transition(trade_id, from_status, to_status, at_us, reason, vault=self._vault, where=where)
+                for from_status, to_status, at_us, reason in rows]
 
     def count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM trades WHERE vault=?", (self._vault,))[0][0])
