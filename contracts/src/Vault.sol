@@ -143,8 +143,14 @@ contract Vault is IVault, Ownable2Step {
     {
         if (router == address(0) || tokenA == address(0) || tokenB == address(0)) revert ZeroAddress();
         if (tokenA == tokenB) revert SameToken(tokenA);
+        RouterKind kind = _targets[router].kind;
+        if (kind == RouterKind.None) revert RouterNotSet(router);
+        // V2 Router02 has V2 pairs only (fee 0), SwapRouter V3 pools only (fee > 0); SwapRouter02 has both.
+        if ((kind == RouterKind.UniswapV2 && fee != 0) || (kind == RouterKind.UniswapV3SwapRouter && fee == 0)) {
+            revert FeeNotValidForRouter(router, kind, fee);
+        }
         (address token0, address token1) = tokenA < tokenB ? (tokenA, tokenB) : (tokenB, tokenA);
-        _pools[_poolKey(router, token0, token1, fee)] = allowed;
+        _pools[_poolKey(router, kind, token0, token1, fee)] = allowed;
         emit PoolAllowedSet(router, token0, token1, fee, allowed);
     }
 
@@ -178,6 +184,7 @@ contract Vault is IVault, Ownable2Step {
     /// @inheritdoc IVault
     function withdraw(address asset, uint256 amount) external override onlyOwner nonReentrant {
         address to = owner();
+        if (amount == type(uint256).max) amount = _balanceOf(asset); // all of it: immune to front-running dust
         emit Withdrawn(asset, to, amount);
         IERC20(asset).safeTransfer(to, amount);
     }
@@ -220,8 +227,10 @@ contract Vault is IVault, Ownable2Step {
         override
         returns (bool)
     {
+        RouterKind kind = _targets[router].kind;
+        if (kind == RouterKind.None) return false;
         (address token0, address token1) = tokenA < tokenB ? (tokenA, tokenB) : (tokenB, tokenA);
-        return _pools[_poolKey(router, token0, token1, fee)];
+        return _pools[_poolKey(router, kind, token0, token1, fee)];
     }
 
     /// @inheritdoc IVault
@@ -296,7 +305,7 @@ contract Vault is IVault, Ownable2Step {
         if (kind != RouterKind.None) {
             Swap memory s = plan.swap;
             _decodeSwap(i, target, kind, selector, data, s);
-            _checkSwap(plan, maxSpend, i, target, s);
+            _checkSwap(plan, maxSpend, i, target, kind, s);
         } else if (allowed) {
             if (selector != IERC20.approve.selector) revert SelectorNotAllowed(target, selector);
             _checkApprove(plan, maxSpend, i, target, data);
@@ -350,10 +359,14 @@ contract Vault is IVault, Ownable2Step {
     }
 
     /// @dev The whitelist and bound checks of one decoded swap; records its intermediate tokens.
-    function _checkSwap(Plan memory plan, AssetBound[] calldata maxSpend, uint256 i, address router, Swap memory s)
-        private
-        view
-    {
+    function _checkSwap(
+        Plan memory plan,
+        AssetBound[] calldata maxSpend,
+        uint256 i,
+        address router,
+        RouterKind kind,
+        Swap memory s
+    ) private view {
         // The recipient rule also refuses the routers' sentinels (0, 1 = msg.sender, 2 = router).
         if (s.recipient != address(this)) revert BadRecipient(s.recipient);
         if (s.hasDeadline && s.deadline < block.timestamp) revert DeadlinePassed(i, s.deadline);
@@ -381,18 +394,19 @@ contract Vault is IVault, Ownable2Step {
             if (s.amountIn > max) revert AmountExceedsMaxSpend(i, tokenIn, s.amountIn, max);
             if (!outDeclared) revert NotDeclaredAsReceive(i, tokenOut);
         }
-        _checkPools(plan, router, s);
+        _checkPools(plan, router, kind, s);
     }
 
     /// @dev Every hop must be a whitelisted pool of `router`; undeclared intermediate tokens get tracked.
-    function _checkPools(Plan memory plan, address router, Swap memory s) private view {
+    function _checkPools(Plan memory plan, address router, RouterKind kind, Swap memory s) private view {
         unchecked {
             uint256 hops = s.count - 1;
             for (uint256 k; k < hops; ++k) {
-                (address a, address b, uint24 fee) = (s.tokens[k], s.tokens[k + 1], s.fees[k]);
+                // A V2 hop is fee 0 by definition: `s.fees` may still hold an earlier V3 call's fees.
+                (address a, address b, uint24 fee) = (s.tokens[k], s.tokens[k + 1], s.v2Pairs ? 0 : s.fees[k]);
                 (address token0, address token1) = a < b ? (a, b) : (b, a);
                 // Fee 0 names a V2 pair: a V3 hop may never use it.
-                if ((!s.v2Pairs && fee == 0) || !_pools[_poolKey(router, token0, token1, fee)]) {
+                if ((!s.v2Pairs && fee == 0) || !_pools[_poolKey(router, kind, token0, token1, fee)]) {
                     revert PoolNotAllowed(router, a, b, fee);
                 }
                 if (k > 0 && !_isTracked(plan, a)) {
@@ -531,8 +545,14 @@ contract Vault is IVault, Ownable2Step {
         }
     }
 
-    function _poolKey(address router, address token0, address token1, uint24 fee) private pure returns (bytes32) {
-        return keccak256(abi.encode(router, token0, token1, fee));
+    /// @dev The router's kind is part of the key: re-adding a router address with another kind (another ABI,
+    /// maybe another factory behind fee 0) does not revive the pools allowed for the old one.
+    function _poolKey(address router, RouterKind kind, address token0, address token1, uint24 fee)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(router, kind, token0, token1, fee));
     }
 
     /// @dev ERC-20 success: no return data (USDT-like) or an ABI-encoded `true`.

@@ -84,6 +84,36 @@ contract AdversarialTest is VaultBase {
         );
     }
 
+    /// @dev One scratch `Swap` serves every call of an execute: a V2 path after a V3 call must be checked as
+    /// fee-0 pairs, never against the fee tier the V3 call left behind (a thin V2 pair of two allowed tokens
+    /// would otherwise pass as the whitelisted V3 pool of the same tokens).
+    function testV2HopNeverInheritsAnEarlierV3Fee() public {
+        tokenB.mint(address(vault), 100);
+        bytes memory lonelyV2 = abi.encodeWithSelector(
+            IVault.PoolNotAllowed.selector, address(r02), address(tokenB), address(tokenC), uint24(0));
+        Call memory approve = _approve(address(tokenB), address(r02), 100);
+        Call memory v2Swap = _r02V2(90, 1, _path(address(tokenB), address(tokenC)), address(vault));
+        _expectRefusal(_calls(approve, v2Swap), _bound(address(tokenB), 100), _bound(address(tokenC), 1), lonelyV2);
+
+        Call[] memory calls = new Call[](3);
+        calls[0] = approve;
+        calls[1] = _r02Single(address(tokenB), address(tokenC), 500, address(vault), 10, 1); // allowed V3 pool
+        calls[2] = v2Swap;
+        _expectRefusal(calls, _bound(address(tokenB), 100), _bound(address(tokenC), 1), lonelyV2);
+        _assertNoAllowances();
+    }
+
+    /// @dev The other face of the same scratch state: allowed V3 and V2 swaps in one execute pass in any order.
+    function testV3ThenV2SwapsOnAllowedPoolsPass() public {
+        Call[] memory calls = new Call[](4);
+        calls[0] = _approve(address(tokenA), address(v3), 10);
+        calls[1] = _v3Single(address(tokenA), address(tokenB), 3000, address(vault), 10, 1);
+        calls[2] = _approve(address(tokenA), address(v2), 10);
+        calls[3] = _v2Swap(10, 1, _path(address(tokenA), address(tokenB)), address(vault));
+        _execute(calls, _spendA(20), _receiveB());
+        _assertNoAllowances();
+    }
+
     function testPathThroughUnlistedToken() public {
         _expectRefusal(
             _calls(_v2Swap(10, 1, _path(address(tokenA), address(unlisted), address(tokenB)), address(vault))),

@@ -170,6 +170,43 @@ contract VaultTest is VaultBase {
         Assert.eq(usdt.balanceOf(OWNER), 123, "owner got USDT");
     }
 
+    function testWithdrawOfEverythingCannotBeFrontRun() public {
+        uint256 funds = tokenA.balanceOf(address(vault));
+        // A leaked manager key front-runs the owner's exact-amount withdraw with a dust trade...
+        _execute(_calls(_approve(address(tokenA), address(v2), 1),
+                _v2Swap(1, 1, _path(address(tokenA), address(tokenB)), address(vault))),
+            _bound(address(tokenA), 1), _bound(address(tokenB), 1));
+        vm.expectRevert();
+        vm.prank(OWNER);
+        vault.withdraw(address(tokenA), funds);
+        // ... but "all of it" still takes everything that is left.
+        vm.prank(OWNER);
+        vault.withdraw(address(tokenA), type(uint256).max);
+        Assert.eq(tokenA.balanceOf(OWNER), funds - 1, "owner got the whole balance");
+        Assert.eq(tokenA.balanceOf(address(vault)), 0, "vault emptied");
+    }
+
+    function testPoolsBelongToTheRoutersKind() public {
+        vm.startPrank(OWNER);
+        vm.expectRevert(abi.encodeWithSelector(IVault.RouterNotSet.selector, address(unlisted)));
+        vault.setPoolAllowed(address(unlisted), address(tokenA), address(tokenB), 0, true);
+        vm.expectRevert(abi.encodeWithSelector(
+            IVault.FeeNotValidForRouter.selector, address(v2), RouterKind.UniswapV2, uint24(500)));
+        vault.setPoolAllowed(address(v2), address(tokenA), address(tokenB), 500, true);
+        vm.expectRevert(abi.encodeWithSelector(
+            IVault.FeeNotValidForRouter.selector, address(v3), RouterKind.UniswapV3SwapRouter, uint24(0)));
+        vault.setPoolAllowed(address(v3), address(tokenA), address(tokenB), 0, true);
+
+        // Changing a router's kind forgets its pools; restoring the kind restores them.
+        vault.setRouter(address(v2), RouterKind.UniswapV3SwapRouter02);
+        Assert.isTrue(!vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "kind changed");
+        vault.setRouter(address(v2), RouterKind.None);
+        Assert.isTrue(!vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "router removed");
+        vault.setRouter(address(v2), RouterKind.UniswapV2);
+        Assert.isTrue(vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "same kind again");
+        vm.stopPrank();
+    }
+
     function testRenounceDisabledAndTwoStepOwnership() public {
         vm.expectRevert(abi.encodeWithSelector(IVault.RenounceOwnershipDisabled.selector));
         vm.prank(OWNER);

@@ -159,6 +159,28 @@ def test_swap_through_a_v3_pool_with_a_new_fee_tier(world: World, trader: Trader
                 "PoolNotAllowed", router.address, weth.address, usdc.address, 10000)
 
 
+def test_v2_hop_cannot_borrow_the_fee_of_an_earlier_v3_swap(world: World, trader: Trader, deployer: str) -> None:
+    """The owner allows SwapRouter02's USDC/WETH V3 pool but not the V2 pair behind the same router: a V2
+    swap placed after an allowed V3 swap in one execute is still judged as the fee-0 pair it is."""
+    usdc, weth, router02 = world.usdc, world.weth, world.swap_router02
+    trader.vault.functions.setPoolAllowed(router02.address, usdc.address, weth.address, 0, False).transact(
+        {"from": deployer})
+    assert trader.vault.functions.isPoolAllowed(router02.address, usdc.address, weth.address, 500).call()
+    small = 10 * USDC
+    calls = [approve(usdc, router02.address, AMOUNT),
+             v3_single(router02, usdc.address, weth.address, 500, trader.vault.address, small, 1, True),
+             router02_v2_swap(router02, AMOUNT - small, 1, [usdc.address, weth.address], trader.vault.address)]
+    error = trader.refuse(calls, [(usdc.address, AMOUNT)], [(weth.address, 1)])
+    _expect(error, "PoolNotAllowed", router02.address, usdc.address, weth.address, 0)
+    # Both swaps on allowed pools, V3 first, pass: the V2 pair of the V2 router is allowed.
+    router = world.uniswap_v2_router
+    both = [approve(usdc, router02.address, small),
+            v3_single(router02, usdc.address, weth.address, 500, trader.vault.address, small, 1, True),
+            approve(usdc, router.address, small),
+            v2_swap(router, small, 1, [usdc.address, weth.address], trader.vault.address)]
+    assert trader.execute(both, [(usdc.address, 2 * small)], [(weth.address, 1)]).ok
+
+
 def test_path_through_an_unlisted_token(world: World, trader: Trader, deployer: str) -> None:
     artifact = load_artifact("TestToken")
     factory = world.web3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])

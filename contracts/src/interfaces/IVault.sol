@@ -56,6 +56,8 @@ interface IVault {
 
     error ZeroAddress();
     error SameToken(address token);
+    error RouterNotSet(address router);
+    error FeeNotValidForRouter(address router, RouterKind kind, uint24 fee);
     error BadSpendLimit(uint256 capacity, uint256 refillPeriod);
 
     // ---------------------------------------------------------------- errors: execute arguments
@@ -128,7 +130,9 @@ interface IVault {
 
     /// @notice Allow or forbid the pool of `router` between `tokenA` and `tokenB` with fee tier `fee`.
     /// @dev Order-independent in the tokens. `fee` is 0 for V2 pairs (also through SwapRouter02) and
-    /// the V3 fee tier in hundredths of a bip otherwise. Owner only.
+    /// the V3 fee tier in hundredths of a bip otherwise: a V2 router takes fee 0 only, SwapRouter a
+    /// non-zero fee only (`FeeNotValidForRouter`). The router must be set first (`RouterNotSet`); the
+    /// entry belongs to the router's current kind, so changing the kind forgets it. Owner only.
     function setPoolAllowed(address router, address tokenA, address tokenB, uint24 fee, bool allowed) external;
 
     /// @notice Set the rolling spend limit of `asset`: at most `capacity` raw units, refilling linearly
@@ -141,6 +145,8 @@ interface IVault {
     function setAssetManager(address manager) external;
 
     /// @notice Send `amount` raw units of `asset` to the owner; never anywhere else. Owner only.
+    /// @dev `type(uint256).max` sends the whole balance (a dust trade front-running an exact amount
+    /// cannot make it revert).
     function withdraw(address asset, uint256 amount) external;
 
     /// @notice Stop `execute` until the owner unpauses. Owner or asset manager.
@@ -163,7 +169,8 @@ interface IVault {
     /// @notice The ABI kind `router` is whitelisted with (`None` if it is not).
     function routerKind(address router) external view returns (RouterKind);
 
-    /// @notice Whether swaps through `router` may use the pool of `tokenA`/`tokenB` at `fee`.
+    /// @notice Whether swaps through `router` may use the pool of `tokenA`/`tokenB` at `fee` (for the
+    /// router's current kind; false when `router` is not set).
     function isPoolAllowed(address router, address tokenA, address tokenB, uint24 fee) external view returns (bool);
 
     /// @notice Raw units of `asset` that may be spent now under its rolling limit (max uint256 if unlimited).

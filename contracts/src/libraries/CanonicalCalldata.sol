@@ -23,7 +23,8 @@ struct Swap {
 /// are exactly the standard ABI encoding of the values read (fixed offsets, exact length, clean
 /// address/uint24 words, zero padding), so no router can read the same bytes differently.
 /// `data` includes the 4-byte selector, which the caller has already matched. Each decoder sets every
-/// field of `s` it describes, so one `Swap` is reused for all calls of an execute.
+/// field of `s` the vault reads for its call (path tokens and the fee of every hop, 0 for V2 pairs), so
+/// one `Swap` is reused for all calls of an execute without stale values.
 /// Arithmetic is unchecked: it only combines small constants with lengths and counts that are
 /// range-checked before use, and calldata lengths, which are far below 2^64.
 library CanonicalCalldata {
@@ -58,6 +59,7 @@ library CanonicalCalldata {
             s.count = count;
             for (uint256 k; k < count; ++k) {
                 s.tokens[k] = _address(index, _word(data, head + 1 + k));
+                if (k != 0) s.fees[k - 1] = 0; // V2 pairs: no fee tier (and no stale one from an earlier call)
             }
         }
     }
