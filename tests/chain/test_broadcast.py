@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -190,11 +191,18 @@ def test_earlier_fee_version_landing_is_settled(client: RPCClient, wallet: HotWa
 def test_nonce_consumed_by_another_transaction_fails(client: RPCClient, wallet: HotWallet,
                                                      manual_mining: None) -> None:
     ours = sign_transfers(client, wallet, 1)
-    tracker = TransactionTracker(client, FAST)
+    config = TrackerConfig(poll_interval=0.01, timeout=20, nonce_consumed_after=0.2, nonce_consumed_blocks=2)
+    tracker = TransactionTracker(client, config)
     tracker.broadcast(ours)
     client.call("anvil_dropTransaction", [ours[0].tx_hash])
     other = wallet.sign_call(DEAD, "0xff", 30_000, fetch_fees(client, 31337), nonce=ours[0].nonce)
     client.call("eth_sendRawTransaction", [other.raw])
+    client.call("evm_mine")
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:  # long enough, but no new block since the nonce was seen used
+        assert tracker.poll(ours) == ours
+    assert state(ours[0]) is TxState.broadcasted and tracker.stats.nonce_consumed == 0
+    client.call("evm_mine")
     client.call("evm_mine")
     tracker.track(ours)
     assert ours[0].tx_state is TxState.replaced and ours[0].status is None

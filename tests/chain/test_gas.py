@@ -12,7 +12,9 @@ from vaultexec.chain.gas import (
     FeeQuote,
     bump_fees,
     fetch_fees,
+    fit_replacement_fees,
     gas_limit_from_estimate,
+    least_replacement_fees,
     min_priority_fee,
     quote_fees,
 )
@@ -83,3 +85,35 @@ def test_fetch_fees_on_a_legacy_chain() -> None:
         quote = fetch_fees(rpc, 31337)
         assert not quote.is_eip1559
         assert quote.gas_price == int(rpc.call("eth_gasPrice"), 16)
+
+
+fees = st.integers(1, 10**12)
+
+
+@given(fees, fees, st.integers(21_000, 10**7), st.integers(0, 10**20))
+def test_replacement_fits_the_budget_or_is_skipped(max_fee: int, tip: int, gas_limit: int, budget: int) -> None:
+    previous = FeeQuote(max_fee_per_gas=max(max_fee, tip), max_priority_fee_per_gas=tip)
+    bumped = bump_fees(previous)
+    least = least_replacement_fees(previous)
+    fitted = fit_replacement_fees(previous, bumped, budget, gas_limit)
+    if fitted is None:  # even the smallest bump a node accepts costs more than the budget
+        assert least.max_price * gas_limit > budget
+        return
+    assert fitted.max_price * gas_limit <= budget
+    assert fitted == bumped or fitted.max_price < bumped.max_price  # capped only when the bump is unaffordable
+    assert fitted.max_fee_per_gas is not None and fitted.max_priority_fee_per_gas is not None
+    assert least.max_fee_per_gas is not None and least.max_priority_fee_per_gas is not None
+    assert fitted.max_fee_per_gas >= least.max_fee_per_gas  # the node still takes it as a replacement
+    assert fitted.max_priority_fee_per_gas >= least.max_priority_fee_per_gas
+    assert fitted.max_priority_fee_per_gas <= fitted.max_fee_per_gas
+
+
+def test_replacement_fits_value_and_legacy_price() -> None:
+    legacy = FeeQuote(gas_price=100 * GWEI)
+    assert least_replacement_fees(legacy).gas_price == 110 * GWEI
+    # 21000 gas at up to 111 gwei plus 1 gwei of value: the 112.5+ gwei bump is capped to 111 gwei
+    budget = 21_000 * 111 * GWEI + GWEI
+    assert fit_replacement_fees(legacy, bump_fees(legacy), budget, 21_000, value=GWEI) == FeeQuote(gas_price=111 * GWEI)
+    assert fit_replacement_fees(legacy, bump_fees(legacy), budget - 2 * 21_000 * GWEI, 21_000, value=GWEI) is None
+    with pytest.raises(ValueError, match="gas limit"):
+        fit_replacement_fees(legacy, bump_fees(legacy), budget, 0)

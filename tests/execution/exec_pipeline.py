@@ -83,7 +83,8 @@ def make_executor(url: str, vault: str, chain_id: int, pairs: Sequence[TradingPa
     wallet = HotWallet.from_key(ASSET_MANAGER_KEY, chain_id)
     routing = VaultRouting(connect_web3(client), vault, wallet.address, pairs, client=client)
     config = ExecutorConfig(tracker or TrackerConfig(confirmations=0, poll_interval=0.05, timeout=30.0,
-                                                     stuck_after=60.0, drop_check_after=2.0))
+                                                     stuck_after=60.0, drop_check_after=2.0,
+                                                     nonce_consumed_after=0.5, nonce_consumed_blocks=0))
     return VaultExecutionModel(client, vault, RoutingPlanner(routing), wallet, store, run_state, config, on_stage)
 
 

@@ -28,3 +28,10 @@ def test_dev_chain_settles_at_inclusion_and_mainnet_waits_two_blocks() -> None:
 def test_explicit_tracker_config_wins() -> None:
     config = ExecutorConfig(TrackerConfig(confirmations=7))
     assert _model(31337, config).tracker_config.confirmations == 7
+
+
+def test_nonce_consumed_needs_new_blocks_except_on_dev_chains() -> None:
+    assert default_tracker_config(1).nonce_consumed_blocks >= 2
+    assert default_tracker_config(1).nonce_consumed_after >= 3.0
+    assert default_tracker_config(31337).nonce_consumed_blocks == 0  # anvil mines only on demand
+    assert default_tracker_config(31337).nonce_consumed_after >= 3.0

@@ -9,29 +9,42 @@ the others up by hash once they have waited. From the answers it detects:
 - reorged out: a receipt seen before is gone (or moved block): back to broadcasted, never left final;
 - dropped: the node does not know the transaction and its nonce is unused: the same bytes are sent again;
 - stuck: still pending `stuck_after` seconds after it was sent: re-signed with the same nonce and bumped
-  fees through the `resign` callback (the wallet), both hashes kept, whichever lands is settled;
-- nonce consumed: the sender's nonce moved past ours and no hash of ours has a receipt (seen on two
-  polls in a row, so a lagging node cannot fool us): final, with `NonceConsumedError`'s explanation.
+  fees through the `resign` callback (the wallet), both hashes kept, whichever lands is settled. The bump
+  is capped to what the sender's balance pays; when even the least accepted bump is beyond it, the
+  transaction is left as it is;
+- nonce consumed: the sender's nonce moved past ours and no hash of ours has a receipt, for at least
+  `nonce_consumed_after` seconds and `nonce_consumed_blocks` new blocks, and no hash of ours is known
+  to the node with a block number (a lagging node answers the nonce before the receipt): final, with
+  `NonceConsumedError`'s explanation.
 
-Final states: `confirmed` (status True), `failed` (reverted, or refused at broadcast: status None),
-`replaced` (nonce consumed by another transaction). Every state change is handed to `persist` before
-anything depends on it; a replacement is persisted before it is broadcast (write-ahead).
+A node refusing a send: for its fees -> replaced with bumped fees; a re-send or replacement of a
+transaction some version of which the node accepted before -> not final (the accepted version stays the
+current one, every hash is kept, whichever lands is settled); a first broadcast -> `failed` ("nothing was
+executed"), and the nonce gap it leaves is closed by the optional `NonceGapFiller` (chain.gaps).
+
+Final states: `confirmed` (status True), `failed` (reverted, or refused at its first broadcast: status
+None), `replaced` (nonce consumed by another transaction). Every state change is handed to `persist`
+before anything depends on it; a replacement is persisted before it is broadcast (write-ahead).
 """
 
 from __future__ import annotations
 
-import datetime
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from vaultexec.chain.gas import FeeQuote, bump_fees, fetch_fees
-from vaultexec.chain.revert import ErrorRegistry, fetch_revert
+from vaultexec.chain.gaps import NonceGapFiller
+from vaultexec.chain.gas import FeeQuote
+from vaultexec.chain.replacement import plan_replacements
+from vaultexec.chain.revert import ErrorRegistry, record_revert
 from vaultexec.chain.rpc import Reply, RPCClient
+from vaultexec.chain.tracking import PollAnswers, SignedVersion, TrackerConfig, TrackerStats, Watch
 from vaultexec.errors import BroadcastError, NonceConsumedError, RPCReplyError, TransactionTimeoutError
+from vaultexec.model.run_state import utc_now
 from vaultexec.model.transaction import BlockchainTransaction, TxState
+
+__all__ = ["FINAL_STATES", "Persist", "Resign", "TrackerConfig", "TrackerStats", "TransactionTracker"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,75 +62,30 @@ Persist = Callable[[BlockchainTransaction], None]
 Resign = Callable[[BlockchainTransaction, FeeQuote], BlockchainTransaction]
 
 
-@dataclass(frozen=True)
-class TrackerConfig:
-    """Tracking knobs (seconds, blocks)."""
-
-    #: Blocks on top of the inclusion block before a receipt is final (0 on a dev chain).
-    confirmations: int = 0
-    poll_interval: float = 1.0
-    #: `track()` gives up after this long; transactions keep their state and may still land.
-    timeout: float = 300.0
-    #: Pending longer than this since last sent: replace with bumped fees (when a `resign` is given).
-    stuck_after: float = 60.0
-    max_replacements: int = 3
-    #: Look up receipt-less transactions by hash (to detect drops) once they waited this long.
-    drop_check_after: float = 0.0
-    #: Decode the revert reason of failed transactions (costs one batched request per failure).
-    decode_reverts: bool = True
-
-
-@dataclass
-class TrackerStats:
-    """What happened while tracking (counts)."""
-
-    polls: int = 0
-    rebroadcasts: int = 0
-    replacements: int = 0
-    reorgs: int = 0
-    nonce_consumed: int = 0
-
-
-@dataclass
-class _Watch:
-    """Tracker-private state of one transaction."""
-
-    last_sent: float
-    replacements: int = 0
-    nonce_used_polls: int = 0
-    reorged: bool = False
-    #: The node refused our fees: the next poll replaces (with a resign) or re-sends.
-    underpriced: bool = False
-
-
-def utc_now() -> datetime.datetime:
-    """Naive UTC now, as the model stores timestamps."""
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-
-
 class TransactionTracker:
     """Sends batches of signed `BlockchainTransaction`s and follows them until final."""
 
     def __init__(self, client: RPCClient, config: TrackerConfig | None = None, resign: Resign | None = None,
                  persist: Persist | None = None, errors: ErrorRegistry | None = None,
-                 chain_id: int | None = None) -> None:
+                 chain_id: int | None = None, gaps: NonceGapFiller | None = None) -> None:
         self.client = client
         self.config = config or TrackerConfig()
         self.resign = resign
         self.persist = persist or (lambda btx: None)
         self.errors = errors
         self.chain_id = chain_id
+        self.gaps = gaps
         self.stats = TrackerStats()
         #: The latest receipt (raw JSON-RPC dict, logs included) of each included transaction, by the
         #: landed hash: settlement reads its logs from here, with no second request.
         self.receipts: dict[str, dict[str, Any]] = {}
         #: Keyed by (sender, nonce): stable when the caller reloads transactions from its store.
-        self._watches: dict[tuple[str | None, int | None], _Watch] = {}
+        self._watches: dict[tuple[str | None, int | None], Watch] = {}
 
     # -- sending ------------------------------------------------------------------------------------
 
     def broadcast(self, txs: Sequence[BlockchainTransaction]) -> None:
-        """Send every transaction's `signed_bytes` in one batched request; refused ones become failed."""
+        """Send every transaction's `signed_bytes` in one batched request (see the module doc for refusals)."""
         txs = [tx for tx in txs if tx.tx_state not in FINAL_STATES]
         if not txs:
             return
@@ -126,34 +94,68 @@ class TransactionTracker:
                 raise BroadcastError(f"{tx} is not signed: sign it (and store it) before broadcasting")
         replies = self.client.batch([("eth_sendRawTransaction", [tx.signed_bytes]) for tx in txs])
         now = time.monotonic()
+        refused = []
         for tx, reply in zip(txs, replies, strict=True):
             self._watch(tx).last_sent = now
-            self._after_send(tx, reply)
+            if self._after_send(tx, reply, now):
+                refused.append(tx)
+        if refused and self.gaps is not None:
+            self.gaps.close(refused, self._accepted_nonces(self.gaps.wallet.address))
 
-    def _after_send(self, tx: BlockchainTransaction, reply: Reply) -> None:
-        if reply.error is None or _matches(reply.error, ALREADY_KNOWN_MESSAGES + NONCE_USED_MESSAGES):
-            if reply.error is not None:
-                logger.info("node says %s for %s: tracking decides", reply.error.rpc_message, tx.tx_hash)
+    def _after_send(self, tx: BlockchainTransaction, reply: Reply, now: float) -> bool:
+        """Record the node's answer; True when it refused a transaction no version of which was accepted."""
+        watch, error = self._watch(tx), reply.error
+        first_refusal = False
+        if error is None or _matches(error, ALREADY_KNOWN_MESSAGES + NONCE_USED_MESSAGES):
+            if error is not None:
+                logger.info("node says %s for %s: tracking decides", error.rpc_message, tx.tx_hash)
             if tx.tx_state in (TxState.signed, TxState.dropped, TxState.unsigned):
                 tx.tx_state = TxState.broadcasted
             tx.broadcasted_at = tx.broadcasted_at or utc_now()
-        elif _matches(reply.error, UNDERPRICED_MESSAGES):
+            watch.accepted = SignedVersion.of(tx)
+        elif _matches(error, UNDERPRICED_MESSAGES):
             logger.warning("node refused the fees of %s (nonce %s): %s; will replace with bumped fees",
-                           tx.tx_hash, tx.nonce, reply.error.rpc_message)
+                           tx.tx_hash, tx.nonce, error.rpc_message)
             tx.tx_state = TxState.dropped
-            self._watch(tx).underpriced = True
+            watch.underpriced = True
+        elif watch.accepted is not None or tx.broadcasted_at is not None:
+            self._on_refused_again(tx, watch, error, now)
         else:
             tx.tx_state = TxState.failed
-            tx.revert_reason = (f"refused by the node at broadcast: {reply.error.rpc_message} "
+            tx.revert_reason = (f"refused by the node at broadcast: {error.rpc_message} "
                                 f"(nonce {tx.nonce}); nothing was executed")
-            logger.warning("broadcast of %s refused: %s", tx.tx_hash, reply.error.rpc_message)
+            logger.warning("broadcast of %s refused: %s", tx.tx_hash, error.rpc_message)
+            first_refusal = True
         self.persist(tx)
+        return first_refusal
 
-    def _watch(self, tx: BlockchainTransaction) -> _Watch:
+    def _on_refused_again(self, tx: BlockchainTransaction, watch: Watch, error: RPCReplyError,
+                          now: float) -> None:
+        """A version of this nonce was accepted before and may still land: never final here."""
+        self.stats.refused_resends += 1
+        watch.hold_until = now + self.config.stuck_after
+        accepted = watch.accepted
+        if accepted is not None and accepted.tx_hash != tx.tx_hash:
+            refused_hash = tx.tx_hash
+            accepted.restore(tx)
+            line = (f"replacement {refused_hash} refused by the node ({error.rpc_message}); the accepted "
+                    f"{tx.tx_hash} stays in flight")
+        else:
+            line = (f"re-send of {tx.tx_hash} refused by the node ({error.rpc_message}); a version of nonce "
+                    f"{tx.nonce} was accepted before and may still land")
+        tx.tx_state = TxState.broadcasted
+        tx.notes = line if not tx.notes else f"{tx.notes}\n{line}"
+        logger.warning("%s", line)
+
+    def _accepted_nonces(self, sender: str) -> set[int]:
+        return {nonce for (address, nonce), watch in self._watches.items()
+                if nonce is not None and watch.accepted is not None and (address or "").lower() == sender.lower()}
+
+    def _watch(self, tx: BlockchainTransaction) -> Watch:
         key = (tx.from_address, tx.nonce)
         watch = self._watches.get(key)
         if watch is None:
-            watch = self._watches[key] = _Watch(last_sent=time.monotonic())
+            watch = self._watches[key] = Watch(last_sent=time.monotonic())
         return watch
 
     # -- tracking -----------------------------------------------------------------------------------
@@ -184,9 +186,10 @@ class TransactionTracker:
         """One look at every non-final transaction; returns those still not final.
 
         Two batched requests at most: first the head and each sender's mined nonce; then receipts only
-        for transactions whose nonce is mined (or that were included before, to catch reorgs), and
-        lookups by hash for the others once they waited `drop_check_after`. So each receipt is asked
-        about roughly once, however slowly the chain mines.
+        for transactions whose nonce is mined (or that were included before, to catch reorgs), lookups
+        by hash for the others once they waited `drop_check_after`, and for every hash of a transaction
+        about to be declared "nonce consumed". So each receipt is asked about roughly once, however
+        slowly the chain mines.
         """
         live = [tx for tx in txs if tx.tx_state not in FINAL_STATES]
         if not live:
@@ -198,37 +201,20 @@ class TransactionTracker:
                                    *[("eth_getTransactionCount", [s, "latest"]) for s in senders]])
         head = int(first[0].value(), 16)
         mined_nonce = {s: int(r.value(), 16) for s, r in zip(senders, first[1:], strict=True)}
-
-        receipt_slots: list[tuple[BlockchainTransaction, str]] = []
-        lookup_slots: list[BlockchainTransaction] = []
-        for tx in live:
-            sender_nonce = mined_nonce.get(str(tx.from_address))
-            nonce_mined = sender_nonce is None or tx.nonce is None or sender_nonce > tx.nonce
-            if nonce_mined or tx.block_number is not None:
-                receipt_slots += [(tx, tx_hash) for tx_hash in tx.get_all_tx_hashes()]
-            elif now - self._watch(tx).last_sent >= self.config.drop_check_after:
-                lookup_slots.append(tx)
-        replies = self.client.batch([("eth_getTransactionReceipt", [h]) for _, h in receipt_slots]
-                                    + [("eth_getTransactionByHash", [tx.tx_hash]) for tx in lookup_slots])
-        receipts: dict[int, dict[str, Any]] = {}
-        for (tx, _), reply in zip(receipt_slots, replies[:len(receipt_slots)], strict=True):
-            if reply.value() is not None:
-                receipts.setdefault(id(tx), reply.result)
-        known = {id(tx): reply.value() is not None
-                 for tx, reply in zip(lookup_slots, replies[len(receipt_slots):], strict=True)}
+        answers = self._look_up(live, mined_nonce, head, now)
 
         to_rebroadcast: list[BlockchainTransaction] = []
         to_replace: list[BlockchainTransaction] = []
         failed: list[BlockchainTransaction] = []
         for tx in live:
-            receipt = receipts.get(id(tx))
+            receipt = answers.receipts.get(id(tx))
             if receipt is not None:
                 if self._on_receipt(tx, receipt, head) and tx.status is False:
                     failed.append(tx)
                 continue
             if tx.block_number is not None:
                 self._on_reorged_out(tx)
-            action = self._without_receipt(tx, mined_nonce.get(str(tx.from_address)), known.get(id(tx)), now)
+            action = self._without_receipt(tx, mined_nonce.get(str(tx.from_address)), answers, head, now)
             if action == "rebroadcast":
                 to_rebroadcast.append(tx)
             elif action == "replace":
@@ -236,13 +222,49 @@ class TransactionTracker:
         if failed and self.config.decode_reverts:
             self._decode_failures(failed)
         if to_replace:
-            self._replace(to_replace)
+            to_replace = self._replace(to_replace, live, now)
         if to_rebroadcast or to_replace:
             self.broadcast(to_rebroadcast + to_replace)
         return [tx for tx in live if tx.tx_state not in FINAL_STATES]
 
+    def _look_up(self, live: list[BlockchainTransaction], mined_nonce: dict[str, int], head: int,
+                 now: float) -> PollAnswers:
+        """The poll's second batched request: receipts, drop checks and nonce-consumed checks."""
+        receipt_slots: list[tuple[BlockchainTransaction, str]] = []
+        lookup_slots: list[BlockchainTransaction] = []
+        landed_slots: list[tuple[BlockchainTransaction, str]] = []
+        for tx in live:
+            watch = self._watch(tx)
+            sender_nonce = mined_nonce.get(str(tx.from_address))
+            nonce_mined = sender_nonce is None or tx.nonce is None or sender_nonce > tx.nonce
+            if nonce_mined or tx.block_number is not None:
+                receipt_slots += [(tx, tx_hash) for tx_hash in tx.get_all_tx_hashes()]
+                if nonce_mined and tx.block_number is None and watch.nonce_used_long_enough(
+                        self.config.nonce_consumed_after, self.config.nonce_consumed_blocks, head, now):
+                    landed_slots += [(tx, tx_hash) for tx_hash in tx.get_all_tx_hashes()]
+            elif now - watch.last_sent >= self.config.drop_check_after and now >= watch.hold_until:
+                lookup_slots.append(tx)
+        replies = self.client.batch([("eth_getTransactionReceipt", [h]) for _, h in receipt_slots]
+                                    + [("eth_getTransactionByHash", [tx.tx_hash]) for tx in lookup_slots]
+                                    + [("eth_getTransactionByHash", [h]) for _, h in landed_slots])
+        receipt_replies = replies[:len(receipt_slots)]
+        lookup_replies = replies[len(receipt_slots):len(receipt_slots) + len(lookup_slots)]
+        landed_replies = replies[len(receipt_slots) + len(lookup_slots):]
+        answers = PollAnswers()
+        for (tx, _), reply in zip(receipt_slots, receipt_replies, strict=True):
+            if reply.value() is not None:
+                answers.receipts.setdefault(id(tx), reply.result)
+        for tx, reply in zip(lookup_slots, lookup_replies, strict=True):
+            answers.known[id(tx)] = reply.value() is not None
+        for (tx, _), reply in zip(landed_slots, landed_replies, strict=True):
+            found = reply.value()
+            in_block = isinstance(found, dict) and found.get("blockNumber") is not None
+            answers.landed[id(tx)] = answers.landed.get(id(tx), False) or in_block
+        return answers
+
     def _on_receipt(self, tx: BlockchainTransaction, receipt: dict[str, Any], head: int) -> bool:
         """Record a receipt; True when this made the transaction final."""
+        self._watch(tx).nonce_used_since = None
         landed = str(receipt["transactionHash"])
         block_number, block_hash = int(receipt["blockNumber"], 16), str(receipt["blockHash"])
         if tx.block_hash is not None and tx.block_hash != block_hash:
@@ -282,69 +304,82 @@ class TransactionTracker:
         self._watch(tx).reorged = True
         self.persist(tx)
 
-    def _without_receipt(self, tx: BlockchainTransaction, mined_nonce: int | None, known: bool | None,
-                         now: float) -> str | None:
+    def _without_receipt(self, tx: BlockchainTransaction, mined_nonce: int | None, answers: PollAnswers,
+                         head: int, now: float) -> str | None:
         """Decide about a transaction with no receipt: None (wait), "rebroadcast" or "replace"."""
         watch = self._watch(tx)
         assert tx.nonce is not None
         if mined_nonce is not None and mined_nonce > tx.nonce:
-            watch.nonce_used_polls += 1
-            if watch.nonce_used_polls >= 2:
-                self._on_nonce_consumed(tx, mined_nonce)
+            self._on_nonce_used(tx, watch, mined_nonce, answers.landed.get(id(tx)), head, now)
             return None
-        watch.nonce_used_polls = 0
+        watch.nonce_used_since = None
+        can_replace = (self.resign is not None and watch.replacements < self.config.max_replacements
+                       and now >= watch.hold_until)
         if watch.underpriced:  # refused for its fees: only new fees can help
-            if self.resign is not None and watch.replacements < self.config.max_replacements:
+            if can_replace:
                 return "replace"
-            return "rebroadcast"
-        if known is False:
+            return "rebroadcast" if now >= watch.hold_until else None
+        if answers.known.get(id(tx)) is False:
             logger.warning("%s (nonce %s) is not known to the node: dropped, sending the same bytes again",
                            tx.tx_hash, tx.nonce)
             tx.tx_state = TxState.dropped
             self.stats.rebroadcasts += 1
             return "rebroadcast"
-        if (self.resign is not None and now - watch.last_sent >= self.config.stuck_after
-                and watch.replacements < self.config.max_replacements):
+        if can_replace and now - watch.last_sent >= self.config.stuck_after:
             return "replace"
         return None
+
+    def _on_nonce_used(self, tx: BlockchainTransaction, watch: Watch, mined_nonce: int, landed: bool | None,
+                       head: int, now: float) -> None:
+        """The nonce is mined and no receipt of ours was seen: wait, or (once checked) nonce consumed."""
+        if watch.nonce_used_since is None:
+            watch.nonce_used_since, watch.nonce_used_head = now, head
+        elif landed:
+            logger.info("nonce %s of %s: a hash of ours is in a block but its receipt is not served yet "
+                        "(lagging node); waiting for it", tx.nonce, tx.from_address)
+        elif landed is False:
+            self._on_nonce_consumed(tx, mined_nonce)
 
     def _on_nonce_consumed(self, tx: BlockchainTransaction, mined_nonce: int) -> None:
         self.stats.nonce_consumed += 1
         error = NonceConsumedError(
             f"Nonce {tx.nonce} of {tx.from_address} was used by another transaction (the account has mined "
             f"{mined_nonce} transactions) and none of ours ({', '.join(tx.get_all_tx_hashes())}) has a "
-            "receipt: this transaction can never land. Was the key used elsewhere? Re-plan the trade.")
+            "receipt or a block: this transaction can never land. Was the key used elsewhere? Re-plan the "
+            "trade.")
         logger.error("%s", error)
         tx.tx_state = TxState.replaced
         tx.revert_reason = str(error)
         self.persist(tx)
 
-    def _replace(self, txs: list[BlockchainTransaction]) -> None:
+    def _replace(self, txs: list[BlockchainTransaction], live: list[BlockchainTransaction],
+                 now: float) -> list[BlockchainTransaction]:
+        """Re-sign `txs` with bumped fees the senders can pay; returns those re-signed (to broadcast)."""
         assert self.resign is not None
-        market = fetch_fees(self.client, self.chain_id or txs[0].chain_id or 0)
-        for tx in txs:
+        replaced = []
+        for tx, fees, left in plan_replacements(self.client, txs, live, self.chain_id or txs[0].chain_id or 0):
             watch = self._watch(tx)
-            previous = FeeQuote(tx.max_fee_per_gas, tx.max_priority_fee_per_gas, tx.gas_price)
+            if fees is None:
+                self.stats.replacements_unaffordable += 1
+                watch.hold_until = now + self.config.stuck_after
+                logger.warning("%s (nonce %s) is stuck, but %s cannot pay a replacement's gas (%d wei left "
+                               "for it): keeping it as it is", tx.tx_hash, tx.nonce, tx.from_address, left)
+                continue
             old_hash = tx.tx_hash
-            self.resign(tx, bump_fees(previous, market))
+            self.resign(tx, fees)
             watch.replacements += 1
             watch.underpriced = False
             self.stats.replacements += 1
             logger.warning("%s stuck (nonce %s): replaced by %s with max fee %s", old_hash, tx.nonce,
                            tx.tx_hash, tx.max_fee_per_gas or tx.gas_price)
             self.persist(tx)  # write-ahead: the new bytes are stored before they are sent
+            replaced.append(tx)
+        return replaced
 
     def _decode_failures(self, txs: list[BlockchainTransaction]) -> None:
         for tx in txs:
-            try:
-                decoded = fetch_revert(self.client, str(tx.tx_hash), self.errors)
-            except (RPCReplyError, ValueError) as exc:
-                logger.warning("cannot decode why %s failed: %s", tx.tx_hash, exc)
-                continue
-            tx.revert_reason = str(decoded)
-            tx.revert_data = "0x" + decoded.raw.hex()
-            tx.revert_reason_approximate = decoded.approximate
-            self.persist(tx)
+            if record_revert(self.client, tx, self.errors):
+                self.persist(tx)
 
 
 def _matches(error: RPCReplyError, needles: tuple[str, ...]) -> bool:

@@ -24,6 +24,9 @@ FEE_HEADROOM = 2
 #: Replacement bump: nodes accept a same-nonce replacement only with >= 10 % higher fees; we use 12.5 %.
 REPLACEMENT_BUMP_NUMERATOR = 9
 REPLACEMENT_BUMP_DENOMINATOR = 8
+#: ... and the least a node accepts (geth's default price bump: 10 % on the max fee and the tip).
+REPLACEMENT_MIN_NUMERATOR = 11
+REPLACEMENT_MIN_DENOMINATOR = 10
 #: Gas limit margin over the pre-flight estimate (state may change between estimate and inclusion).
 GAS_LIMIT_MARGIN_NUMERATOR = 6
 GAS_LIMIT_MARGIN_DENOMINATOR = 5
@@ -123,6 +126,41 @@ def bump_fees(previous: FeeQuote, market: FeeQuote | None = None) -> FeeQuote:
     if market is not None:
         price = max(price, market.gas_price or 0)
     return FeeQuote(gas_price=price)
+
+
+def least_replacement_fees(previous: FeeQuote) -> FeeQuote:
+    """The lowest fees a node accepts for a same-nonce replacement of `previous`: +10 %, rounded up."""
+    def raised(value: int) -> int:
+        return -(-value * REPLACEMENT_MIN_NUMERATOR // REPLACEMENT_MIN_DENOMINATOR)
+
+    if previous.is_eip1559:
+        assert previous.max_fee_per_gas is not None and previous.max_priority_fee_per_gas is not None
+        return FeeQuote(max_fee_per_gas=raised(previous.max_fee_per_gas),
+                        max_priority_fee_per_gas=raised(previous.max_priority_fee_per_gas),
+                        base_fee=previous.base_fee)
+    assert previous.gas_price is not None
+    return FeeQuote(gas_price=raised(previous.gas_price))
+
+
+def fit_replacement_fees(previous: FeeQuote, bumped: FeeQuote, budget: int, gas_limit: int,
+                         value: int = 0) -> FeeQuote | None:
+    """`bumped` if `budget` wei pays its worst case (`gas_limit` x max fee + `value`), else the max fee
+    lowered to what the budget pays (tip capped to it); None when even `least_replacement_fees(previous)`
+    is beyond the budget: a node would refuse that replacement for insufficient funds."""
+    if gas_limit <= 0:
+        raise ValueError(f"gas limit must be positive, got {gas_limit}")
+    affordable = max(0, budget - value) // gas_limit
+    if bumped.max_price <= affordable:
+        return bumped
+    least = least_replacement_fees(previous)
+    if least.max_price > affordable:
+        return None
+    if not bumped.is_eip1559:
+        return FeeQuote(gas_price=affordable)
+    assert bumped.max_priority_fee_per_gas is not None
+    return FeeQuote(max_fee_per_gas=affordable,
+                    max_priority_fee_per_gas=min(bumped.max_priority_fee_per_gas, affordable),
+                    base_fee=bumped.base_fee)
 
 
 def gas_limit_from_estimate(estimate: int) -> int:

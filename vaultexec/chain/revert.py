@@ -8,6 +8,7 @@ arguments, and nested reverts (a `bytes` argument that is itself revert data, e.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -15,15 +16,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from vaultexec.chain.reasons import KNOWN_ERROR_SIGNATURES, PANIC_MEANINGS, UNISWAP_SHORT_REASONS
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.errors import RPCReplyError
+from vaultexec.model.transaction import BlockchainTransaction
 
 logger = logging.getLogger(__name__)
 
@@ -31,94 +34,6 @@ VAULT_ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "vault" / "artifa
 ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 MAX_NESTING = 8
-
-PANIC_MEANINGS: dict[int, str] = {
-    0x00: "generic compiler-inserted panic",
-    0x01: "assertion failed",
-    0x11: "arithmetic overflow or underflow",
-    0x12: "division or modulo by zero",
-    0x21: "invalid enum value",
-    0x22: "invalid storage byte array encoding",
-    0x31: "pop() on an empty array",
-    0x32: "array index out of bounds",
-    0x41: "out of memory (too large allocation)",
-    0x51: "call to a zero-initialized internal function",
-}
-
-#: Uniswap's terse require() strings (V3 core and periphery libraries) and what they mean.
-UNISWAP_SHORT_REASONS: dict[str, str] = {
-    "LOK": "pool is locked (reentrancy)",
-    "TLU": "lower tick must be below upper tick",
-    "TLM": "lower tick below the minimum tick",
-    "TUM": "upper tick above the maximum tick",
-    "AI": "pool already initialized",
-    "M0": "pool did not receive token0 for mint",
-    "M1": "pool did not receive token1 for mint",
-    "AS": "swap amount is zero",
-    "SPL": "sqrt price limit out of range for this swap direction",
-    "IIA": "pool did not receive the input amount",
-    "L": "pool has no liquidity",
-    "LO": "liquidity above the tick's maximum",
-    "LS": "liquidity subtraction underflow",
-    "LA": "liquidity addition overflow",
-    "T": "tick out of range",
-    "R": "sqrt price out of range",
-    "F0": "flash loan token0 not repaid with fee",
-    "F1": "flash loan token1 not repaid with fee",
-    "OLD": "oracle observation older than requested",
-    "I": "oracle not initialized",
-    "STF": "safeTransferFrom failed (no allowance or balance for the input token)",
-    "ST": "safeTransfer failed",
-    "SA": "safeApprove failed",
-    "STE": "ETH transfer failed",
-    "Too little received": "output below amountOutMinimum (slippage)",
-    "Too much requested": "input above amountInMaximum (slippage)",
-    "Transaction too old": "deadline passed",
-}
-
-#: Custom errors of libraries we call, declared by signature (OpenZeppelin 5, Uniswap routers, Permit2).
-KNOWN_ERROR_SIGNATURES: tuple[str, ...] = (
-    "ERC20InsufficientBalance(address sender,uint256 balance,uint256 needed)",
-    "ERC20InvalidSender(address sender)",
-    "ERC20InvalidReceiver(address receiver)",
-    "ERC20InsufficientAllowance(address spender,uint256 allowance,uint256 needed)",
-    "ERC20InvalidApprover(address approver)",
-    "ERC20InvalidSpender(address spender)",
-    "OwnableUnauthorizedAccount(address account)",
-    "OwnableInvalidOwner(address owner)",
-    "AccessControlUnauthorizedAccount(address account,bytes32 neededRole)",
-    "AccessControlBadConfirmation()",
-    "SafeERC20FailedOperation(address token)",
-    "SafeERC20FailedDecreaseAllowance(address spender,uint256 currentAllowance,uint256 requestedDecrease)",
-    "AddressEmptyCode(address target)",
-    "FailedCall()",
-    "FailedDeployment()",
-    "InsufficientBalance(uint256 balance,uint256 needed)",
-    "MissingPrecompile(address)",
-    "ReentrancyGuardReentrantCall()",
-    "EnforcedPause()",
-    "ExpectedPause()",
-    "MathOverflowedMulDiv()",
-    "SafeCastOverflowedUintDowncast(uint8 bits,uint256 value)",
-    "SafeCastOverflowedUintToInt(uint256 value)",
-    "SafeCastOverflowedIntToUint(int256 value)",
-    "V2TooLittleReceived()",
-    "V2TooMuchRequested()",
-    "V2InvalidPath()",
-    "V3TooLittleReceived()",
-    "V3TooMuchRequested()",
-    "V3InvalidSwap()",
-    "V3InvalidAmountOut()",
-    "V3InvalidCaller()",
-    "TransactionDeadlinePassed()",
-    "InsufficientETH()",
-    "InsufficientToken()",
-    "AllowanceExpired(uint256 deadline)",
-    "InsufficientAllowance(uint256 amount)",
-    "InvalidNonce()",
-    "SignatureExpired(uint256 signatureDeadline)",
-)
-
 
 @dataclass(frozen=True)
 class DecodedRevert:
@@ -324,12 +239,55 @@ def fetch_revert(client: RPCClient, tx_hash: str, registry: ErrorRegistry | None
     return _from_replay(client, tx_data, receipt_data, registry)
 
 
+def record_revert(client: RPCClient, tx: BlockchainTransaction, registry: ErrorRegistry | None = None) -> bool:
+    """Put why mined, failed `tx` reverted on it (reason, raw data, approximate); False when it cannot be
+    decoded (logged: the node has no such transaction or receipt, or answered with an error)."""
+    try:
+        decoded = fetch_revert(client, str(tx.tx_hash), registry)
+    except (RPCReplyError, ValueError) as exc:
+        logger.warning("cannot decode why %s failed: %s", tx.tx_hash, exc)
+        return False
+    tx.revert_reason = str(decoded)
+    tx.revert_data = "0x" + decoded.raw.hex()
+    tx.revert_reason_approximate = decoded.approximate
+    return True
+
+
 def _from_trace(trace: Mapping[str, Any], registry: ErrorRegistry | None) -> DecodedRevert:
     error = str(trace.get("error") or "")
     output = trace.get("output") or "0x"
     if _is_out_of_gas(error):
         return _out_of_gas(int(trace.get("gasUsed", "0x0"), 16), False)
-    return decode_revert(output, registry)
+    decoded = decode_revert(output, registry)
+    if decoded.innermost.kind != "empty":
+        return decoded
+    starved = _nested_out_of_gas(trace)
+    return decoded if starved is None else _with_innermost(decoded, _nested_starvation(starved))
+
+
+def _nested_out_of_gas(call: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The outermost nested call of a callTracer trace that ran out of gas, if any (depth first)."""
+    for sub in call.get("calls") or []:
+        if _is_out_of_gas(str(sub.get("error") or "")):
+            return cast(Mapping[str, Any], sub)
+        found = _nested_out_of_gas(sub)
+        if found is not None:
+            return found
+    return None
+
+
+def _nested_starvation(call: Mapping[str, Any]) -> DecodedRevert:
+    target = str(call.get("to") or "?")
+    gas = int(str(call.get("gas") or "0x0"), 16)
+    return DecodedRevert("out_of_gas", f"the call to {target} ran out of gas (it was given {gas} gas); raise the "
+                         "gas limit", {"target": target, "gas": gas}, b"")
+
+
+def _with_innermost(decoded: DecodedRevert, innermost: DecodedRevert) -> DecodedRevert:
+    """`decoded` with its innermost (empty) level replaced by `innermost`."""
+    if decoded.inner is None:
+        return dataclasses.replace(innermost, approximate=decoded.approximate)
+    return dataclasses.replace(decoded, inner=_with_innermost(decoded.inner, innermost))
 
 
 def _from_replay(client: RPCClient, tx: Mapping[str, Any], receipt: Mapping[str, Any],
@@ -343,7 +301,13 @@ def _from_replay(client: RPCClient, tx: Mapping[str, Any], receipt: Mapping[str,
     except RPCReplyError as exc:
         if _is_out_of_gas(exc.rpc_message):
             return _out_of_gas(gas_used, True)
-        return decode_revert(exc.data if isinstance(exc.data, str) else None, registry, approximate=True)
+        if not _is_revert_reply(exc):
+            return DecodedRevert("unknown", f"could not replay: {exc.rpc_message}")
+        decoded = decode_revert(exc.data if isinstance(exc.data, str) else None, registry, approximate=True)
+        if decoded.innermost.kind == "empty" and gas_used * 64 >= gas_limit * 63:
+            # A nested call that runs out of gas leaves its caller 1/64 of the gas: all but that was used.
+            return _with_innermost(decoded, _out_of_gas(gas_used, True, nested=True))
+        return decoded
     # The replay succeeded: the failure depended on state changed earlier in the same block, or on gas.
     if gas_used >= gas_limit:
         return _out_of_gas(gas_used, True)
@@ -351,10 +315,19 @@ def _from_replay(client: RPCClient, tx: Mapping[str, Any], receipt: Mapping[str,
                          "failure depended on an earlier transaction in the same block", approximate=True)
 
 
+def _is_revert_reply(error: RPCReplyError) -> bool:
+    """A node's answer that the call reverted (revert data to decode), not that the replay itself failed
+    (missing trie node on pruned state, method unavailable...)."""
+    data = error.data
+    return (error.code == 3 or "revert" in error.rpc_message.lower()
+            or (isinstance(data, str) and data.startswith("0x") and len(data) > 2))
+
+
 def _is_out_of_gas(text: str) -> bool:
     return "out of gas" in text.lower() or "outofgas" in text.lower()
 
 
-def _out_of_gas(gas_used: int, approximate: bool) -> DecodedRevert:
-    return DecodedRevert("out_of_gas", f"ran out of gas after using {gas_used} gas; raise the gas limit",
+def _out_of_gas(gas_used: int, approximate: bool, nested: bool = False) -> DecodedRevert:
+    what = "a nested call probably ran out of gas" if nested else "ran out of gas"
+    return DecodedRevert("out_of_gas", f"{what} after using {gas_used} gas; raise the gas limit",
                          {"gas_used": gas_used}, b"", approximate)

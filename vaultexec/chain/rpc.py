@@ -6,7 +6,8 @@ Every request that goes over the wire is counted (`RPCStats`), also when web3.py
 Retry policy: transient faults (connection refused/reset/dropped, timeouts, HTTP 5xx, HTTP 429, JSON-RPC
 rate-limit errors) are retried with exponential backoff; HTTP 429 and 503 honour `Retry-After` (seconds
 or an HTTP date, capped by `RetryPolicy.max_retry_after`). Anything else fails at once as
-`PermanentRPCError`. Sending the same request twice is safe for everything we send: reads are
+`PermanentRPCError`, among them DNS failures (except "temporary failure") and TLS errors (except a
+connection closed mid-stream). Sending the same request twice is safe for everything we send: reads are
 idempotent and re-sending the same signed transaction cannot execute it twice.
 
 Body size: nodes refuse big HTTP bodies (anvil answers "Invalid request" above about 2 MiB), so a batch
@@ -21,6 +22,7 @@ import itertools
 import json
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -39,6 +41,7 @@ from vaultexec.errors import (
     NodeBusyError,
     NodeRejectedError,
     PermanentRPCError,
+    RPCError,
     RPCReplyError,
     TransientHTTPError,
     TransientRPCError,
@@ -50,10 +53,13 @@ logger = logging.getLogger(__name__)
 #: Not -32603: anvil answers EVM failures (e.g. out of gas in eth_call) with it, retrying cannot help.
 TRANSIENT_RPC_CODES = frozenset({-32005, 429})
 TRANSIENT_RPC_MESSAGES = ("rate limit", "too many requests", "temporarily unavailable", "try again later")
-TRANSIENT_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionError, TimeoutError, socket.timeout, http.client.RemoteDisconnected,
-    http.client.IncompleteRead, http.client.BadStatusLine,
-)
+#: Transport faults (`classify_network_error` tells the permanent DNS and TLS ones from the rest).
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
+#: DNS answers worth retrying ("temporary failure in name resolution"); any other is a wrong host name.
+TRANSIENT_DNS_ERRNOS = frozenset({socket.EAI_AGAIN})
+#: TLS faults that are a connection closed under us, not a misconfiguration: retried.
+TRANSIENT_TLS_ERRORS: tuple[type[ssl.SSLError], ...] = (ssl.SSLEOFError, ssl.SSLZeroReturnError,
+                                                        ssl.SSLSyscallError)
 #: Largest HTTP body one batch is sent in (bytes); bigger batches are split. Anvil refuses ~2 MiB.
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 
@@ -272,13 +278,9 @@ class RPCClient:
                                                         "Connection": "keep-alive"})
                 response = conn.getresponse()
                 data = response.read()
-            except TRANSIENT_NETWORK_ERRORS as exc:
+            except NETWORK_ERRORS as exc:
                 self._drop_connection()
-                raise TransientRPCError(f"network fault talking to {_redact(self.url)}: "
-                                        f"{type(exc).__name__}: {exc}") from exc
-            except OSError as exc:
-                self._drop_connection()
-                raise TransientRPCError(f"network fault talking to {_redact(self.url)}: {exc}") from exc
+                raise classify_network_error(exc, self.url) from exc
             if response.will_close:
                 self._drop_connection()
         status = response.status
@@ -306,6 +308,19 @@ class RPCClient:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def classify_network_error(exc: BaseException, url: str) -> RPCError:
+    """Our error for a transport fault: DNS and TLS failures are permanent (a wrong host name or scheme,
+    an untrusted certificate: retrying cannot help), other network faults transient."""
+    where = _redact(url)
+    if isinstance(exc, socket.gaierror) and exc.errno not in TRANSIENT_DNS_ERRNOS:
+        return PermanentRPCError(f"Cannot resolve the host of {where}: {exc.strerror or exc}. "
+                                 "Check the host name in the RPC URL.")
+    if isinstance(exc, ssl.SSLError) and not isinstance(exc, TRANSIENT_TLS_ERRORS):
+        return PermanentRPCError(f"TLS with {where} failed: {exc}. Check the URL's scheme (https:// to a "
+                                 "plain-HTTP node fails like this) and that the node's certificate is trusted.")
+    return TransientRPCError(f"network fault talking to {where}: {type(exc).__name__}: {exc}")
 
 
 def parse_retry_after(value: str | None) -> float | None:

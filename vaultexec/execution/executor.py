@@ -1,8 +1,9 @@
 """The executor: planned trades -> plan and pre-flight -> sign -> write-ahead -> broadcast -> track -> settle.
 
-Shaped like trade-executor's execution model: `execute_trades(ts, trades)` takes the strategy's planned
-trades and returns them settled; `resume()` runs at start-up before any new trade (it reconciles what a
-crashed run left in flight); `repair()` closes trades that cannot be settled automatically.
+Shaped like trade-executor's execution model: `execute_trades(trades, ts=None)` takes the strategy's
+planned trades (and optionally the cycle's timestamp) and returns them settled; `resume()` runs at
+start-up before any new trade (it reconciles what a crashed run left in flight, and re-checks recently
+settled trades for reorgs); `repair()` closes trades that cannot be settled automatically.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from decimal import Decimal
 from typing import Protocol
 
 from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
+from vaultexec.chain.gaps import NonceGapFiller
 from vaultexec.chain.gas import FeeQuote, fetch_fees
 from vaultexec.chain.revert import known_errors
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.errors import (
+    BadInputError,
     DuplicateRecordError,
     InsufficientBalanceError,
     PreflightRefusedError,
@@ -28,6 +31,7 @@ from vaultexec.errors import (
     VaultExecError,
 )
 from vaultexec.execution.plan import ExecutionPlan, TradePlan
+from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
 from vaultexec.execution.settle import track_and_settle
 from vaultexec.execution.writeahead import SignRequest, WriteAheadLog, save_trade
@@ -135,6 +139,8 @@ class RoutingPlanner:
 #: leave a settled success behind. Dev chains (anvil) need none; unknown chains get `DEFAULT_CONFIRMATIONS`.
 CONFIRMATIONS_BY_CHAIN: dict[int, int] = {31337: 0, 1337: 0, 1: 2, 137: 5, 8453: 1, 42161: 1}
 DEFAULT_CONFIRMATIONS = 2
+#: Dev chains (anvil, hardhat): blocks are mined on demand, so "N new blocks" may never come.
+DEV_CHAINS = frozenset({31337, 1337})
 
 
 def _ether(wei: int) -> str:
@@ -142,9 +148,11 @@ def _ether(wei: int) -> str:
 
 
 def default_tracker_config(chain_id: int) -> TrackerConfig:
-    """Tracking defaults for `chain_id`: confirmations from `CONFIRMATIONS_BY_CHAIN`, 5-minute timeout."""
+    """Tracking defaults for `chain_id`: confirmations from `CONFIRMATIONS_BY_CHAIN`, 5-minute timeout;
+    "nonce consumed" after 5 s and 2 new blocks (no block count on dev chains, which mine on demand)."""
     return TrackerConfig(confirmations=CONFIRMATIONS_BY_CHAIN.get(chain_id, DEFAULT_CONFIRMATIONS),
-                         poll_interval=0.1, timeout=300.0, stuck_after=60.0, drop_check_after=5.0)
+                         poll_interval=0.1, timeout=300.0, stuck_after=60.0, drop_check_after=5.0,
+                         nonce_consumed_after=5.0, nonce_consumed_blocks=0 if chain_id in DEV_CHAINS else 2)
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,8 @@ class VaultExecutionModel:
 
     def _tracker(self, log: WriteAheadLog, config: TrackerConfig | None = None) -> TransactionTracker:
         return TransactionTracker(self.client, config or self.tracker_config, resign=self.wallet.resign_with_fees,
-                                  persist=log.persist_tx, errors=known_errors(), chain_id=self.wallet.chain_id)
+                                  persist=log.persist_tx, errors=known_errors(), chain_id=self.wallet.chain_id,
+                                  gaps=NonceGapFiller(self.client, self.wallet))
 
     def execute_trades(self, trades: Sequence[TradeExecution],
                        ts: datetime.datetime | None = None) -> list[TradeExecution]:
@@ -183,6 +192,7 @@ class VaultExecutionModel:
         A trade still in flight when tracking times out is returned unsettled (started or broadcasted);
         `resume()` finishes it later. Trades refused by routing or pre-flight come back failed, unsigned.
         """
+        _check_execute_arguments(trades, ts)
         now = ts or utc_now()
         ordered = sorted(trades, key=lambda t: t.get_execution_sort_position())
         for trade in ordered:
@@ -280,10 +290,14 @@ class VaultExecutionModel:
         save_trade(self.store, trade)
 
     def resume(self) -> list[TradeExecution]:
-        """Reconcile every trade the store says is started or broadcasted; returns the trades it settled.
+        """Reconcile the store with the chain; returns the trades it settled.
 
-        Call it at start-up, before `execute_trades`: it re-sends stored bytes that never reached the node.
+        Call it at start-up, before `execute_trades`. First the trades settled in the last
+        `reorg.reorg_window(chain)` blocks are re-checked: one whose receipt a reorg removed or moved goes
+        back to broadcasted. Then every trade the store holds as started or broadcasted is tracked with its
+        stored transaction (stored bytes that never reached the node are sent again) and settled.
         """
+        self.check_reorgs()
         log = WriteAheadLog(self.store, self.vault_address)
         resume_config = replace(self.tracker_config, drop_check_after=0.0)
         settled = resume_trades(self.client, self._tracker(log, resume_config), log, self.store,
@@ -291,14 +305,36 @@ class VaultExecutionModel:
         self.wallet.sync_nonce(self.client)
         return settled
 
-    def repair(self, trade_ids: Sequence[int] | None = None, note: str | None = None) -> RepairResult:
-        """Close trades that cannot settle automatically (see `repair.repair_trades`)."""
+    def check_reorgs(self) -> list[TradeExecution]:
+        """Take trades whose settlement a reorg undid back to broadcasted (see `reorg`); `resume()` calls it."""
+        return reopen_reorged_trades(self.client, self.store, self.run_state, reorg_window(self.wallet.chain_id))
+
+    def repair(self, trade_ids: Sequence[int] | None = None, note: str | None = None,
+               force: bool = False) -> RepairResult:
+        """Close trades that cannot settle automatically (see `repair.repair_trades`); `force` (with trade ids
+        and a note) closes trades that landed but cannot be settled, recording the receipt's facts."""
         return repair_trades(self.client, self.store, self.vault_address, self.run_state, trade_ids, note,
-                             self.config.native_token_price)
+                             self.config.native_token_price, force=force)
 
     def get_pending_trades(self) -> list[TradeExecution]:
         """Trades the store holds as started or broadcasted."""
         return self.store.list_by_status(TradeStatus.started.value, TradeStatus.broadcasted.value)
+
+
+def _check_execute_arguments(trades: object, ts: object) -> None:
+    """BadInputError for arguments in the wrong order or of the wrong type (a user mistake, not a crash)."""
+    if isinstance(trades, datetime.datetime):
+        raise BadInputError("execute_trades(trades, ts=None) got a datetime as its first argument: pass the "
+                            "trades first, then the timestamp (execute_trades(trades, ts)).")
+    if not isinstance(trades, Sequence) or isinstance(trades, str | bytes):
+        raise BadInputError(f"execute_trades() needs a sequence of TradeExecution, got {type(trades).__name__}.")
+    wrong = [type(t).__name__ for t in trades if not isinstance(t, TradeExecution)]
+    if wrong:
+        raise BadInputError(f"execute_trades() needs TradeExecution items, got {', '.join(sorted(set(wrong)))}.")
+    if ts is not None and not isinstance(ts, datetime.datetime):
+        raise BadInputError(f"execute_trades(trades, ts): ts must be a datetime or None, got {type(ts).__name__}.")
+    if isinstance(ts, datetime.datetime) and ts.tzinfo is not None:
+        raise BadInputError(f"execute_trades(trades, ts): ts {ts} is timezone-aware; pass naive UTC.")
 
 
 def _hex(raw: object) -> str | None:

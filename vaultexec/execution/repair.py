@@ -5,9 +5,19 @@ transaction: a receipt settles it; a transaction the node does not know whose no
 again, same bytes; a nonce used by another transaction fails the trade. Nothing is ever re-signed with a
 new nonce, so a trade can never execute twice.
 
-repair: for trades resume cannot finish. A failed trade, or one whose nonce was consumed without any of
-its transactions landing, is marked repaired (nothing of it executed). A trade that could still land, or
-that did land, is refused: resume() or settlement must handle it.
+repair: for trades resume cannot finish; it never says "nothing executed" without asking the chain (one
+batched request: each sender's mined nonce, the receipt and the by-hash lookup of every stored hash).
+
+- never signed -> repaired (nothing can have been sent);
+- no receipt, nonce used by another transaction, or nonce unused and no hash known to the node ->
+  repaired (nothing of it executed);
+- a receipt that reverted -> a pending trade settles failed, a failed one is repaired (gas spent, nothing
+  else);
+- a successful receipt -> a pending trade is settled; a trade that landed but cannot be settled (or a
+  failed trade whose transaction did execute) is refused unless `force`: then it is repaired with the
+  operator's note and the receipt's facts (hash, block, status, gas);
+- a hash in the pool or in a block whose receipt the node does not serve yet -> refused (resume later);
+- a hash with no sender or nonce stored (nothing to ask the chain about) -> refused.
 """
 
 from __future__ import annotations
@@ -19,9 +29,9 @@ from decimal import Decimal
 from typing import Any
 
 from vaultexec.chain.broadcast import TransactionTracker
-from vaultexec.chain.revert import fetch_revert
+from vaultexec.chain.revert import known_errors, record_revert
 from vaultexec.chain.rpc import RPCClient
-from vaultexec.errors import RPCReplyError
+from vaultexec.errors import BadInputError
 from vaultexec.execution.settle import settle_trades, track_and_settle
 from vaultexec.execution.writeahead import WriteAheadLog
 from vaultexec.model.run_state import RunState, utc_now
@@ -77,10 +87,27 @@ class RepairResult:
     refused: dict[int, str] = field(default_factory=dict)
 
 
+@dataclass
+class ChainFacts:
+    """What the chain says about one trade's stored transaction (all its hashes)."""
+
+    nonce_mined: bool
+    receipt: dict[str, Any] | None = None
+    #: A hash is known to the node with a block number, but no receipt was served (a lagging node).
+    in_block: bool = False
+    #: A hash is known to the node, not mined yet.
+    in_pool: bool = False
+
+
 def repair_trades(client: RPCClient, store: ExecutionStore, vault: str, run_state: RunState,
                   trade_ids: Sequence[int] | None = None, note: str | None = None,
-                  native_token_price: Decimal | None = None) -> RepairResult:
-    """Repair failed or unlandable trades (all candidates, or only `trade_ids`); see the module doc."""
+                  native_token_price: Decimal | None = None, force: bool = False) -> RepairResult:
+    """Repair the trades of `trade_ids` (default: every started, broadcasted or failed one); see the module
+    doc. `force` (needs `trade_ids` and a `note`) closes trades that landed but cannot be settled."""
+    note = (note or "").strip() or None
+    if force and (not trade_ids or note is None):
+        raise BadInputError("repair with force closes landed trades by hand: name them (trade ids) and say "
+                            "what you checked (a note); nothing was changed.")
     result = RepairResult()
     candidates = {t.trade_id: t for t in store.list_by_status(*IN_FLIGHT, TradeStatus.failed.value)}
     wanted = list(candidates) if trade_ids is None else list(trade_ids)
@@ -88,63 +115,135 @@ def repair_trades(client: RPCClient, store: ExecutionStore, vault: str, run_stat
         if trade_id not in candidates:
             result.refused[trade_id] = "not started, broadcasted or failed: nothing to repair"
     chosen = [candidates[i] for i in wanted if i in candidates]
-    in_flight = [t for t in chosen if t.is_pending() and _last_tx(t) is not None]
-    landed = _look_up_landed(client, in_flight)
+    facts = look_up_chain(client, chosen)
+    to_settle = []
     for trade in chosen:
-        tx = _last_tx(trade)
-        if trade.is_failed() or tx is None or not tx.signed_bytes:
-            _mark_repaired(trade, store, run_state, note or "repaired: nothing of this trade executed")
-            result.repaired.append(trade)
-        elif trade.trade_id in landed:
-            continue
-        elif landed.get(-trade.trade_id) is not None:
-            _mark_repaired(trade, store, run_state,
-                           note or f"repaired: nonce {tx.nonce} was used by another transaction; none landed")
+        if trade.trade_id in facts:
+            if _decide(client, trade, facts[trade.trade_id], note, force, store, run_state, result):
+                to_settle.append(trade)
+        elif _never_signed(trade):
+            _mark_repaired(trade, store, run_state, note or "repaired: never signed, nothing can have been sent")
             result.repaired.append(trade)
         else:
-            result.refused[trade.trade_id] = (f"nonce {tx.nonce} is still unused: its transaction "
-                                              f"{tx.tx_hash} could still land; run resume() instead")
-    to_settle = [t for t in chosen if t.trade_id in landed]
-    for trade in settle_trades(client, to_settle, vault, run_state, native_token_price):
-        store.update(trade)
-        result.settled.append(trade)
-    for trade in to_settle:
-        if trade.is_pending():
-            result.refused[trade.trade_id] = (f"its transaction landed but cannot be settled "
-                                              f"({run_state.last_errors.get(trade.trade_id)}); inspect it")
+            result.refused[trade.trade_id] = ("its transaction has a hash or signed bytes but no sender or nonce "
+                                              "stored: the chain cannot be asked whether it executed")
+    _settle(client, to_settle, store, vault, run_state, native_token_price, note, force, result)
     return result
 
 
-def _look_up_landed(client: RPCClient, trades: list[TradeExecution]) -> dict[int, Any]:
-    """One batch: receipts of every hash and senders' mined nonces.
+def _sent_tx(trade: TradeExecution) -> BlockchainTransaction | None:
+    """The trade's transaction if it may have reached a node and the chain can be asked about it."""
+    tx = _last_tx(trade)
+    checkable = tx is not None and tx.tx_hash and tx.nonce is not None and tx.from_address
+    return tx if checkable else None
 
-    Result: trade id -> receipt for landed trades; -trade id -> True for trades whose nonce another
-    transaction consumed. Landed transactions get their receipt fields (and decoded reason) recorded.
-    """
-    if not trades:
-        return {}
-    slots = [(t, h) for t in trades for h in _last_tx(t).get_all_tx_hashes()]  # type: ignore[union-attr]
-    senders = sorted({str(_last_tx(t).from_address) for t in trades})  # type: ignore[union-attr]
-    replies = client.batch([("eth_getTransactionCount", [s, "latest"]) for s in senders]
-                           + [("eth_getTransactionReceipt", [h]) for _, h in slots])
-    mined = {s: int(r.value(), 16) for s, r in zip(senders, replies, strict=False)}
-    found: dict[int, Any] = {}
-    for (trade, _), reply in zip(slots, replies[len(senders):], strict=True):
-        if reply.value() is not None:
-            found.setdefault(trade.trade_id, reply.result)
+
+def _never_signed(trade: TradeExecution) -> bool:
+    tx = _last_tx(trade)
+    return tx is None or (not tx.tx_hash and not tx.signed_bytes)
+
+
+def _decide(client: RPCClient, trade: TradeExecution, facts: ChainFacts, note: str | None, force: bool,
+            store: ExecutionStore, run_state: RunState, result: RepairResult) -> bool:
+    """Repair or refuse `trade` from the chain's facts; True when it must be settled instead."""
+    tx = _sent_tx(trade)
+    assert tx is not None
+    receipt = facts.receipt
+    if receipt is not None:
+        _record_receipt(client, tx, receipt)
+        if trade.is_pending():
+            return True
+        if tx.status:
+            if force:
+                _mark_repaired(trade, store, run_state, _closing_note(note, tx))
+                result.repaired.append(trade)
+            else:
+                result.refused[trade.trade_id] = (
+                    f"it is marked failed, but its transaction {tx.tx_hash} landed in block {tx.block_number} and "
+                    "succeeded: the trade executed. Record what it did, then: vaultexec repair --trade-id "
+                    f"{trade.trade_id} --force --note '...'")
+            return False
+        _mark_repaired(trade, store, run_state, note or f"repaired: {tx.tx_hash} reverted in block "
+                       f"{tx.block_number} (gas spent, nothing of the trade executed)")
+        result.repaired.append(trade)
+    elif facts.in_block:
+        result.refused[trade.trade_id] = (f"a transaction of nonce {tx.nonce} is in a block, but the node serves "
+                                          "no receipt for it yet: try again in a minute")
+    elif facts.nonce_mined:
+        _mark_repaired(trade, store, run_state, note or f"repaired: nonce {tx.nonce} was used by another "
+                       "transaction and none of this trade's landed: nothing of it executed")
+        result.repaired.append(trade)
+    elif facts.in_pool or trade.is_pending():
+        result.refused[trade.trade_id] = (f"nonce {tx.nonce} is still unused and its transaction {tx.tx_hash} "
+                                          "could still land; run resume() instead")
+    else:
+        _mark_repaired(trade, store, run_state, note or f"repaired: nonce {tx.nonce} is unused and the node "
+                       "knows none of this trade's transactions: nothing of it executed")
+        result.repaired.append(trade)
+    return False
+
+
+def _settle(client: RPCClient, trades: list[TradeExecution], store: ExecutionStore, vault: str,
+            run_state: RunState, native_token_price: Decimal | None, note: str | None, force: bool,
+            result: RepairResult) -> None:
+    """Settle pending trades found landed; with `force`, close by hand those that cannot be settled."""
+    for trade in settle_trades(client, trades, vault, run_state, native_token_price):
+        store.update(trade)
+        result.settled.append(trade)
     for trade in trades:
+        if not trade.is_pending():
+            continue
+        error = run_state.last_errors.get(trade.trade_id)
         tx = _last_tx(trade)
-        assert tx is not None and tx.nonce is not None
-        receipt = found.get(trade.trade_id)
-        if receipt is not None:
-            _record_receipt(client, tx, receipt)
-        elif mined[str(tx.from_address)] > tx.nonce:
-            found[-trade.trade_id] = True
-    return found
+        if force and tx is not None:
+            _mark_repaired(trade, store, run_state, _closing_note(note, tx, error))
+            result.repaired.append(trade)
+        else:
+            landed = tx.tx_hash if tx is not None else "?"
+            result.refused[trade.trade_id] = (
+                f"its transaction {landed} landed but cannot be settled: {error}. Once checked: vaultexec "
+                f"repair --trade-id {trade.trade_id} --force --note '...'")
+
+
+def _closing_note(note: str | None, tx: BlockchainTransaction, error: str | None = None) -> str:
+    outcome = "succeeded" if tx.status else "reverted"
+    why = f"; not settled automatically: {error}" if error else ""
+    return (f"closed by hand (force): {note}; {tx.tx_hash} {outcome} in block {tx.block_number} "
+            f"({tx.block_hash}), gas used {tx.realised_gas_units_consumed}{why}")
+
+
+def look_up_chain(client: RPCClient, trades: Sequence[TradeExecution]) -> dict[int, ChainFacts]:
+    """One batch: senders' mined nonces, then the receipt and the by-hash lookup of every stored hash."""
+    txs = {t.trade_id: tx for t in trades if (tx := _sent_tx(t)) is not None}
+    if not txs:
+        return {}
+    senders = sorted({str(tx.from_address) for tx in txs.values()})
+    slots = [(trade_id, h) for trade_id, tx in txs.items() for h in tx.get_all_tx_hashes()]
+    replies = client.batch([("eth_getTransactionCount", [s, "latest"]) for s in senders]
+                           + [("eth_getTransactionReceipt", [h]) for _, h in slots]
+                           + [("eth_getTransactionByHash", [h]) for _, h in slots])
+    mined = {s: int(r.value(), 16) for s, r in zip(senders, replies, strict=False)}
+    receipts = replies[len(senders):len(senders) + len(slots)]
+    lookups = replies[len(senders) + len(slots):]
+    facts = {trade_id: ChainFacts(nonce_mined=mined[str(tx.from_address)] > int(tx.nonce or 0))
+             for trade_id, tx in txs.items()}
+    for (trade_id, _), receipt, found in zip(slots, receipts, lookups, strict=True):
+        fact = facts[trade_id]
+        if receipt.value() is not None and fact.receipt is None:
+            fact.receipt = receipt.result
+        known = found.value()
+        if isinstance(known, dict):
+            fact.in_block = fact.in_block or known.get("blockNumber") is not None
+            fact.in_pool = fact.in_pool or known.get("blockNumber") is None
+    return facts
 
 
 def _record_receipt(client: RPCClient, tx: BlockchainTransaction, receipt: dict[str, Any]) -> None:
-    tx.tx_hash = str(receipt["transactionHash"])
+    """Put the receipt's facts on `tx`; the landed hash becomes current, every other hash is kept."""
+    landed = str(receipt["transactionHash"])
+    if landed != tx.tx_hash:
+        tx.replaced_tx_hashes = [h for h in tx.get_all_tx_hashes() if h != landed]
+        tx.tx_hash = landed
     tx.block_number, tx.block_hash = int(receipt["blockNumber"], 16), str(receipt["blockHash"])
     tx.status = int(receipt["status"], 16) == 1
     tx.realised_gas_units_consumed = int(receipt["gasUsed"], 16)
@@ -152,12 +251,7 @@ def _record_receipt(client: RPCClient, tx: BlockchainTransaction, receipt: dict[
     tx.included_at = tx.included_at or utc_now()
     tx.tx_state = TxState.confirmed if tx.status else TxState.failed
     if not tx.status:
-        try:
-            decoded = fetch_revert(client, tx.tx_hash)
-            tx.revert_reason, tx.revert_data = str(decoded), "0x" + decoded.raw.hex()
-            tx.revert_reason_approximate = decoded.approximate
-        except (RPCReplyError, ValueError) as exc:
-            logger.warning("cannot decode why %s failed: %s", tx.tx_hash, exc)
+        record_revert(client, tx, known_errors())
 
 
 def _mark_repaired(trade: TradeExecution, store: ExecutionStore, run_state: RunState, note: str) -> None:

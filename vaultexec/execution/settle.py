@@ -107,7 +107,8 @@ def parse_execution_logs(logs: Iterable[Mapping[str, Any]], vault: str) -> Execu
                                 -min(amount0, amount1, 0)))
     if executed is None:
         raise SettlementError(f"no Executed event of vault {vault} in the transaction's logs: it was not a "
-                              f"successful vault execute; inspect it and settle with repair()")
+                              "successful vault execute; inspect it, then close it by hand "
+                              "(repair with force and a note)")
     return ExecutionLogs(executed.spent, executed.received, hops)
 
 
@@ -170,11 +171,13 @@ def settle_success(trade: TradeExecution, tx: BlockchainTransaction, logs: Itera
     if quantity_raw is None or reserve_raw is None:
         raise SettlementError(
             f"trade #{trade.trade_id}: the Executed event of {tx.tx_hash} does not move {base.token_symbol} and "
-            f"{reserve.token_symbol} (spent {parsed.spent}, received {parsed.received}); settle with repair()")
+            f"{reserve.token_symbol} (spent {parsed.spent}, received {parsed.received}); inspect it, then close "
+            "it by hand (repair with force and a note)")
     if quantity_raw == 0:
         raise SettlementError(
             f"trade #{trade.trade_id}: the Executed event of {tx.tx_hash} moves zero {base.token_symbol} "
-            f"(spent {parsed.spent}, received {parsed.received}); no price exists, settle with repair()")
+            f"(spent {parsed.spent}, received {parsed.received}); no price exists: inspect it, then close "
+            "it by hand (repair with force and a note)")
     quantity = base.convert_to_decimal(quantity_raw)
     executed_reserve = reserve.convert_to_decimal(reserve_raw)
     lp_fees = None

@@ -1,0 +1,105 @@
+"""The broadcast tracker's knobs and counters, and its private state of each nonce between polls
+(see chain.broadcast, which exports `TrackerConfig` and `TrackerStats`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vaultexec.model.transaction import BlockchainTransaction
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Tracking knobs (seconds, blocks)."""
+
+    #: Blocks on top of the inclusion block before a receipt is final (0 on a dev chain).
+    confirmations: int = 0
+    poll_interval: float = 1.0
+    #: `track()` gives up after this long; transactions keep their state and may still land.
+    timeout: float = 300.0
+    #: Pending longer than this since last sent: replace with bumped fees (when a `resign` is given). Also
+    #: the pause after a replacement the wallet cannot pay or a re-send the node refused.
+    stuck_after: float = 60.0
+    max_replacements: int = 3
+    #: Look up receipt-less transactions by hash (to detect drops) once they waited this long.
+    drop_check_after: float = 0.0
+    #: Decode the revert reason of failed transactions (costs one batched request per failure).
+    decode_reverts: bool = True
+    #: "Nonce consumed by another transaction" needs the nonce mined with no receipt of ours for at least
+    #: this long and this many new blocks (a lagging node answers the nonce before the receipt).
+    nonce_consumed_after: float = 5.0
+    nonce_consumed_blocks: int = 2
+
+
+@dataclass
+class TrackerStats:
+    """What happened while tracking (counts)."""
+
+    polls: int = 0
+    rebroadcasts: int = 0
+    replacements: int = 0
+    #: Replacements not made because the sender could not pay even the least accepted bump.
+    replacements_unaffordable: int = 0
+    #: Re-sends or replacements the node refused while an earlier version may still land.
+    refused_resends: int = 0
+    reorgs: int = 0
+    nonce_consumed: int = 0
+
+
+@dataclass(frozen=True)
+class SignedVersion:
+    """One signed version of a nonce: what a refused replacement falls back to."""
+
+    tx_hash: str
+    signed_bytes: str | None
+    max_fee_per_gas: int | None
+    max_priority_fee_per_gas: int | None
+    gas_price: int | None
+    details: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, tx: BlockchainTransaction) -> SignedVersion:
+        return cls(str(tx.tx_hash), tx.signed_bytes, tx.max_fee_per_gas, tx.max_priority_fee_per_gas,
+                   tx.gas_price, tx.details)
+
+    def restore(self, tx: BlockchainTransaction) -> None:
+        """Make this version the current one again; every other hash stays in `replaced_tx_hashes`."""
+        tx.replaced_tx_hashes = [h for h in tx.get_all_tx_hashes() if h != self.tx_hash]
+        tx.tx_hash, tx.signed_bytes, tx.details = self.tx_hash, self.signed_bytes, self.details
+        tx.max_fee_per_gas, tx.max_priority_fee_per_gas = self.max_fee_per_gas, self.max_priority_fee_per_gas
+        tx.gas_price = self.gas_price
+
+
+@dataclass
+class Watch:
+    """Tracker-private state of one transaction."""
+
+    last_sent: float
+    replacements: int = 0
+    reorged: bool = False
+    #: The node refused our fees: the next poll replaces (with a resign) or re-sends.
+    underpriced: bool = False
+    #: The last version of this nonce the node accepted (None: none yet, in this process).
+    accepted: SignedVersion | None = None
+    #: When (monotonic) and at which head the nonce was first seen mined with no receipt of ours.
+    nonce_used_since: float | None = None
+    nonce_used_head: int = 0
+    #: No replacement or re-send before this time (monotonic): the wallet could not pay, the node refused.
+    hold_until: float = 0.0
+
+    def nonce_used_long_enough(self, seconds: float, blocks: int, head: int, now: float) -> bool:
+        """The nonce has been mined with no receipt of ours for at least `seconds` and `blocks`."""
+        return (self.nonce_used_since is not None and now - self.nonce_used_since >= seconds
+                and head - self.nonce_used_head >= blocks)
+
+
+@dataclass
+class PollAnswers:
+    """What the second request of a poll found, by id(tx)."""
+
+    receipts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: Drop check: the current hash is known to the node.
+    known: dict[int, bool] = field(default_factory=dict)
+    #: Nonce-consumed check: some hash of ours is known to the node with a block number.
+    landed: dict[int, bool] = field(default_factory=dict)
