@@ -3,6 +3,8 @@
 Usage:
     .venv/bin/python scripts/export_yesterday.py --vault 0xVAULT [--store sqlite:///vaultexec.db] [--out DIR]
 Writes DIR/trades-<vault prefix>-<day>.csv (header only when there was no trade) and prints its caption.
+A mistake (bad vault address, unreachable store, folder that cannot be written) is one line on stderr and
+a non-zero exit code (those of `vaultexec`, docs/cli.md).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import argparse
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+from vaultexec.cli.failures import run_script
+from vaultexec.errors import BadInputError
 from vaultexec.store import open_store
 from vaultexec.store.export import export_csv
 
@@ -26,12 +30,17 @@ def main() -> None:
     start = datetime.combine(day, time())  # the model's times are naive UTC
     end = start + timedelta(days=1) - timedelta(microseconds=1)
     store = open_store(args.store, args.vault)
-    target = args.out / f"trades-{store.vault[:10]}-{day:%Y-%m-%d}.csv"
-    with target.open("w", newline="") as stream:
-        caption = export_csv(store.iterate_by_time(start, end), stream)
-    store.close()
+    try:
+        target = args.out / f"trades-{store.vault[:10]}-{day:%Y-%m-%d}.csv"
+        try:
+            with target.open("w", newline="") as stream:
+                caption = export_csv(store.iterate_by_time(start, end), stream)
+        except OSError as exc:
+            raise BadInputError(f"Cannot write {target}: {exc.strerror or exc}; check --out") from None
+    finally:
+        store.close()
     print(f"{caption or f'No settled trade on {day}'}: {target}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

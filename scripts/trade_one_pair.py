@@ -1,71 +1,132 @@
-"""Trade one pair through a vault with the library API (what `vaultexec trade` does, in ~60 lines).
+"""Trade one pair through a vault with the library API (what `vaultexec trade` does, without the CLI).
 
-Usage (key in VAULTEXEC_PRIVATE_KEY, the asset manager's):
+Usage (key in VAULTEXEC_PRIVATE_KEY, the asset manager's; never printed):
     .venv/bin/python scripts/trade_one_pair.py --rpc-url URL --vault 0xVAULT --base 0xWETH --quote 0xUSDC \
-        --router 0xSWAPROUTER --pool 0xPOOL --kind uniswap_v3 --fee 500 --buy 1000 --slippage 0.005
-A buy spends AMOUNT of quote, a sell (--sell AMOUNT) sells AMOUNT of base. The router's deployment must be
-known for the chain (dex.deployments; register yours with register_deployment for a fork or a test chain).
+        --router 0xSWAPROUTER --pool 0xPOOL --kind uniswap_v3 --fee 500 --buy 1000 --slippage 0.005 [--dry-run]
+A buy spends AMOUNT of quote, a sell (--sell AMOUNT) sells AMOUNT of base. The plan (route, amounts, bounds,
+gas, pre-flight) is printed first; --dry-run stops there, otherwise it asks before sending (--yes does not ask).
+V3 quotes need the router's QuoterV2: known for the chains of dex.deployments, else give --quoter 0xQUOTERV2
+(a fork or a test chain). A mistake is one line on stderr; exit codes are those of `vaultexec trade`
+(docs/cli.md): 12 the trade failed on chain, 9 still in flight (finish it with `vaultexec resume`).
 """
 
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
+import sys
+from decimal import Decimal, InvalidOperation
+
+from web3 import Web3
 
 from vaultexec.chain.rpc import RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.dex.erc20 import decode_uint, encode_decimals, selector
+from vaultexec.cli.chainread import token_decimals, token_symbol
+from vaultexec.cli.failures import EXIT_ABORTED, EXIT_TRADE_FAILED, NOTHING_SENT_MESSAGE, run_script
+from vaultexec.dex.deployments import Deployment
+from vaultexec.errors import TransactionTimeoutError
 from vaultexec.execution.executor import RoutingPlanner, VaultExecutionModel
+from vaultexec.execution.plan import TradePlan
 from vaultexec.execution.routing import VaultRouting
 from vaultexec.model import AssetIdentifier, ExchangeKind, TradeExecution, TradeType, TradingPairIdentifier, utc_now
 from vaultexec.store import open_store
 
 
-def read_asset(client: RPCClient, chain_id: int, address: str) -> AssetIdentifier:
+def address(text: str) -> str:
+    """argparse type: a checksummed address, or a usage error."""
+    if not Web3.is_address(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address (0x + 40 hex digits)")
+    return Web3.to_checksum_address(text)
+
+
+def positive_decimal(text: str) -> Decimal:
+    """argparse type: a finite positive decimal (amounts and tolerances are never floats)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def read_asset(web3: Web3, chain_id: int, token: str) -> AssetIdentifier:
     """Symbol and decimals from the token contract itself."""
-    web3 = connect_web3(client)
-    token = web3.to_checksum_address(address)
-    decimals = decode_uint(bytes(web3.eth.call({"to": token, "data": encode_decimals()})))
-    raw_symbol = bytes(web3.eth.call({"to": token, "data": selector("symbol()")}))
-    symbol = raw_symbol[64:64 + int.from_bytes(raw_symbol[32:64], "big")].decode() if len(raw_symbol) > 32 else "?"
-    return AssetIdentifier(chain_id, address, symbol, decimals)
+    return AssetIdentifier(chain_id, token, token_symbol(web3, token), token_decimals(web3, token))
 
 
-def main() -> None:
+def print_plan(trade: TradeExecution, plan: TradePlan) -> None:
+    spend, receive = plan.asset_deltas
+    got = receive.asset
+    print(f"plan of trade #{trade.trade_id}: {trade.get_human_description()}")
+    print(f"  route: {plan.route.describe()}")
+    print(f"  vault spends at most {spend.asset.convert_to_decimal(-spend.raw_amount)} {spend.asset.token_symbol}")
+    print(f"  expected {got.convert_to_decimal(plan.expected_out_raw)} {got.token_symbol}, "
+          f"minimum {got.convert_to_decimal(receive.raw_amount)} {got.token_symbol}")
+    print(f"  gas limit {plan.gas_limit}; pre-flight passed at block {plan.quoted_at_block}")
+
+
+def confirmed(question: str) -> bool:
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for name in ("--rpc-url", "--vault", "--base", "--quote", "--router", "--pool"):
-        parser.add_argument(name, required=True)
+    parser.add_argument("--rpc-url", required=True)
+    for name in ("--vault", "--base", "--quote", "--router", "--pool"):
+        parser.add_argument(name, required=True, type=address)
+    parser.add_argument("--quoter", type=address, help="QuoterV2 of the router, if dex.deployments does not know it")
     parser.add_argument("--kind", choices=[k.value for k in ExchangeKind], default="uniswap_v3")
     parser.add_argument("--fee", type=int, default=3000, help="pool fee tier; 0 for Uniswap V2")
     side = parser.add_mutually_exclusive_group(required=True)
-    side.add_argument("--buy", metavar="AMOUNT", help="quote to spend")
-    side.add_argument("--sell", metavar="AMOUNT", help="base to sell")
-    parser.add_argument("--slippage", default="0.005", help="tolerance as a fraction (0.005 = 0.5 %%)")
+    side.add_argument("--buy", metavar="AMOUNT", type=positive_decimal, help="quote to spend")
+    side.add_argument("--sell", metavar="AMOUNT", type=positive_decimal, help="base to sell")
+    parser.add_argument("--slippage", default=Decimal("0.005"), type=positive_decimal,
+                        help="tolerance as a fraction (0.005 = 0.5 %%)")
     parser.add_argument("--store", default="sqlite:///vaultexec.db")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan; sign and send nothing")
+    parser.add_argument("--yes", action="store_true", help="send without asking")
     args = parser.parse_args()
 
     client = RPCClient(args.rpc_url)
+    web3 = connect_web3(client)
     chain_id = int(client.call("eth_chainId"), 16)
     wallet = HotWallet.from_env(chain_id)  # VAULTEXEC_PRIVATE_KEY; never printed
-    base, quote = read_asset(client, chain_id, args.base), read_asset(client, chain_id, args.quote)
+    base, quote = read_asset(web3, chain_id, args.base), read_asset(web3, chain_id, args.quote)
     pair = TradingPairIdentifier(base, quote, args.pool, args.router, args.fee, ExchangeKind(args.kind))
-    amount = Decimal(args.buy or args.sell)
-    buy = args.buy is not None
+    buy, amount = args.buy is not None, args.buy or args.sell
     store = open_store(args.store, args.vault)
-    trade_id = max((t.trade_id for t in store.export_all()), default=0) + 1
-    trade = TradeExecution(
-        trade_id=trade_id, position_id=trade_id, trade_type=TradeType.rebalance, pair=pair, opened_at=utc_now(),
-        planned_quantity=Decimal(1) if buy else -amount,  # routing replaces the unquoted side
-        planned_reserve=amount if buy else Decimal(1), planned_price=Decimal(1), reserve_currency=quote,
-        slippage_tolerance=Decimal(args.slippage))
-    routing = VaultRouting(connect_web3(client), args.vault, wallet.address, [pair], client=client)
-    executor = VaultExecutionModel(client, args.vault, RoutingPlanner(routing), wallet, store)
-    (done,) = executor.execute_trades([trade])
+    try:
+        trade_id = max((t.trade_id for t in store.export_all()), default=0) + 1
+        trade = TradeExecution(
+            trade_id=trade_id, position_id=trade_id, trade_type=TradeType.rebalance, pair=pair,
+            opened_at=utc_now(), planned_quantity=Decimal(1) if buy else -amount,  # routing fills the unquoted side
+            planned_reserve=amount if buy else Decimal(1), planned_price=Decimal(1), reserve_currency=quote,
+            slippage_tolerance=args.slippage)
+        given = Deployment(chain_id, "given", swap_router=args.router, quoter_v2=args.quoter) if args.quoter else None
+        routing = VaultRouting(web3, args.vault, wallet.address, [pair], client=client, deployment=given)
+        print_plan(trade, routing.plan_trades([trade]).plans[0])  # refused: a one-line error, nothing sent
+        if args.dry_run:
+            print("--dry-run: nothing was signed or sent")
+            return 0
+        if not args.yes and not confirmed(f"Send it from {wallet.address} through vault {args.vault}?"):
+            print(NOTHING_SENT_MESSAGE, file=sys.stderr)
+            return EXIT_ABORTED
+        (done,) = VaultExecutionModel(client, args.vault, RoutingPlanner(routing), wallet, store).execute_trades(
+            [trade])
+    finally:
+        store.close()
     print(f"trade #{done.trade_id} {done.get_status().value}: {done.get_human_description()}")
+    if done.is_pending():
+        raise TransactionTimeoutError(f"trade #{done.trade_id} is still in flight: finish it with `vaultexec "
+                                      f"--vault {args.vault} --store {args.store} resume`")
     if done.is_failed():
-        print(f"revert reason: {done.get_revert_reason()}")
-    store.close()
+        print(f"revert reason: {done.get_revert_reason()}", file=sys.stderr)
+        return EXIT_TRADE_FAILED
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -3,7 +3,9 @@
 Starts anvil, deploys the world (real Uniswap V2/V3 bytecode) and a vault (configured and funded), then
 runs a batch of buys and sells (V2, V3, a three-way route) and one trade that fails on purpose: it passes
 pre-flight, then a whale moves the pool's price before it is broadcast, so the vault reverts it on chain
-and the decoded revert reason is reported. Reports go to the store (default: sqlite:///vaultexec.db).
+and the decoded revert reason is reported. Reports go to the store given, by default the demo's own
+`DEMO_STORE_URL`: every fresh dev chain gives the vault the same address, so sharing a store with
+`vaultexec world` would mix both runs' trades under one vault.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ logger = logging.getLogger(__name__)
 #: NonfungiblePositionManager is above EIP-170's 24 KiB (same limit as the test plugin).
 CODE_SIZE_LIMIT = 100_000
 ASSET_MANAGER_ETH = 100 * 10**18
+#: The demo's own store (not the CLI's default `sqlite:///vaultexec.db`, which `vaultexec world` users share).
+DEMO_STORE_URL = "sqlite:///vaultexec-demo.db"
 #: USDC the whale swaps into the victim's pool between pre-flight and broadcast (pool holds 10 M USD a side).
 WHALE_USDC = 2_000_000
 

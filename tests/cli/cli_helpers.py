@@ -26,13 +26,29 @@ class CliResult:
         return self.stdout + self.stderr
 
 
+def clean_env(env: dict[str, str]) -> dict[str, str]:
+    """This process's environment without any VAULTEXEC_ variable, plus exactly `env`."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("VAULTEXEC_")}, **env}
+
+
 def run_cli(args: Sequence[str], env: dict[str, str], input_text: str | None = None,
             cwd: Path | None = None) -> CliResult:
     """Run `vaultexec ARGS` with exactly `env` added to a clean environment; never raises on exit code."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("VAULTEXEC_")}
-    done = subprocess.run([VAULTEXEC, *args], env={**base, **env}, input=input_text, capture_output=True,
+    done = subprocess.run([VAULTEXEC, *args], env=clean_env(env), input=input_text, capture_output=True,
                           text=True, timeout=CLI_TIMEOUT, cwd=cwd)
     return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def start_cli(args: Sequence[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen[str]:
+    """Start `vaultexec ARGS` in the background (stdout and stderr piped), to signal it or race it."""
+    return subprocess.Popen([VAULTEXEC, *args], env=clean_env(env), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+
+
+def finish(process: subprocess.Popen[str], timeout: float = CLI_TIMEOUT) -> CliResult:
+    """Wait for a started `vaultexec` and collect its result."""
+    stdout, stderr = process.communicate(timeout=timeout)
+    return CliResult(process.returncode, stdout, stderr)
 
 
 def assert_one_line_error(result: CliResult, code: int, *needles: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from cli_helpers import run_cli
 
 from vaultexec.cli.tables import short_number
+from vaultexec.demo import DEMO_STORE_URL
 from vaultexec.store import open_store
 from vaultexec.store.export import trade_row
 
@@ -23,10 +24,13 @@ def table_rows(stdout: str) -> dict[str, list[str]]:
 
 
 def test_demo_runs_and_its_table_matches_the_store(tmp_path: Path) -> None:
-    store_url = f"sqlite:///{tmp_path}/demo.db"
-    result = run_cli(["--store", store_url, "demo"], {}, cwd=tmp_path)
+    # Its own store in the current folder: not --store's default, not VAULTEXEC_STORE (`world` users' store).
+    result = run_cli(["demo"], {"VAULTEXEC_STORE": f"sqlite:///{tmp_path}/world.db"}, cwd=tmp_path)
     assert result.code == 0, result.output
     assert "Traceback" not in result.output
+    assert f"reports stored in {DEMO_STORE_URL} for vault" in " ".join(result.stdout.split())
+    assert not (tmp_path / "world.db").exists() and not (tmp_path / "vaultexec.db").exists()
+    store_url = f"sqlite:///{tmp_path}/vaultexec-demo.db"
     match = re.search(r"for vault (0x[0-9a-fA-F]{40})\. Anvil stopped\.", result.stdout)
     assert match, result.stdout
     trades = open_store(store_url, match.group(1)).export_all()
@@ -49,3 +53,11 @@ def test_demo_runs_and_its_table_matches_the_store(tmp_path: Path) -> None:
     failed = next(t for t in trades if t.is_failed())
     assert "Too little received" in (failed.get_revert_reason() or "")
     assert failed.blockchain_transactions[0].block_number is not None  # it reverted on chain, not in pre-flight
+
+
+def test_demo_store_given_after_the_command_is_used(tmp_path: Path) -> None:
+    store_url = f"sqlite:///{tmp_path}/chosen.db"
+    result = run_cli(["demo", "--store", store_url], {}, cwd=tmp_path)
+    assert result.code == 0, result.output
+    assert f"reports stored in {store_url}" in " ".join(result.stdout.split())
+    assert (tmp_path / "chosen.db").exists() and not (tmp_path / "vaultexec-demo.db").exists()

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import redis
 from cli_helpers import assert_one_line_error, nonce, run_cli
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -14,6 +15,7 @@ from web3.contract import Contract
 
 from vaultexec.testing.anvil import find_free_port
 from vaultexec.testing.plugin import ASSET_MANAGER_KEY
+from vaultexec.testing.redis import RedisServer
 from vaultexec.testing.world import World
 
 BUY = ["trade", "WETH/USDC", "buy", "1000", "--venue", "v3", "--fee", "500", "--yes"]
@@ -118,3 +120,85 @@ def test_keystore_signs_and_a_wrong_password_is_refused(cli_env: dict[str, str],
     right = run_cli(args, {**env, "VAULTEXEC_KEYSTORE_PASSWORD": "correct horse"})
     assert right.code == 0, right.output
     assert "ok (" in right.stdout
+
+
+#: A private key without 0x whose first digit is a letter: a valid identifier, so it once passed as a name.
+KEY_LOOKING_NAME = "a" + ASSET_MANAGER_KEY.removeprefix("0x")[1:]
+
+
+def test_key_without_0x_given_as_variable_name_is_never_echoed(cli_env: dict[str, str],
+                                                               world_config: Path) -> None:
+    result = run_cli(["--private-key-env", KEY_LOOKING_NAME, *trade_args(world_config, *BUY)], cli_env)
+    assert_one_line_error(result, 2, "--private-key-env takes the NAME")
+    assert KEY_LOOKING_NAME not in result.output.lower()
+
+
+def test_password_given_as_variable_name_is_never_echoed(cli_env: dict[str, str], world_config: Path,
+                                                         tmp_path: Path) -> None:
+    keystore = tmp_path / "manager.json"
+    keystore.write_text(json.dumps(Account.encrypt(ASSET_MANAGER_KEY, "hunter2hunter2", iterations=2)))
+    args = ["--keystore", str(keystore), "--keystore-password-env", "hunter2hunter2",
+            *trade_args(world_config, *BUY)]
+    result = run_cli(args, cli_env)
+    assert_one_line_error(result, 5, "needs its password", "named by --keystore-password-env")
+    assert "hunter2" not in result.output
+
+
+@pytest.mark.parametrize("amount", ["1e72", "1e400"])
+def test_amount_beyond_uint256_is_bad_input(cli_env: dict[str, str], world_config: Path, web3: Web3,
+                                            asset_manager: LocalAccount, amount: str) -> None:
+    before = nonce(web3, asset_manager.address)
+    result = run_cli(trade_args(world_config, "trade", "WETH/USDC", "buy", amount, "--fee", "500", "--yes"),
+                     cli_env)
+    assert_one_line_error(result, 2, "more than any token can hold")
+    assert nonce(web3, asset_manager.address) == before
+
+
+def test_router_that_is_not_an_address(cli_env: dict[str, str], world_config: Path) -> None:
+    result = run_cli(trade_args(world_config, *BUY, "--router", "notanaddress"), cli_env)
+    assert_one_line_error(result, 2, "--router 'notanaddress' is not an address")
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ('pools = ["x"]', "`pools[0]` must be a table"),
+    ('tokens = "x"', "`tokens` must be a table"),
+    ("spend_limits = [1]", "`spend_limits[0]` must be a table"),
+    ('assets = "USDC"', "`assets` must be a list of strings"),
+])
+def test_config_file_with_a_wrong_type(cli_env: dict[str, str], tmp_path: Path, text: str, needle: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(text + "\n")
+    result = run_cli(["configure", "--config", str(config), "--dry-run"], cli_env)
+    assert_one_line_error(result, 2, str(config), needle)
+
+
+def test_export_to_a_missing_folder_is_bad_input(cli_env: dict[str, str], tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "out.csv"
+    result = run_cli(["export-csv", "-o", str(target)], cli_env)
+    assert_one_line_error(result, 2, f"Cannot write {target}")
+
+
+def test_error_line_shows_the_input_exactly(cli_env: dict[str, str]) -> None:
+    result = run_cli(["configure", "--spend-limit", "USDC:abc:60", "--dry-run"], cli_env)
+    assert_one_line_error(result, 2, "--spend-limit USDC:abc:60: 'abc' is not a number")
+
+
+def test_status_never_prints_the_store_password(cli_env: dict[str, str], redis_server: RedisServer) -> None:
+    admin = redis.Redis.from_url(redis_server.url)
+    admin.acl_setuser("cli_status", enabled=True, passwords=["+s3cretpw"], keys=["*"], commands=["+@all"])
+    try:
+        env = {**cli_env, "VAULTEXEC_STORE": f"redis://cli_status:s3cretpw@127.0.0.1:{redis_server.port}/0"}
+        shown = f"redis://cli_status:***@127.0.0.1:{redis_server.port}/0"
+        text = run_cli(["status"], env)
+        assert text.code == 0, text.output
+        assert f"store {shown}" in text.stdout
+        as_json = run_cli(["status", "--json"], env)
+        assert as_json.code == 0, as_json.output
+        assert json.loads(as_json.stdout)["store"] == shown
+        bad = run_cli(["status"], {**env, "VAULTEXEC_STORE": env["VAULTEXEC_STORE"] + "?socket_timeout=abc"})
+        assert_one_line_error(bad, 2, "cli_status:***@")
+        for result in (text, as_json, bad):
+            assert "s3cretpw" not in result.output
+    finally:
+        admin.acl_deluser("cli_status")
+        admin.close()

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cli_helpers import nonce, run_cli
+from cli_helpers import assert_one_line_error, nonce, run_cli
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
@@ -104,4 +104,17 @@ def test_resume_and_repair_with_nothing_to_do(cli_env: dict[str, str], web3: Web
     asked = run_cli(["repair", "--trade-id", "42"], cli_env)
     assert asked.code == 13, asked.output
     assert "trade #42 not repaired" in asked.stderr
+    assert nonce(web3, asset_manager.address) == 0
+
+
+def test_refused_trade_still_shows_what_was_asked(cli_env: dict[str, str], world_config: Path, world: World,
+                                                  web3: Web3, asset_manager: LocalAccount) -> None:
+    result = run_cli(with_config(world_config, ["trade", "WETH/USDC", "buy", "2000000", "--fee", "500", "--yes"]),
+                     cli_env)
+    assert_one_line_error(result, 7, "needs 2000000.000000 USDC")
+    shown = " ".join(result.stdout.split())
+    assert "Trade #1 as asked (not planned)" in shown
+    assert f"router {world.swap_router.address}" in shown
+    assert f"{world.v3_pool('USDC', 'WETH', 500)} (fee 500)" in shown
+    assert "vault spends │ 2000000 USDC" in shown and "USDC -> WETH" in shown
     assert nonce(web3, asset_manager.address) == 0

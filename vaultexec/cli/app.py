@@ -13,17 +13,27 @@ from rich.logging import RichHandler
 
 from vaultexec.chain.wallet import DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR
 from vaultexec.cli.failures import (
-    EXIT_ABORTED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    INTERRUPTED_MESSAGE,
+    abort_outcome,
     one_line,
+    print_plain,
     redact_secrets,
+    redact_urls,
     report_failure,
     secrets_from_env,
     stderr_console,
 )
 from vaultexec.cli.globalopts import GlobalOption, GlobalOptionsGroup
-from vaultexec.cli.session import DEFAULT_STORE_URL, RPC_URL_ENV_VAR, STORE_ENV_VAR, VAULT_ENV_VAR, Session
+from vaultexec.cli.session import (
+    DEFAULT_STORE_URL,
+    RPC_URL_ENV_VAR,
+    STORE_ENV_VAR,
+    VAULT_ENV_VAR,
+    Session,
+    looks_like_secret,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +55,13 @@ PIPE_WIDTH = 220
 
 
 def stdout_console() -> Console:
-    """Console for results; when piped it is wide, so tables keep every figure readable."""
-    console = Console(highlight=False)
+    """Console for results; when piped it is wide, so tables keep every figure readable.
+
+    Text is printed as given (no markup, no emoji codes): symbols and revert reasons come from the chain.
+    """
+    console = Console(highlight=False, markup=False, emoji=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=PIPE_WIDTH)
+        console = Console(highlight=False, markup=False, emoji=False, width=PIPE_WIDTH)
     return console
 
 
@@ -140,22 +153,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     err = stderr_console()
     try:
         code = cli.main(args=args, prog_name="vaultexec", standalone_mode=False)
-    except click.exceptions.Abort:
-        err.print("Aborted: nothing was sent.", highlight=False)
-        code = EXIT_ABORTED
+    except click.exceptions.Abort as exc:  # a declined confirmation, Ctrl-C, or a stop signal
+        message, code = abort_outcome(exc)
+        print_plain(err, message)
     except _NO_ARGS_IS_HELP as exc:  # bare `vaultexec`: show the help as click would
-        err.print(exc.format_message(), markup=False, highlight=False)
+        print_plain(err, exc.format_message())
         code = exc.exit_code
     except click.ClickException as exc:
-        secrets = secrets_from_env(_Run.secret_env_vars)
-        err.print(redact_secrets(f"error (usage): {one_line(exc.format_message())}", secrets),
-                  markup=False, highlight=False, soft_wrap=True)
+        print_plain(err, redact_urls(redact_secrets(f"error (usage): {one_line(exc.format_message())}",
+                                                    output_secrets())))
         if exc.exit_code == 2:
-            err.print("Try 'vaultexec --help' (or COMMAND --help).", highlight=False)
+            print_plain(err, "Try 'vaultexec --help' (or COMMAND --help).")
         code = exc.exit_code
-    except KeyboardInterrupt:
-        err.print("Interrupted.", highlight=False)
+    except KeyboardInterrupt:  # outside click's own handling (e.g. while closing the session)
+        print_plain(err, INTERRUPTED_MESSAGE)
         code = EXIT_INTERRUPTED
     except Exception as exc:
-        code = report_failure(exc, _Run.verbose, secrets_from_env(_Run.secret_env_vars), err)
+        code = report_failure(exc, _Run.verbose, output_secrets(), err)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def output_secrets() -> list[str]:
+    """What must never be printed: values of the key/password variables, and a key given as their name."""
+    return [*secrets_from_env(_Run.secret_env_vars), *filter(looks_like_secret, _Run.secret_env_vars)]

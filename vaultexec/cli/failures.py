@@ -5,7 +5,8 @@ Exit codes (documented in docs/cli.md; most specific class first, the first matc
 vault not configured), 4 RPC unreachable or refusing, 5 wallet (key / keystore), 6 no route or the guard
 refuses, 7 insufficient balance, 8 pre-flight simulation reverted (nothing sent), 9 sending failed
 (rejected, timed out, nonce consumed, not settled), 10 store, 11 toolchain (anvil, ...), 12 a trade failed
-on chain, 13 repair refused for some trade, 130 interrupted.
+on chain, 13 repair refused for some trade, 14 the price moved past the executor's limit (nothing sent),
+130 interrupted (Ctrl-C, SIGTERM/SIGHUP in `world` and `demo`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import NoReturn
 
+import click
 from rich.console import Console
 
 from vaultexec import errors
+from vaultexec.chain.wallet import DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +44,7 @@ EXIT_CODES: tuple[tuple[type[errors.VaultExecError], int, str], ...] = (
     (errors.InsufficientBalanceError, 7, "insufficient balance"),
     (errors.SimulationRevertedError, 8, "pre-flight reverted"),
     (errors.RepairRefusedError, 13, "repair refused"),
+    (errors.PriceMovedError, 14, "price moved"),
     (errors.SettlementError, 9, "settlement"),
     (errors.BroadcastError, 9, "broadcast"),
     (errors.TransactionTimeoutError, 9, "timeout"),
@@ -49,6 +54,17 @@ EXIT_CODES: tuple[tuple[type[errors.VaultExecError], int, str], ...] = (
     (errors.SerialisationError, 10, "store data"),
     (errors.IllegalTransitionError, 10, "trade state"),
 )
+
+#: What an interrupt may have left behind, and what to do about it.
+INTERRUPTED_MESSAGE = ("Interrupted. If a trade was being sent it may be in flight: run `vaultexec status`, "
+                       "then `vaultexec resume`.")
+NOTHING_SENT_MESSAGE = "Aborted: nothing was sent."
+
+#: `user:password@` in any URL, and query parameters that usually carry a secret.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:@/\s]*:)[^@\s]+@")
+_URL_SECRET_PARAMETER = re.compile(r"(?P<head>[?&](?:password|passwd|pass|pwd|secret|token|api_?key|key)=)"
+                                   r"[^&#\s'\"]+", re.IGNORECASE)
+
 
 def exit_code_for(error: BaseException) -> int:
     """The documented exit code of `error` (1 for anything that is not ours: a bug)."""
@@ -80,6 +96,12 @@ def redact_secrets(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def redact_urls(text: str) -> str:
+    """Replace the password of every URL in `text` (userinfo or a password-like query parameter) by `***`."""
+    text = _URL_PASSWORD.sub(r"\g<head>***@", text)
+    return _URL_SECRET_PARAMETER.sub(r"\g<head>***", text)
+
+
 def secrets_from_env(names: Iterable[str]) -> list[str]:
     """Values of the key/password environment variables in use, to scrub them from any output."""
     return [value for name in names if (value := os.environ.get(name))]
@@ -97,10 +119,62 @@ def report_failure(error: BaseException, verbose: bool, secrets: Iterable[str], 
         import traceback
 
         details = "".join(traceback.format_exception(error))
-        console.print(redact_secrets(details, secrets), markup=False, highlight=False, soft_wrap=True)
-    console.print(redact_secrets(line, secrets), markup=False, highlight=False, soft_wrap=True)
+        print_plain(console, redact_urls(redact_secrets(details, secrets)))
+    print_plain(console, redact_urls(redact_secrets(line, secrets)))
     return code
 
 
+def print_plain(console: Console, text: str) -> None:
+    """Print `text` exactly: no markup, no emoji codes, no highlighting, never cut."""
+    console.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+
 def stderr_console() -> Console:
-    return Console(file=sys.stderr, soft_wrap=True)
+    """Console for progress and errors: prints text as given (no markup, no emoji codes, no highlighting),
+    so a value typed by the user or read from chain (`USDC:abc:60`, `[/x]`) shows exactly as it is."""
+    return Console(file=sys.stderr, soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
+class CommandStopped(click.exceptions.Abort):
+    """A command stopped on purpose before finishing: `message` is its one line, `exit_code` its code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def was_interrupted(error: BaseException) -> bool:
+    """True when `error` is, or was raised while handling, a KeyboardInterrupt (Ctrl-C, or a signal made one)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def abort_outcome(abort: click.exceptions.Abort) -> tuple[str, int]:
+    """The line and exit code of an Abort: a command's own stop, an interrupt, or an end of input."""
+    if isinstance(abort, CommandStopped):
+        return abort.message, abort.exit_code
+    if was_interrupted(abort):
+        return INTERRUPTED_MESSAGE, EXIT_INTERRUPTED
+    return "Aborted.", EXIT_ABORTED
+
+
+def run_script(main: Callable[[], int | None]) -> NoReturn:
+    """Entry point of a script in scripts/: a vaultexec error becomes one line on stderr and its exit code.
+
+    Ctrl-C exits 130. Keys and passwords of the default variables, and URL passwords, are never printed.
+    """
+    console = stderr_console()
+    try:
+        code = main() or EXIT_OK
+    except KeyboardInterrupt:
+        print_plain(console, INTERRUPTED_MESSAGE)
+        code = EXIT_INTERRUPTED
+    except errors.VaultExecError as exc:
+        secrets = secrets_from_env((DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR))
+        code = report_failure(exc, False, secrets, console)
+    sys.exit(code)

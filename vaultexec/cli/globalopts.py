@@ -109,6 +109,12 @@ class GlobalOptionsGroup(click.Group):
             ctx.invoke(self._global_callback, **values)
 
 
+def given_on_command_line(ctx: click.Context, name: str) -> bool:
+    """True when global option `name` was typed, before or after the subcommand (not env var, not default)."""
+    contexts = [ctx, ctx.parent] if ctx.parent is not None else [ctx]
+    return any(c.get_parameter_source(name) is ParameterSource.COMMANDLINE for c in contexts)
+
+
 def _global_names(ctx: click.Context) -> frozenset[str]:
     parent = ctx.parent
     if parent is not None and isinstance(parent.command, GlobalOptionsGroup):

@@ -54,6 +54,15 @@ def parse_pair(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def check_router_option(router: str | None) -> str | None:
+    """The --router value, checksummed; refused unless it is an address."""
+    if router is None:
+        return None
+    if not Web3.is_address(router):
+        raise BadInputError(f"--router {router!r} is not an address (0x + 40 hex digits)")
+    return Web3.to_checksum_address(router)
+
+
 def register_config_deployment(fields: Mapping[str, str], chain_id: int) -> Deployment | None:
     """Register the config file's `[deployment]` for this chain (replacing an older one of the same name)."""
     if not fields:
@@ -140,6 +149,7 @@ class MarketResolver:
         if request.venue not in VENUES:
             raise BadInputError(f"Venue {request.venue!r}: use one of {', '.join(VENUES)}")
         kind = VENUES[request.venue]
+        check_router_option(request.router)
         fee = 0 if kind is ExchangeKind.uniswap_v2 else request.fee
         base, quote = self.asset(request.base), self.asset(request.quote)
         deployment = _deployment_for(self.chain_id, request.router)

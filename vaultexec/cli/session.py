@@ -7,6 +7,7 @@ The key only ever comes from an environment variable or a keystore file, never f
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from web3.contract import Contract
 
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet, account_from_env, account_from_keystore
-from vaultexec.errors import BadInputError, ConfigurationError, RPCError
+from vaultexec.errors import BadInputError, ConfigurationError, RPCError, WalletError
 from vaultexec.store import ExecutionStore, open_store
 from vaultexec.vault.deploy import get_vault
 
@@ -30,25 +31,52 @@ STORE_ENV_VAR = "VAULTEXEC_STORE"
 DEFAULT_STORE_URL = "sqlite:///vaultexec.db"
 #: A command line tool should fail fast on a dead node: ~1.5 s of retries, not a minute.
 CLI_RETRY = RetryPolicy(attempts=4, initial_backoff=0.1, max_backoff=1.0, deadline=15.0)
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: A conventional environment variable name of reasonable length.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+#: The usual spelling of a variable name (upper case): safe to repeat in a message.
+_SHOWN_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+#: A run of 32+ hex digits: key material (a private key is 64), never a variable name.
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{32,}")
+
+
+def looks_like_secret(name: str) -> bool:
+    """True when something given as a variable name could be a key or a password instead."""
+    return bool(_HEX_RUN.search(name)) or not _ENV_NAME.fullmatch(name)
 
 
 def check_env_var_name(name: str, option: str) -> str:
-    """Refuse anything that is not an environment variable name (e.g. a key pasted by mistake).
+    """Refuse anything that is not a conventional environment variable name (e.g. a key pasted by mistake).
 
-    The value is never echoed: it may be the private key itself.
+    The value is never echoed: it may be the private key or the password itself.
     """
-    if not _ENV_NAME.fullmatch(name):
+    if looks_like_secret(name):
         raise BadInputError(f"{option} takes the NAME of an environment variable (e.g. VAULTEXEC_PRIVATE_KEY), "
                             "not a key or a password; the value you gave is not shown.")
     return name
 
 
+def describe_env_var(name: str, option: str) -> str:
+    """The variable as a message may name it: upper-case names only, anything else could be a password."""
+    if _SHOWN_ENV_NAME.fullmatch(name):
+        return name
+    return f"named by {option} (its name is not shown: it is not an upper-case variable name)"
+
+
 def load_account(key_env: str, keystore: Path | None, password_env: str) -> LocalAccount:
     """The signing account from a keystore file (password from `password_env`) or from `key_env`."""
     if keystore is not None:
-        return account_from_keystore(keystore, check_env_var_name(password_env, "--keystore-password-env"))
-    return account_from_env(check_env_var_name(key_env, "--private-key-env"))
+        option = "--keystore-password-env"
+        check_env_var_name(password_env, option)
+        if os.environ.get(password_env) is None:
+            raise WalletError(f"Keystore {keystore} needs its password in the environment variable "
+                              f"{describe_env_var(password_env, option)}.")
+        return account_from_keystore(keystore, password_env)
+    option = "--private-key-env"
+    check_env_var_name(key_env, option)
+    if not os.environ.get(key_env):
+        raise WalletError(f"No private key: set the environment variable {describe_env_var(key_env, option)}, "
+                          "or use a keystore file (--keystore).")
+    return account_from_env(key_env)
 
 
 @dataclass

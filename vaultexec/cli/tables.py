@@ -1,4 +1,8 @@
-"""Rich tables of trades, built from the same row the CSV export writes (so screen and files agree)."""
+"""Rich tables of trades, built from the same row the CSV export writes (so screen and files agree).
+
+Every cell is a `Text`, never markup: token symbols and revert reasons come from the chain and are shown
+exactly as they are (`[/x]` or `:abc:` in them is neither markup nor an emoji).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from rich.table import Table
+from rich.text import Text
 
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.export import trade_row
@@ -44,7 +49,7 @@ def percent(fraction: Decimal | None) -> str:
 
 def trades_table(trades: Iterable[TradeExecution], title: str) -> Table:
     """One row per trade: pair, side, planned vs executed amounts, price, slippage, fees, gas, status, reason."""
-    table = Table(title=title, title_justify="left", show_lines=False)
+    table = Table(title=Text(title), title_justify="left", show_lines=False)
     for name, justify in (("id", "right"), ("pair", "left"), ("side", "left"), ("planned", "right"),
                           ("executed", "right"), ("price", "right"), ("slippage", "right"),
                           ("LP fees", "right"), ("gas", "right"), ("status", "left"), ("revert reason", "left")):
@@ -61,10 +66,9 @@ def trades_table(trades: Iterable[TradeExecution], title: str) -> Table:
                 executed += f" / {short_number(str(abs(trade.executed_reserve)))} {quote}"
         status = row["status"]
         style = {"success": "green", "failed": "red"}.get(status, "yellow")
-        table.add_row(row["trade_id"], row["pair"], row["side"], planned, executed,
-                      short_number(row["executed_price"]), percent(realised_slippage(trade)),
-                      short_number(row["lp_fees_paid"]), row["gas_used"], f"[{style}]{status}[/]",
-                      row["revert_reason"])
+        cells = (row["trade_id"], row["pair"], row["side"], planned, executed, short_number(row["executed_price"]),
+                 percent(realised_slippage(trade)), short_number(row["lp_fees_paid"]), row["gas_used"])
+        table.add_row(*map(Text, cells), Text(status, style=style), Text(row["revert_reason"]))
     return table
 
 
@@ -77,6 +81,6 @@ def counts_table(counts: Counter[str]) -> Table:
     table.add_column("state")
     table.add_column("trades", justify="right")
     for state, count in sorted(counts.items()):
-        table.add_row(state, str(count))
+        table.add_row(Text(state), str(count))
     table.add_row("total", str(sum(counts.values())), style="bold")
     return table

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 
+import click
 from rich.table import Table
+from rich.text import Text
 from web3 import Web3
 
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
+from vaultexec.cli.failures import EXIT_ABORTED, EXIT_INTERRUPTED, NOTHING_SENT_MESSAGE, CommandStopped, was_interrupted
 from vaultexec.cli.vaultconfig import parse_decimal
 from vaultexec.errors import BadInputError
-from vaultexec.execution.executor import ExecutorConfig, RoutingPlanner, VaultExecutionModel
+from vaultexec.execution.executor import ExecutorConfig, RoutingPlanner, VaultExecutionModel, default_tracker_config
 from vaultexec.execution.plan import TradePlan
 from vaultexec.execution.routing import VaultRouting
-from vaultexec.model.identifiers import TradingPairIdentifier
+from vaultexec.model.identifiers import AssetIdentifier, TradingPairIdentifier
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeType
 from vaultexec.store.protocol import ExecutionStore
@@ -24,6 +28,8 @@ from vaultexec.store.protocol import ExecutionStore
 MAX_SLIPPAGE_PERCENT = Decimal(50)
 #: Stand-in for the side routing fills from its quote (buy: quantity; sell: reserve) before planning.
 UNQUOTED = Decimal(1)
+#: Largest raw amount a token transfer (and the vault) can carry.
+MAX_UINT256 = 2**256 - 1
 
 
 def parse_side(text: str) -> bool:
@@ -47,6 +53,35 @@ def parse_slippage_percent(text: str) -> Decimal:
     return value / 100
 
 
+def check_raw_amount(amount: Decimal, asset: AssetIdentifier) -> int:
+    """`amount` of `asset` in raw units; refused when it is below one raw unit or beyond a uint256."""
+    raw = asset.convert_to_raw_floor(amount)
+    if raw < 1:
+        raise BadInputError(f"Amount {amount} {asset.token_symbol} is less than the token's smallest unit "
+                            f"(it has {asset.decimals} decimals)")
+    if raw > MAX_UINT256:
+        raise BadInputError(f"Amount {amount:.6g} {asset.token_symbol} is more than any token can hold "
+                            f"(a uint256 of raw units with {asset.decimals} decimals); check the amount")
+    return raw
+
+
+def parse_timeout(seconds: int | None) -> int | None:
+    if seconds is not None and seconds <= 0:
+        raise BadInputError(f"--timeout {seconds}: give a number of seconds above 0")
+    return seconds
+
+
+def confirm_sending(question: str) -> None:
+    """Ask `question`; anything but yes (or Ctrl-C, or no input) stops the command: nothing was sent."""
+    try:
+        accepted = click.confirm(question, err=True)
+    except click.exceptions.Abort as exc:  # Ctrl-C or end of input at the prompt
+        code = EXIT_INTERRUPTED if was_interrupted(exc) else EXIT_ABORTED
+        raise CommandStopped(NOTHING_SENT_MESSAGE, code) from exc
+    if not accepted:
+        raise CommandStopped(NOTHING_SENT_MESSAGE, EXIT_ABORTED)
+
+
 def next_trade_id(store: ExecutionStore) -> int:
     return max((trade.trade_id for trade in store.export_all()), default=0) + 1
 
@@ -66,18 +101,50 @@ def make_trade(trade_id: int, pair: TradingPairIdentifier, buy: bool, amount: De
 
 def build_executor(client: RPCClient, web3: Web3, vault: str, wallet: HotWallet, store: ExecutionStore,
                    pairs: Sequence[TradingPairIdentifier], run_state: RunState | None = None,
-                   ) -> tuple[VaultExecutionModel, RoutingPlanner]:
+                   timeout: int | None = None) -> tuple[VaultExecutionModel, RoutingPlanner]:
+    """The executor and its planner; `timeout` (seconds) bounds the wait for each transaction."""
     routing = VaultRouting(web3, vault, wallet.address, list(pairs), client=client)
     planner = RoutingPlanner(routing)
+    tracker = None
+    if timeout is not None:
+        tracker = replace(default_tracker_config(wallet.chain_id), timeout=float(timeout))
     model = VaultExecutionModel(client, vault, planner, wallet, store, run_state or RunState(),
-                                ExecutorConfig())
+                                ExecutorConfig(tracker=tracker))
     return model, planner
+
+
+def route_description(pair: TradingPairIdentifier, buy: bool) -> str:
+    """The route as chosen before any quote: venue, router, and each hop's pool and fee tier."""
+    hops = pair.get_route_pools(buy)
+    pools = ", ".join(f"{pool} (fee {fee})" for pool, fee in hops)
+    return f"{pair.kind.value} via router {pair.exchange_address}, {len(hops)} hop(s): {pools}"
+
+
+def request_table(trade: TradeExecution) -> Table:
+    """What is known of a trade before routing quotes it: shown when planning or pre-flight refuses it."""
+    table = Table(title=Text(f"Trade #{trade.trade_id} as asked (not planned)"), title_justify="left",
+                  show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    pair = trade.pair
+    spend = (f"{trade.planned_reserve} {pair.quote.token_symbol}" if trade.is_buy()
+             else f"{-trade.planned_quantity} {pair.base.token_symbol}")
+    rows = [
+        ("side", f"{'buy' if trade.is_buy() else 'sell'} {pair.base.token_symbol} for {pair.quote.token_symbol}"),
+        ("route", route_description(pair, trade.is_buy())),
+        ("path", " -> ".join(a.token_symbol for a in pair.get_route_assets(trade.is_buy()))),
+        ("vault spends", spend),
+        ("slippage tolerance", f"{(trade.slippage_tolerance or 0) * 100:f} %"),
+    ]
+    for what, value in rows:
+        table.add_row(Text(what), Text(value))
+    return table
 
 
 def plan_table(trade: TradeExecution, plan: TradePlan) -> Table:
     """What will be sent: route, amounts and bounds, prices, fees, gas and the pre-flight verdict."""
     spend, receive = plan.asset_deltas
-    table = Table(title=f"Plan of trade #{trade.trade_id}: {trade.get_human_description()}",
+    table = Table(title=Text(f"Plan of trade #{trade.trade_id}: {trade.get_human_description()}"),
                   title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")
@@ -101,5 +168,5 @@ def plan_table(trade: TradeExecution, plan: TradePlan) -> Table:
         ("pre-flight", verdict),
     ]
     for what, value in rows:
-        table.add_row(what, value)
+        table.add_row(Text(what), Text(value))
     return table

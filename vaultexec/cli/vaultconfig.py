@@ -104,30 +104,78 @@ def load_config_file(path: Path) -> ConfigRequest:
 
 
 def config_from_mapping(data: Mapping[str, Any], source: str) -> ConfigRequest:
+    """A ConfigRequest from a parsed file; every key's type is checked, naming the key and what it must be."""
+    if not isinstance(data, Mapping):
+        raise BadInputError(f"{source}: the file must hold a table of settings (tokens, assets, ...), "
+                            f"not {_kind(data)}")
     unknown = set(data) - {"tokens", "assets", "routers", "pools", "spend_limits", "deployment"}
     if unknown:
         raise BadInputError(f"{source}: unknown keys {sorted(unknown)}; expected tokens, deployment, assets, "
                             "routers, pools, spend_limits")
-    pools = []
-    for i, pool in enumerate(data.get("pools", [])):
-        where = f"{source} pools[{i}]"
-        tokens = pool.get("tokens")
-        if not isinstance(tokens, list) or len(tokens) != 2 or "router" not in pool:
-            raise BadInputError(f"{where}: write router = \"0x...\", tokens = [\"A\", \"B\"], fee = 500")
-        pools.append((str(pool["router"]), str(tokens[0]), str(tokens[1]), _fee(pool.get("fee", 0), where)))
-    limits = []
-    for i, limit in enumerate(data.get("spend_limits", [])):
-        where = f"{source} spend_limits[{i}]"
-        if not {"asset", "capacity", "refill_period"} <= set(limit):
-            raise BadInputError(f"{where}: write asset = \"USDC\", capacity = \"50000\", refill_period = 86400")
-        limits.append(RawSpendLimit(str(limit["asset"]), parse_decimal(limit["capacity"], f"{where} capacity"),
-                                    _int(limit["refill_period"], f"{where} refill_period")))
+    pools = [_pool(pool, f"{source} pools[{i}]") for i, pool in enumerate(_list_of_tables(data, "pools", source))]
+    limits = [_spend_limit(limit, f"{source} spend_limits[{i}]")
+              for i, limit in enumerate(_list_of_tables(data, "spend_limits", source))]
     return ConfigRequest(
-        tokens={str(k): str(v) for k, v in data.get("tokens", {}).items()},
-        assets=[str(a) for a in data.get("assets", [])],
-        routers={str(k): str(v) for k, v in data.get("routers", {}).items()},
-        pools=pools, spend_limits=limits,
-        deployment={str(k): str(v) for k, v in data.get("deployment", {}).items()})
+        tokens=_string_table(data, "tokens", source), assets=_string_list(data, "assets", source),
+        routers=_string_table(data, "routers", source), pools=pools, spend_limits=limits,
+        deployment=_string_table(data, "deployment", source))
+
+
+def _kind(value: object) -> str:
+    """How a parsed value is described in a message: `a string ('x')`, `a list`, ..."""
+    names = {str: "a string", int: "an integer", float: "a float", bool: "a boolean", list: "a list",
+             dict: "a table"}
+    name = next((label for cls, label in names.items() if type(value) is cls), type(value).__name__)
+    return f"{name} ({value!r})" if isinstance(value, str | int | float) else name
+
+
+def _wrong(where: str, expected: str, value: object) -> BadInputError:
+    return BadInputError(f"{where} must be {expected}, not {_kind(value)}")
+
+
+def _string_table(data: Mapping[str, Any], key: str, source: str) -> dict[str, str]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise _wrong(f"{source}: `{key}`", 'a table of strings ([' + key + '] NAME = "0x...")', value)
+    for name, item in value.items():
+        if not isinstance(item, str):
+            raise _wrong(f"{source}: `{key}.{name}`", "a string", item)
+    return {str(name): item for name, item in value.items()}
+
+
+def _string_list(data: Mapping[str, Any], key: str, source: str) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise _wrong(f"{source}: `{key}`", f'a list of strings ({key} = ["USDC", "0x..."])', value)
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise _wrong(f"{source}: `{key}[{i}]`", "a string", item)
+    return list(value)
+
+
+def _list_of_tables(data: Mapping[str, Any], key: str, source: str) -> list[Mapping[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise _wrong(f"{source}: `{key}`", f"a list of tables ([[{key}]] in TOML)", value)
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise _wrong(f"{source}: `{key}[{i}]`", f"a table ([[{key}]] in TOML)", item)
+    return value
+
+
+def _pool(pool: Mapping[str, Any], where: str) -> tuple[str, str, str, int]:
+    tokens, router = pool.get("tokens"), pool.get("router")
+    if not (isinstance(tokens, list) and len(tokens) == 2 and all(isinstance(t, str) for t in tokens)
+            and isinstance(router, str)):
+        raise BadInputError(f"{where}: write router = \"0x...\", tokens = [\"A\", \"B\"], fee = 500")
+    return router, tokens[0], tokens[1], _fee(pool.get("fee", 0), where)
+
+
+def _spend_limit(limit: Mapping[str, Any], where: str) -> RawSpendLimit:
+    if not {"asset", "capacity", "refill_period"} <= set(limit) or not isinstance(limit["asset"], str):
+        raise BadInputError(f"{where}: write asset = \"USDC\", capacity = \"50000\", refill_period = 86400")
+    return RawSpendLimit(limit["asset"], parse_decimal(limit["capacity"], f"{where} capacity"),
+                         _int(limit["refill_period"], f"{where} refill_period"))
 
 
 def _split(text: str, sep: str, parts: int, option: str, form: str) -> list[str]:

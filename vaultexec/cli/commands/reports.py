@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
+import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, TypeVar
 
 import click
 from rich.console import Console
 
 from vaultexec.cli.app import cli
+from vaultexec.cli.failures import redact_urls
 from vaultexec.cli.session import Session
 from vaultexec.cli.tables import counts_table, status_counts, trades_table
 from vaultexec.errors import BadInputError
@@ -21,6 +26,8 @@ from vaultexec.store.export import export_csv, generate_export
 
 #: How many recent settled trades `status` lists.
 RECENT_TRADES = 10
+
+T = TypeVar("T")
 
 
 def run_state_from_trades(trades: list[TradeExecution], executor_id: str) -> RunState:
@@ -58,14 +65,14 @@ def status_command(session: Session, as_json: bool) -> None:
     counts = status_counts(trades)
     state = run_state_from_trades(trades, store.vault)
     facts = vault_facts(session)
-    document = {"vault": session.require_vault_address(), "store": session.store_url,
+    document = {"vault": session.require_vault_address(), "store": redact_urls(session.store_url),
                 "trades_by_state": dict(sorted(counts.items())), "onchain": facts,
                 "run_state": json.loads(state.make_exportable_copy().to_json())}
     if as_json:
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
         return
     out = session.console
-    out.print(f"Vault {document['vault']}  store {session.store_url}")
+    out.print(f"Vault {document['vault']}  store {document['store']}")
     if facts:
         out.print(f"chain {facts['chain_id']}  owner {facts['owner']}  asset manager {facts['asset_manager']}"
                   f"  {'PAUSED' if facts['paused'] else 'active'}")
@@ -87,6 +94,39 @@ def parse_day(text: str | None, option: str) -> datetime | None:
         return datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
         raise BadInputError(f"{option} {text!r}: expected a date as YYYY-MM-DD") from None
+
+
+def write_atomically(target: Path, write: Callable[[TextIO], T]) -> T:
+    """Run `write` on a temp file next to `target`, then rename it over `target`: all or nothing.
+
+    If `write` fails (e.g. a corrupt record half-way), `target` keeps its old content and the temp file is
+    removed. The new file gets the old file's permissions, or the usual ones (umask) for a new file. A
+    folder that does not exist or cannot be written is a BadInputError.
+    """
+    if target.is_dir():
+        raise BadInputError(f"Cannot write {target}: it is a folder. Give a file name to --output.")
+    try:
+        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
+        descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise BadInputError(f"Cannot write {target}: {exc.strerror or exc}. Choose another --output.") from exc
+    try:
+        with open(descriptor, "w", newline="") as stream:
+            result = write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return result
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 @cli.command("export-csv")
@@ -112,17 +152,14 @@ def export_csv_command(session: Session, output: str | None, since: str | None, 
         err.print(caption or "No settled trade to export.")
         return
     if output is None and start is None and end is None:
-        import io
-
         buffer = io.StringIO()
         named = generate_export(store, buffer)
         if named is None:
             err.print("No settled trade to export; no file written.")
             return
-        Path(named[0]).write_text(buffer.getvalue())
+        write_atomically(Path(named[0]), lambda stream: stream.write(buffer.getvalue()))
         err.print(f"{named[1]}: wrote {named[0]}")
         return
     target = Path(output or f"trade-export-{store.vault[:10]}-{datetime.now(UTC):%Y-%m-%d}.csv")
-    with target.open("w", newline="") as stream:
-        caption = export_csv(store.iterate_by_time(start, end), stream)
+    caption = write_atomically(target, lambda stream: export_csv(store.iterate_by_time(start, end), stream))
     err.print(f"{caption or 'No settled trade in that period (header only)'}: wrote {target}")

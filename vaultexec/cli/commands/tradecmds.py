@@ -9,21 +9,34 @@ import click
 from rich.console import Console
 
 from vaultexec.cli.app import cli
-from vaultexec.cli.failures import EXIT_TRADE_FAILED
-from vaultexec.cli.markets import MarketRequest, MarketResolver, parse_pair, register_config_deployment
+from vaultexec.cli.failures import EXIT_TRADE_FAILED, stderr_console
+from vaultexec.cli.markets import (
+    MarketRequest,
+    MarketResolver,
+    check_router_option,
+    parse_pair,
+    register_config_deployment,
+)
 from vaultexec.cli.session import Session
 from vaultexec.cli.tables import trades_table
 from vaultexec.cli.trading import (
     build_executor,
+    check_raw_amount,
+    confirm_sending,
     make_trade,
     next_trade_id,
     parse_amount,
     parse_side,
     parse_slippage_percent,
+    parse_timeout,
     plan_table,
+    request_table,
 )
 from vaultexec.cli.vaultconfig import ConfigRequest, config_from_flags, load_config_file
-from vaultexec.errors import TransactionTimeoutError
+from vaultexec.errors import BadInputError, TransactionTimeoutError, VaultExecError
+from vaultexec.execution.executor import BatchRouting
+from vaultexec.execution.plan import TradePlan
+from vaultexec.model.trade import TradeExecution
 
 #: `repair` exit code when some asked-for trade was refused (see docs/cli.md).
 EXIT_REPAIR_REFUSED = 13
@@ -43,19 +56,22 @@ EXIT_REPAIR_REFUSED = 13
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML/JSON file with [tokens] and [deployment] (docs/cli.md).")
 @click.option("--token", "tokens", multiple=True, metavar="SYMBOL=0xADDR", help="Declare a token symbol.")
+@click.option("--timeout", type=int, metavar="SECONDS", help="Wait at most this long for the transaction "
+              "(default 300); a trade still in flight is left for `vaultexec resume` (exit 9).")
 @click.option("--dry-run", is_flag=True, help="Plan and pre-flight only; send nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def trade_command(session: Session, pair: str, side: str, amount: str, slippage: str, venue: str, fee: int,
                   via: str | None, via_fee: int | None, router: str | None, config_file: Path | None,
-                  tokens: tuple[str, ...], dry_run: bool, yes: bool) -> int:
+                  tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool) -> int:
     """Trade once: PAIR is BASE/QUOTE (e.g. WETH/USDC), SIDE buy or sell, AMOUNT in quote for a buy
     (what the vault spends) and in base for a sell.
 
     Prints the plan and the pre-flight result; --dry-run stops there. Asks for confirmation unless --yes.
     """
     base, quote = parse_pair(pair)
-    buy, raw_amount, tolerance = parse_side(side), parse_amount(amount), parse_slippage_percent(slippage)
+    buy, human_amount, tolerance = parse_side(side), parse_amount(amount), parse_slippage_percent(slippage)
+    router, timeout = check_router_option(router), parse_timeout(timeout)
     request = load_config_file(config_file) if config_file else ConfigRequest()
     request = request.merge(config_from_flags(tokens, (), (), (), ()))
     vault = session.require_vault_address()
@@ -64,19 +80,19 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
     session.vault()  # refuses an address without a contract
     market = MarketResolver(web3, session.chain_id, request.tokens).pair(
         MarketRequest(base, quote, venue, fee, via, via_fee, router))
+    check_raw_amount(human_amount, market.quote if buy else market.base)
     wallet = session.wallet()
     store = session.store()
-    trade = make_trade(next_trade_id(store), market, buy, raw_amount, tolerance)
-    model, planner = build_executor(client, web3, vault, wallet, store, [market])
-    err = Console(stderr=True, highlight=False)
-    with err.status("planning and simulating"):
-        plan = planner.routing.plan_trades([trade]).plans[0]
+    trade = make_trade(next_trade_id(store), market, buy, human_amount, tolerance)
+    model, planner = build_executor(client, web3, vault, wallet, store, [market], timeout=timeout)
+    err = stderr_console()
+    plan = plan_or_show_request(session, planner.routing, trade, err)
     session.console.print(plan_table(trade, plan))
     if dry_run:
         err.print("--dry-run: nothing was signed or sent.")
         return 0
     if not yes:
-        click.confirm(f"Send this trade from {wallet.address} through vault {vault}?", abort=True, err=True)
+        confirm_sending(f"Send this trade from {wallet.address} through vault {vault}?")
     with err.status("executing"):
         done = model.execute_trades([trade])
     session.console.print(trades_table(done, "Result"))
@@ -90,6 +106,17 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
     return 0
 
 
+def plan_or_show_request(session: Session, routing: BatchRouting, trade: TradeExecution,
+                         err: Console) -> TradePlan:
+    """Plan and pre-flight `trade`; when refused, show what was asked before the error line."""
+    try:
+        with err.status("planning and simulating"):
+            return routing.plan_trades([trade]).plans[0]
+    except VaultExecError:
+        session.console.print(request_table(trade))
+        raise
+
+
 @cli.command("resume")
 @click.pass_obj
 def resume_command(session: Session) -> None:
@@ -98,9 +125,9 @@ def resume_command(session: Session) -> None:
                               session.wallet(), session.store(), [])
     pending = model.get_pending_trades()
     if not pending:
-        Console(stderr=True, highlight=False).print("No trade in flight; nothing to resume.")
+        stderr_console().print("No trade in flight; nothing to resume.")
         return
-    with Console(stderr=True).status(f"resuming {len(pending)} trades"):
+    with stderr_console().status(f"resuming {len(pending)} trades"):
         settled = model.resume()
     session.console.print(trades_table(settled, f"Resumed: {len(settled)} of {len(pending)} trades settled"))
     still = model.get_pending_trades()
@@ -113,12 +140,18 @@ def resume_command(session: Session) -> None:
 @cli.command("repair")
 @click.option("--trade-id", "trade_ids", type=int, multiple=True, help="Only these trades (default: all).")
 @click.option("--note", help="Note stored on each repaired trade.")
+@click.option("--force", is_flag=True, help="Also close trades whose transaction landed but cannot be settled "
+              "(record what they did yourself); needs --trade-id and --note.")
 @click.pass_obj
-def repair_command(session: Session, trade_ids: tuple[int, ...], note: str | None) -> int:
-    """Close trades that cannot settle by themselves (failed, or their nonce used by another transaction)."""
+def repair_command(session: Session, trade_ids: tuple[int, ...], note: str | None, force: bool) -> int:
+    """Close trades that cannot settle by themselves (failed, or their nonce used by another transaction);
+    with --force, also those that landed but cannot be settled (the note and the receipt are recorded)."""
+    if force and (not trade_ids or not (note or "").strip()):
+        raise BadInputError("--force closes landed trades by hand: name each with --trade-id and say what you "
+                            "checked with --note. Nothing was changed.")
     model, _ = build_executor(session.client(), session.web3(), session.require_vault_address(),
                               session.wallet(), session.store(), [])
-    result = model.repair(list(trade_ids) or None, note)
+    result = model.repair(list(trade_ids) or None, note, force=force)
     if result.repaired:
         session.console.print(trades_table(result.repaired, "Repaired"))
     if result.settled:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
 from vaultexec.cli.app import cli
 from vaultexec.cli.chainread import missing_settings, require_owner, token_decimals
+from vaultexec.cli.failures import stderr_console
 from vaultexec.cli.session import Session
 from vaultexec.cli.vaultconfig import ConfigRequest, config_from_flags, load_config_file, resolve_config
 from vaultexec.errors import BadInputError
@@ -41,7 +41,7 @@ def count_settings(config: VaultConfig) -> int:
 
 def apply_config(session: Session, request: ConfigRequest, vault_address: str, dry_run: bool) -> int:
     """Send what is missing of `request` on the vault; returns the number of owner transactions sent."""
-    web3, err = session.web3(), Console(stderr=True, highlight=False)
+    web3, err = session.web3(), stderr_console()
     config = resolve_config(request, lambda token: token_decimals(web3, token))
     vault = session.vault() if session.vault_address else None
     if vault is None or vault.address != Web3.to_checksum_address(vault_address):
@@ -106,7 +106,7 @@ def deploy_vault_command(session: Session, asset_manager: str | None, config_fil
     manager = asset_manager or session.account().address
     if not Web3.is_address(manager):
         raise BadInputError(f"--asset-manager {manager!r} is not an address (0x + 40 hex digits)")
-    web3, err = session.web3(), Console(stderr=True, highlight=False)
+    web3, err = session.web3(), stderr_console()
     if not request.is_empty():  # validate everything before the first transaction
         resolve_config(request, lambda token: token_decimals(web3, token))
     with err.status("deploying the vault"):
