@@ -135,7 +135,8 @@ class StoreTransitionError(StoreError, IllegalTransitionError):
 class SettlementError(VaultExecError):
     """A landed transaction's logs do not tell what the trade did (no `Executed` event, unknown asset).
 
-    The trade stays pending; look at the transaction and settle it by hand with `repair()`.
+    The trade stays pending; look at the transaction, then close it by hand with
+    `repair(trade_ids, note, force=True)` (`vaultexec repair --trade-id N --force --note '...'`).
     """
 
 

@@ -49,3 +49,10 @@ def test_unknown_scheme_and_bad_vault() -> None:
         open_store("postgres://x", VAULT)
     with pytest.raises(BadInputError, match="Vault address"):
         open_store("sqlite://", "not-an-address")
+
+
+def test_a_bad_redis_url_is_reported_without_its_password() -> None:
+    with pytest.raises(BadInputError) as caught:
+        open_store("redis://:hunter2secret@localhost:notaport/0", VAULT)
+    assert "hunter2secret" not in str(caught.value)
+    assert ":***@" in str(caught.value)

@@ -169,7 +169,20 @@ def connect(url: str, socket_timeout: float = 5.0) -> redis.Redis:
         return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
                                     retry=Retry(NoBackoff(), 0))
     except ValueError as exc:
-        raise BadInputError(f"Redis store URL {url!r} is not valid: {exc}") from exc
+        raise BadInputError(f"Redis store URL {_without_password(url)!r} is not valid: {exc}") from exc
+
+
+def _without_password(url: str) -> str:
+    """`url` with the password of its userinfo (if any) replaced by `***`, for messages."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
+        return "<unparseable URL>"
 
 
 def split_durability(url: str) -> tuple[str, str]:
