@@ -13,8 +13,8 @@ import argparse
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+from vaultexec.cli.commands.reports import write_atomically
 from vaultexec.cli.failures import run_script
-from vaultexec.errors import BadInputError
 from vaultexec.store import open_store
 from vaultexec.store.export import export_csv
 
@@ -32,11 +32,8 @@ def main() -> None:
     store = open_store(args.store, args.vault)
     try:
         target = args.out / f"trades-{store.vault[:10]}-{day:%Y-%m-%d}.csv"
-        try:
-            with target.open("w", newline="") as stream:
-                caption = export_csv(store.iterate_by_time(start, end), stream)
-        except OSError as exc:
-            raise BadInputError(f"Cannot write {target}: {exc.strerror or exc}; check --out") from None
+        # All or nothing: a failure half-way (e.g. a corrupt record) leaves an earlier export untouched.
+        caption = write_atomically(target, lambda stream: export_csv(store.iterate_by_time(start, end), stream))
     finally:
         store.close()
     print(f"{caption or f'No settled trade on {day}'}: {target}")

@@ -104,12 +104,12 @@ def write_atomically(target: Path, write: Callable[[TextIO], T]) -> T:
     folder that does not exist or cannot be written is a BadInputError.
     """
     if target.is_dir():
-        raise BadInputError(f"Cannot write {target}: it is a folder. Give a file name to --output.")
+        raise BadInputError(f"Cannot write {target}: it is a folder. Give a file name, not a folder.")
     try:
         mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
         descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
-        raise BadInputError(f"Cannot write {target}: {exc.strerror or exc}. Choose another --output.") from exc
+        raise BadInputError(f"Cannot write {target}: {exc.strerror or exc}. Choose another output file.") from exc
     try:
         with open(descriptor, "w", newline="") as stream:
             result = write(stream)
