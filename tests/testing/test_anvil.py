@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import stat
-import subprocess
-import sys
-import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
-from vaultexec.errors import ToolchainError
+from vaultexec.errors import BadInputError, ToolchainError
 from vaultexec.testing.anvil import ANVIL_ENV_VAR, find_anvil, launch_anvil, start_anvil
 from vaultexec.testing.process import is_process_alive
 
@@ -64,22 +62,6 @@ def test_bad_option_error_includes_anvil_output() -> None:
         start_anvil(hardfork="not-a-hardfork")
 
 
-def test_no_orphan_when_the_owning_process_is_killed(tmp_path: Path) -> None:
-    """A test process that dies (here: exits on an exception) still leaves no anvil behind."""
-    script = tmp_path / "owner.py"
-    script.write_text(textwrap.dedent("""
-        import sys
-        from vaultexec.testing.anvil import launch_anvil
-        with launch_anvil() as node:
-            print(node.process.pid, flush=True)
-            raise SystemExit("test failed inside the with block")
-    """))
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
-    pid = int(result.stdout.split()[0])
-    assert result.returncode != 0
-    assert not is_process_alive(pid)
-
-
 def test_fork_of_another_anvil_sees_its_state() -> None:
     with launch_anvil() as base:
         account = base.rpc("eth_accounts")[0]
@@ -114,3 +96,59 @@ def test_concurrent_launches_each_talk_to_their_own_node() -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(launch, range(7001, 7007)))
     assert all(answered == hex(chain_id) for chain_id, answered, _ in results)
+
+
+def test_fork_block_number_without_fork_url_is_refused() -> None:
+    with pytest.raises(BadInputError, match=r"fork_block_number=5 needs fork_url"):
+        start_anvil(fork_block_number=5)
+
+
+def test_fork_block_number_forks_that_block() -> None:
+    marker = "0x" + "33" * 20
+    with launch_anvil() as base:
+        base.rpc("evm_mine")
+        base.rpc("evm_mine")
+        account = base.rpc("eth_accounts")[0]
+        base.rpc("eth_sendTransaction", [{"from": account, "to": marker, "value": hex(777)}])  # block 3
+        with launch_anvil(fork_url=base.url, fork_block_number=2, chain_id=None) as fork:
+            assert fork.rpc("eth_blockNumber") == "0x2"
+            assert fork.rpc("eth_getBalance", [marker, "latest"]) == "0x0"  # paid in block 3: not forked
+
+
+def test_load_state_starts_from_a_dumped_chain(tmp_path: Path) -> None:
+    import gzip
+
+    marker = "0x" + "44" * 20
+    with launch_anvil() as first:
+        first.rpc("anvil_setBalance", [marker, hex(4242)])
+        first.rpc("evm_mine")
+        dump = first.rpc("anvil_dumpState")
+    state = tmp_path / "state.json"
+    state.write_bytes(gzip.decompress(bytes.fromhex(dump.removeprefix("0x"))))
+    with launch_anvil(load_state=str(state)) as second:
+        assert second.rpc("eth_getBalance", [marker, "latest"]) == hex(4242)
+        assert second.rpc("eth_blockNumber") == "0x1"
+
+
+def test_block_time_mines_without_transactions() -> None:
+    with launch_anvil(block_time=0.2) as node:
+        first = int(node.rpc("eth_blockNumber"), 16)
+        time.sleep(1.0)
+        assert int(node.rpc("eth_blockNumber"), 16) >= first + 2
+
+
+def test_rpc_batch_answers_in_call_order_and_reports_errors() -> None:
+    with launch_anvil(chain_id=4343) as node:
+        chain_id, block, accounts = node.rpc_batch([("eth_chainId", []), ("eth_blockNumber", []), ("eth_accounts", [])])
+        assert (chain_id, block, len(accounts)) == (hex(4343), "0x0", 10)
+        with pytest.raises(ValueError, match="no_such_method failed"):
+            node.rpc_batch([("eth_chainId", []), ("no_such_method", [])])
+
+
+def test_rpc_reconnects_after_a_restart() -> None:
+    """The keep-alive connection of `rpc` survives the node restarting on the same port."""
+    with launch_anvil() as node:
+        assert node.rpc("eth_blockNumber") == "0x0"
+        node.rpc("evm_mine")
+        node.restart()
+        assert node.rpc("eth_blockNumber") == "0x0"  # a new chain, reached on a new connection

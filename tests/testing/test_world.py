@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, Web3RPCError
 
 from vaultexec.testing.anvil import AnvilInstance, launch_anvil
 from vaultexec.testing.plugin import CODE_SIZE_LIMIT, make_web3
+from vaultexec.testing.protocol import load_protocol_artifact
 from vaultexec.testing.world import POOLS, TOKENS, V3_FEE_TIERS, World, WorldAddresses, attach_world
 
-pytestmark = pytest.mark.usefixtures("isolated_chain")
+#: Our world's tokens, pools and prices: skipped when the fixtures fork a real chain.
+pytestmark = [pytest.mark.usefixtures("isolated_chain"), pytest.mark.local_world]
 
 
 def _fund_trader(world: World, symbol: str, raw: int) -> str:
@@ -44,8 +47,6 @@ def test_v2_pool_price_is_realistic(world: World) -> None:
         10**18, [world.weth.address, world.usdc.address]).call()
     usdc_per_weth = Decimal(amounts[1]) / Decimal(10**6)
     assert Decimal(2980) < usdc_per_weth < Decimal(3000)  # 0.3% fee and a hair of price impact
-
-
 
 
 def test_v2_direct_router_swap(world: World) -> None:
@@ -106,13 +107,67 @@ def test_asset_manager_is_funded_hot_wallet(web3: Web3, asset_manager: LocalAcco
     assert asset_manager.address not in web3.eth.accounts  # signs locally, not unlocked on the node
 
 
-@pytest.mark.parametrize("order", [1, 2])
-def test_snapshot_isolation(world: World, order: int) -> None:
-    """Both runs see the world's own balance: neither sees the other's swap."""
-    marker = world.web3.eth.accounts[5]
-    assert world.weth.functions.balanceOf(marker).call() == 0
-    world.fund("WETH", marker, 10**18)
-    assert world.weth.functions.balanceOf(marker).call() == 10**18
+def _built_v2_reserves(world: World, symbol_a: str, symbol_b: str, usd: Decimal) -> dict[str, int]:
+    """The reserves the world was built with: `usd` worth of each side (independent of world.py's code)."""
+    prices = {spec.symbol: spec.usd_price for spec in TOKENS}
+    return {world.token(symbol).address: int(usd / prices[symbol] * 10 ** world.decimals(symbol))
+            for symbol in (symbol_a, symbol_b)}
+
+
+def _pool_state(world: World) -> dict[str, object]:
+    """V2 reserves by token and V3 sqrtPriceX96 of every world pool."""
+    pair_abi, pool_abi = load_protocol_artifact("UniswapV2Pair").abi, load_protocol_artifact("UniswapV3Pool").abi
+    state: dict[str, object] = {}
+    for key, address in world.addresses.v2_pairs.items():
+        pair = world.web3.eth.contract(address=Web3.to_checksum_address(address), abi=pair_abi)
+        reserve0, reserve1, _ = pair.functions.getReserves().call()
+        state[key] = {pair.functions.token0().call(): reserve0, pair.functions.token1().call(): reserve1}
+    for key, address in world.addresses.v3_pools.items():
+        pool = world.web3.eth.contract(address=Web3.to_checksum_address(address), abi=pool_abi)
+        state[key] = pool.functions.slot0().call()[0]
+    return state
+
+
+def _built_pool_state(world: World) -> dict[str, object]:
+    state: dict[str, object] = {}
+    for symbol_a, symbol_b, usd in POOLS:
+        reserves = _built_v2_reserves(world, symbol_a, symbol_b, usd)
+        state[f"{symbol_a}/{symbol_b}"] = reserves
+        (_, amount0), (_, amount1) = sorted(reserves.items(), key=lambda side: int(side[0], 16))
+        for fee in V3_FEE_TIERS if symbol_a != "DAI" else ():
+            state[f"{symbol_a}/{symbol_b}/{fee}"] = math.isqrt((amount1 << 192) // amount0)
+    return state
+
+
+@pytest.mark.parametrize("run", [1, 2])
+def test_every_test_starts_from_the_pools_as_built(world: World, run: int) -> None:
+    """Order-independent isolation check: whatever ran before (the other run, and the swaps of the tests
+    above), the pools are as built; then this run trades on V2 and V3 for whoever comes next."""
+    assert _pool_state(world) == _built_pool_state(world)
+    trader = _fund_trader(world, "USDC", 6000 * 10**6)
+    world.usdc.functions.approve(world.uniswap_v2_router.address, 3000 * 10**6).transact({"from": trader})
+    world.uniswap_v2_router.functions.swapExactTokensForTokens(
+        3000 * 10**6, 1, [world.usdc.address, world.weth.address], trader, 2**63).transact({"from": trader})
+    world.usdc.functions.approve(world.swap_router.address, 3000 * 10**6).transact({"from": trader})
+    world.swap_router.functions.exactInputSingle(
+        (world.usdc.address, world.weth.address, 500, trader, 2**63, 3000 * 10**6, 1, 0)).transact({"from": trader})
+    changed = _pool_state(world)
+    built = _built_pool_state(world)
+    assert changed["USDC/WETH"] != built["USDC/WETH"]
+    assert changed["USDC/WETH/500"] != built["USDC/WETH/500"]
+
+
+def test_impersonation_through_the_world_can_be_stopped(world: World) -> None:
+    """`World.impersonate` records the account; `stop_impersonating` (the `world` fixture's teardown) ends it."""
+    stranger = Web3.to_checksum_address("0x" + "5e" * 20)
+    world.web3.provider.make_request("anvil_setBalance", [stranger, hex(10**18)])  # type: ignore[arg-type]
+    world.impersonate(stranger)
+    assert world.impersonated == {stranger}
+    world.web3.eth.send_transaction({"from": stranger, "to": stranger, "value": 1})
+    world.stop_impersonating()
+    assert world.impersonated == set()
+    with pytest.raises(Web3RPCError, match="No Signer available"):
+        world.web3.eth.send_transaction({"from": stranger, "to": stranger, "value": 1})
 
 
 def test_fork_anvil_sees_base_world_and_trades(world_base: tuple[AnvilInstance, WorldAddresses]) -> None:
@@ -154,3 +209,9 @@ def test_isolation_restores_a_forced_base_fee(web3: Web3, anvil: AnvilInstance, 
 def test_isolation_restores_automine(anvil: AnvilInstance, isolated_chain: None, order: int) -> None:
     assert anvil.rpc("anvil_getAutomine") is True  # the other run switched it off
     anvil.rpc("evm_setAutomine", [False])
+
+
+def test_world_is_bound_once_per_session(world: World, session_world: World, web3: Web3) -> None:
+    """No per-test `attach_world` (tens of ms of contract objects): the fixture hands out the session's."""
+    assert world is session_world
+    assert world.web3 is web3

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import re
 import shutil
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vaultexec.errors import BadInputError
 from vaultexec.testing.process import LocalServer, find_executable, find_free_port, make_temp_dir
 
 __all__ = [
@@ -25,8 +27,9 @@ ANVIL_ENV_VAR = "VAULTEXEC_ANVIL"
 _LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
 PLATFORM_BINARY = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 INSTALL_HINT = (
-    "Install it with `npm ci` in the vaultexec checkout (package.json pins @foundry-rs/anvil-linux-amd64), "
-    f"or point {ANVIL_ENV_VAR} at an anvil binary."
+    f"Point {ANVIL_ENV_VAR} at an anvil binary (Foundry 1.7.1), or add \"@foundry-rs/anvil-linux-amd64\": "
+    "\"1.7.1\" to the package.json dependencies of the project running the tests and run `npm ci` there "
+    "(see docs/testing.md)."
 )
 
 #: Anvil's default dev-account keys (mnemonic "test test ... junk"); safe only on local chains.
@@ -68,6 +71,14 @@ class AnvilOptions:
     hardfork: str | None = None
     extra_args: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.fork_block_number is not None and self.fork_url is None:
+            raise BadInputError(
+                f"fork_block_number={self.fork_block_number} needs fork_url: anvil can only start at a block "
+                "of a chain it forks. Pass fork_url too, or leave fork_block_number unset.")
+        if self.fork_block_number is not None and self.fork_block_number < 0:
+            raise BadInputError(f"fork_block_number={self.fork_block_number} is negative; give a block number >= 0")
+
     def to_args(self, port: int) -> list[str]:
         args = ["--port", str(port), "--host", "127.0.0.1", "--accounts", str(self.accounts),
                 "--balance", str(self.balance_eth)]
@@ -106,6 +117,7 @@ class AnvilInstance(LocalServer):
         super().__init__(binary, port, startup_timeout)
         self.options = options
         self._log_dir = make_temp_dir("vaultexec-anvil-")
+        self._connections = _KeepAliveConnections()
 
     @property
     def url(self) -> str:
@@ -126,22 +138,102 @@ class AnvilInstance(LocalServer):
         try:
             self.rpc("eth_chainId", [], timeout=1.0)
             return True
-        except (OSError, urllib.error.URLError, ValueError):
+        except (OSError, http.client.HTTPException, ValueError):
             return False
 
     def rpc(self, method: str, params: list[Any] | None = None, timeout: float = 30.0) -> Any:
         """One plain JSON-RPC call (for control methods like evm_snapshot); raises ValueError on error."""
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            reply = json.loads(response.read())
-        if "error" in reply:
-            raise ValueError(f"{method} failed: {reply['error']}")
-        return reply["result"]
+        reply = self._post({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}, timeout)
+        return _result(method, reply)
 
-    def close(self) -> None:
-        self.stop()
+    def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]], timeout: float = 30.0) -> list[Any]:
+        """Several JSON-RPC calls in one HTTP request, results in call order; ValueError if any failed.
+
+        Anvil may interleave a batch's calls (it polls them concurrently): batch only calls that do not
+        depend on each other's effect.
+        """
+        replies = self._post([{"jsonrpc": "2.0", "id": index, "method": method, "params": params}
+                              for index, (method, params) in enumerate(calls)], timeout)
+        if not isinstance(replies, list):  # a batch the node refused as a whole
+            raise ValueError(f"batch {[method for method, _ in calls]} failed: {replies.get('error', replies)}")
+        by_id = {reply.get("id"): reply for reply in replies}
+        return [_result(method, by_id.get(index, {"error": "no reply"})) for index, (method, _) in enumerate(calls)]
+
+    def _post(self, payload: object, timeout: float) -> Any:
+        return json.loads(self._connections.post(self.port, json.dumps(payload).encode(), timeout))
+
+    def stop(self, timeout: float = 10.0, kill: bool = False) -> None:
+        super().stop(timeout, kill)
+        self._connections.close_all()
+
+    def remove_files(self) -> None:
         shutil.rmtree(self._log_dir, ignore_errors=True)
+
+
+class _KeepAliveConnections:
+    """One keep-alive HTTP connection per thread to the node: a control call costs no TCP handshake."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def post(self, port: int, body: bytes, timeout: float) -> bytes:
+        """POST `body` and return the response body; ValueError for a non-200 answer."""
+        for attempt in range(2):
+            connection, reused = self._connection(port)
+            try:
+                connection.timeout = timeout
+                if connection.sock is not None:
+                    connection.sock.settimeout(timeout)
+                connection.request("POST", "/", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                data = response.read()
+            except (ConnectionError, http.client.HTTPException):
+                self._drop(connection)
+                if reused and attempt == 0:  # the node closed the idle connection (or restarted): reconnect once
+                    continue
+                raise
+            except BaseException:
+                self._drop(connection)
+                raise
+            if response.status != 200:
+                raise ValueError(f"HTTP {response.status} {response.reason} from anvil: {data[:300]!r}")
+            return data
+        raise AssertionError("unreachable")
+
+    def _connection(self, port: int) -> tuple[http.client.HTTPConnection, bool]:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        # A forked child must not share the parent's socket: it opens its own.
+        if connection is not None and connection.port == port and self._local.pid == os.getpid():
+            return connection, True
+        if connection is not None:
+            self._drop(connection)
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        self._local.connection, self._local.pid = connection, os.getpid()
+        with self._lock:
+            self._all.append(connection)
+        return connection, False
+
+    def _drop(self, connection: http.client.HTTPConnection) -> None:
+        connection.close()
+        if getattr(self._local, "connection", None) is connection:
+            self._local.connection = None
+        with self._lock, suppress(ValueError):
+            self._all.remove(connection)
+
+    def close_all(self) -> None:
+        """Close every thread's connection (each thread reconnects on its next call)."""
+        with self._lock:
+            connections = list(self._all)
+        for connection in connections:
+            connection.close()  # http.client opens a new socket on the next request
+
+
+def _result(method: str, reply: dict[str, Any]) -> Any:
+    if "error" in reply:
+        raise ValueError(f"{method} failed: {reply['error']}")
+    return reply["result"]
 
 
 def start_anvil(port: int | None = None, binary: str | None = None, startup_timeout: float = 20.0,

@@ -2,15 +2,21 @@
 
 The world is deployed once per session on a *base* anvil; tests talk to a second anvil that forks the base
 chain (`--fork-url`), as users run against a mainnet fork. Each test runs between `evm_snapshot` and
-`evm_revert`, so nothing one test does is seen by the next. See docs/testing.md.
+`evm_revert`, so nothing one test does is seen by the next. With $VAULTEXEC_FORK_RPC_URL set the same
+fixtures fork that real chain instead, and `world` is the chain's own Uniswap deployment. A SIGTERM to
+the test run becomes a KeyboardInterrupt, so fixture teardown stops the servers. See docs/testing.md.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
+import signal
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -18,44 +24,126 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from vaultexec.errors import ConfigurationError
 from vaultexec.testing.anvil import AnvilInstance, launch_anvil
+from vaultexec.testing.realchain import prepare_real_world
 from vaultexec.testing.redis import RedisServer, launch_redis
 from vaultexec.testing.vaults import deploy_world_vault
-from vaultexec.testing.world import World, WorldAddresses, attach_world, deploy_world
+from vaultexec.testing.world import CODE_SIZE_LIMIT, World, WorldAddresses, attach_world, make_web3
+from vaultexec.testing.worldcache import launch_world
+
+__all__ = ["ASSET_MANAGER_KEY", "CODE_SIZE_LIMIT", "REAL_FORK_ENV_VAR", "RealFork", "make_web3", "real_fork_from_env"]
 
 logger = logging.getLogger(__name__)
 
-#: A real chain's RPC URL: when set, `real_fork_web3` forks it (tests using it are skipped otherwise).
+#: A real chain's RPC URL: when set, `anvil`, `web3` and `world` fork that chain (see module doc).
 REAL_FORK_ENV_VAR = "VAULTEXEC_FORK_RPC_URL"
+#: The block to fork at (decimal or 0x-hex); the latest block when unset.
 REAL_FORK_BLOCK_ENV_VAR = "VAULTEXEC_FORK_BLOCK"
 #: "fork" (default): tests use an anvil forking the world's base anvil; "base": they use the base anvil itself.
 WORLD_MODE_ENV_VAR = "VAULTEXEC_WORLD_MODE"
 
-#: Code size limit for both anvils: NonfungiblePositionManager is above EIP-170's 24 KiB.
-CODE_SIZE_LIMIT = 100_000
 ASSET_MANAGER_KEY = "0x" + Web3.keccak(text="vaultexec test asset manager").hex().removeprefix("0x")
 ASSET_MANAGER_ETH = 100 * 10**18
+REAL_FORK_STARTUP_TIMEOUT = 120.0
+MARKERS = (
+    "real_fork: needs a real chain to fork (VAULTEXEC_FORK_RPC_URL); skipped without it",
+    "local_world: needs our local world (test tokens we mint, our pools and prices); skipped when "
+    "VAULTEXEC_FORK_RPC_URL makes the fixtures fork a real chain",
+)
+_PREVIOUS_SIGTERM = pytest.StashKey[Any]()
 
 
-def make_web3(url: str) -> Web3:
-    """A web3 connection with a generous timeout (anvil forks can be slow on first touch)."""
-    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
+@dataclass(frozen=True)
+class RealFork:
+    """The real chain the fixtures fork, from the environment."""
+
+    url: str
+    block: int | None
+
+
+def parse_fork_block(text: str | None) -> int | None:
+    """$VAULTEXEC_FORK_BLOCK as a block number (decimal or 0x-hex); None when unset or empty."""
+    if text is None or not text.strip():
+        return None
+    try:
+        block = int(text.strip(), 0)
+    except ValueError:
+        raise ConfigurationError(
+            f"{REAL_FORK_BLOCK_ENV_VAR}={text!r} is not a block number. Give a decimal or 0x-hex integer "
+            f"(e.g. 19000000 or 0x121eac0), or unset it to fork the latest block.") from None
+    if block < 0:
+        raise ConfigurationError(f"{REAL_FORK_BLOCK_ENV_VAR}={text!r} is negative; give a block number >= 0.")
+    return block
+
+
+def real_fork_from_env() -> RealFork | None:
+    """The real chain to fork ($VAULTEXEC_FORK_RPC_URL, $VAULTEXEC_FORK_BLOCK), None when the URL is unset."""
+    url = os.environ.get(REAL_FORK_ENV_VAR, "").strip()
+    if not url:
+        return None
+    return RealFork(url, parse_fork_block(os.environ.get(REAL_FORK_BLOCK_ENV_VAR)))
+
+
+# -- hooks
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    try:
+        real_fork_from_env()
+    except ConfigurationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    _turn_sigterm_into_interrupt(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    previous = config.stash.get(_PREVIOUS_SIGTERM, None)
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    fork = real_fork_from_env()
+    if fork is not None and item.get_closest_marker("local_world") is not None:
+        pytest.skip(f"needs the local world; {REAL_FORK_ENV_VAR} makes the fixtures fork a real chain instead")
+
+
+def _turn_sigterm_into_interrupt(config: pytest.Config) -> None:
+    """A SIGTERM ends the run like Ctrl-C: teardown runs and stops anvil/redis (only replaces the default)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+    config.stash[_PREVIOUS_SIGTERM] = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+
+
+def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # A second SIGTERM kills at once; the servers then die by PR_SET_PDEATHSIG.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt("SIGTERM: stopping the test run, tearing fixtures down")
 
 
 @pytest.fixture(scope="session")
-def world_base() -> Iterator[tuple[AnvilInstance, WorldAddresses]]:
-    """The base anvil with the world deployed once for the whole session."""
-    with launch_anvil(code_size_limit=CODE_SIZE_LIMIT) as base:
-        started = time.monotonic()
-        world = deploy_world(make_web3(base.url))
-        logger.info("world built in %.2fs", time.monotonic() - started)
-        yield base, world.addresses
+def world_base(request: pytest.FixtureRequest) -> Iterator[tuple[AnvilInstance, WorldAddresses]]:
+    """The anvil holding the world, and the world's addresses: our world deployed once on a base anvil, or,
+    in real-fork mode, the real-chain fork and that chain's deployment (`testing.realchain`)."""
+    if real_fork_from_env() is not None:
+        node: AnvilInstance = request.getfixturevalue("real_fork_anvil")
+        yield node, prepare_real_world(make_web3(node.url)).addresses
+        return
+    with launch_world() as (base, addresses):
+        yield base, addresses
 
 
 @pytest.fixture(scope="session")
-def anvil(world_base: tuple[AnvilInstance, WorldAddresses]) -> Iterator[AnvilInstance]:
-    """The anvil the tests talk to: a fork of the world's base chain (or the base itself, see module doc)."""
-    base, _ = world_base
+def anvil(request: pytest.FixtureRequest) -> Iterator[AnvilInstance]:
+    """The anvil the tests talk to: a fork of the world's base chain (or the base itself, see module doc);
+    in real-fork mode the fork of the real chain."""
+    if real_fork_from_env() is not None:
+        yield request.getfixturevalue("real_fork_anvil")
+        return
+    base, _ = request.getfixturevalue("world_base")
     if os.environ.get(WORLD_MODE_ENV_VAR, "fork") == "base":
         yield base
         return
@@ -68,23 +156,29 @@ def session_web3(anvil: AnvilInstance) -> Web3:
     return make_web3(anvil.url)
 
 
+@pytest.fixture(scope="session")
+def session_world(session_web3: Web3, world_base: tuple[AnvilInstance, WorldAddresses]) -> World:
+    """The world bound once per session to `session_web3` (its contract objects are built once)."""
+    return attach_world(session_web3, world_base[1])
+
+
 @pytest.fixture()
 def isolated_chain(anvil: AnvilInstance) -> Iterator[None]:
     """Snapshot the chain before the test and roll it back after, whatever the test's outcome.
 
     `evm_revert` keeps node settings a test may change (a forced next-block base fee, automine), so those
-    are restored too.
+    are restored too. Two HTTP requests per test: the calls of each batch do not depend on each other.
     """
-    next_base_fee = anvil.rpc("eth_getBlockByNumber", ["pending", False])["baseFeePerGas"]
-    automine = anvil.rpc("anvil_getAutomine")
-    snapshot_id = anvil.rpc("evm_snapshot")
+    pending, automine, snapshot_id = anvil.rpc_batch(
+        [("eth_getBlockByNumber", ["pending", False]), ("anvil_getAutomine", []), ("evm_snapshot", [])])
     try:
         yield
     finally:
-        anvil.rpc("evm_setAutomine", [automine])
-        if not anvil.rpc("evm_revert", [snapshot_id]):
+        _, reverted, _ = anvil.rpc_batch([
+            ("evm_setAutomine", [automine]), ("evm_revert", [snapshot_id]),
+            ("anvil_setNextBlockBaseFeePerGas", [pending["baseFeePerGas"]])])
+        if not reverted:
             raise RuntimeError(f"evm_revert({snapshot_id}) failed: the next test would see this test's state")
-        anvil.rpc("anvil_setNextBlockBaseFeePerGas", [next_base_fee])
 
 
 @pytest.fixture()
@@ -94,9 +188,11 @@ def web3(session_web3: Web3, isolated_chain: None) -> Web3:
 
 
 @pytest.fixture()
-def world(web3: Web3, world_base: tuple[AnvilInstance, WorldAddresses]) -> World:
-    """The deployed world (Uniswap V2/V3, WETH9, test tokens, pools), bound to `web3`."""
-    return attach_world(web3, world_base[1])
+def world(web3: Web3, session_world: World) -> Iterator[World]:
+    """The world (Uniswap V2/V3, WETH9, tokens, pools) bound to `web3`; the same object for every test.
+    Accounts impersonated with `world.impersonate()` are stopped after the test (evm_revert keeps them)."""
+    yield session_world
+    session_world.stop_impersonating()
 
 
 @pytest.fixture()
@@ -105,19 +201,25 @@ def deployer(world: World) -> str:
     return world.deployer
 
 
-@pytest.fixture()
-def asset_manager(web3: Web3) -> LocalAccount:
-    """A hot-wallet account (signs locally, not unlocked on the node) funded with 100 ETH for gas."""
+@pytest.fixture(scope="session")
+def session_asset_manager(session_web3: Web3) -> LocalAccount:
+    """The asset manager's account, funded once per session, before any test's snapshot."""
     account: LocalAccount = Account.from_key(ASSET_MANAGER_KEY)
-    web3.provider.make_request("anvil_setBalance", [account.address, hex(ASSET_MANAGER_ETH)])  # type: ignore[arg-type]
+    params = [account.address, hex(ASSET_MANAGER_ETH)]
+    session_web3.provider.make_request("anvil_setBalance", params)  # type: ignore[arg-type]
     return account
 
 
+@pytest.fixture()
+def asset_manager(session_asset_manager: LocalAccount, web3: Web3) -> LocalAccount:
+    """A hot-wallet account (signs locally, not unlocked on the node) holding 100 ETH for gas."""
+    return session_asset_manager
+
+
 @pytest.fixture(scope="session")
-def session_vault(session_web3: Web3, world_base: tuple[AnvilInstance, WorldAddresses]) -> Contract:
+def session_vault(session_world: World, session_asset_manager: LocalAccount) -> Contract:
     """A world vault deployed once per session, before any test's snapshot."""
-    manager: LocalAccount = Account.from_key(ASSET_MANAGER_KEY)
-    return deploy_world_vault(attach_world(session_web3, world_base[1]), manager.address)
+    return deploy_world_vault(session_world, session_asset_manager.address)
 
 
 @pytest.fixture()
@@ -136,21 +238,18 @@ def redis_server() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 def real_fork_anvil() -> Iterator[AnvilInstance]:
-    """An anvil forking the real chain at $VAULTEXEC_FORK_RPC_URL; skips the test when it is not set."""
-    url = os.environ.get(REAL_FORK_ENV_VAR)
-    if not url:
+    """An anvil forking the real chain at $VAULTEXEC_FORK_RPC_URL (at $VAULTEXEC_FORK_BLOCK if set); skips
+    the test when the URL is not set. In real-fork mode this is also the `anvil` fixture."""
+    fork = real_fork_from_env()
+    if fork is None:
         pytest.skip(f"{REAL_FORK_ENV_VAR} is not set: no real chain to fork")
-    block = os.environ.get(REAL_FORK_BLOCK_ENV_VAR)
-    with launch_anvil(fork_url=url, fork_block_number=int(block) if block else None, chain_id=None,
-                      startup_timeout=120) as fork:
-        yield fork
+    with launch_anvil(code_size_limit=CODE_SIZE_LIMIT, fork_url=fork.url, fork_block_number=fork.block,
+                      chain_id=None, startup_timeout=REAL_FORK_STARTUP_TIMEOUT) as node:
+        yield node
 
 
 @pytest.fixture()
-def real_fork_web3(real_fork_anvil: AnvilInstance) -> Iterator[Web3]:
-    """web3 on the real-chain fork, rolled back after each test."""
-    snapshot_id = real_fork_anvil.rpc("evm_snapshot")
-    try:
-        yield make_web3(real_fork_anvil.url)
-    finally:
-        real_fork_anvil.rpc("evm_revert", [snapshot_id])
+def real_fork_web3(real_fork_anvil: AnvilInstance, request: pytest.FixtureRequest) -> Web3:
+    """`web3` on the real-chain fork (isolated like `web3`); skips when $VAULTEXEC_FORK_RPC_URL is not set."""
+    session: Web3 = request.getfixturevalue("web3")
+    return session

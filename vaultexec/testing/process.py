@@ -1,23 +1,31 @@
 """A local server process (anvil, redis-server) on a loopback port: start, wait until it answers, stop.
 
-The process runs in its own process group, its output goes to a log file (never a pipe, which could
-stall it when full), and every live server is stopped at interpreter exit: no orphans.
+The process runs in its own process group (stopping it stops its children too), its output goes to a log
+file (never a pipe, which could stall it when full). No orphans: every server still open is closed at
+interpreter exit, and on Linux the kernel SIGKILLs the server when its owner dies without running
+`atexit` (SIGKILL, or a SIGTERM nothing turned into an exit): PR_SET_PDEATHSIG.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import logging
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import suppress
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, Any, Self, TypeVar
 
 from vaultexec.errors import ToolchainError
 
@@ -70,6 +78,7 @@ class LocalServer:
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        _open_servers.add(self)
 
     # -- for subclasses
     def command(self) -> list[str]:
@@ -88,6 +97,9 @@ class LocalServer:
     @property
     def log_path(self) -> Path:
         raise NotImplementedError
+
+    def remove_files(self) -> None:
+        """Called by `close()` after the process stopped: remove the temp files the server owns."""
 
     # -- lifecycle
     def start(self) -> Self:
@@ -118,14 +130,14 @@ class LocalServer:
         self.prepare()
         self._close_log()
         self._log = self.log_path.open("wb")
+        command, log = self.command(), self._log
         try:
-            self.process = subprocess.Popen(
-                self.command(), stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self.process = run_on_forking_thread(lambda: subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=_die_with_parent(),
+            ))
         except OSError as exc:
             raise ToolchainError(f"Cannot run {self.name} at {self.binary!r}: {exc}. {self.install_hint}") from exc
-        _live_servers.add(self)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -159,7 +171,6 @@ class LocalServer:
     def stop(self, timeout: float = 10.0, kill: bool = False) -> None:
         """Stop the whole process group: SIGTERM (a clean shutdown) or, with `kill`, SIGKILL (a crash)."""
         process, self.process = self.process, None
-        _live_servers.discard(self)
         if process is not None and process.poll() is None:
             _signal_group(process, signal.SIGKILL if kill else signal.SIGTERM)
             try:
@@ -175,7 +186,10 @@ class LocalServer:
         return self.start()
 
     def close(self) -> None:
+        """Stop the server and remove its temp files; idempotent."""
         self.stop()
+        self.remove_files()
+        _open_servers.discard(self)
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -211,10 +225,85 @@ def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(process.pid, sig)
 
 
-_live_servers: set[LocalServer] = set()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` making Linux SIGKILL the child when the thread that forked it exits (PR_SET_PDEATHSIG).
+
+    libc is loaded here, in the parent: between fork and exec the child only calls prctl. Elsewhere than on
+    Linux there is no such call and `atexit` is the only guard (None: no preexec_fn).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: no signal will come
+            os._exit(1)
+
+    return set_death_signal
+
+
+T = TypeVar("T")
+
+
+class _ForkingThread:
+    """Forks servers from a thread that lives as long as the process.
+
+    PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process: a server
+    started from a short-lived thread (a thread pool worker) would die with that thread. The main thread
+    forks itself; any other thread hands the fork to this daemon thread.
+    """
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, spawn: Callable[[], T]) -> T:
+        if threading.current_thread() is threading.main_thread():
+            return spawn()
+        done: Future[T] = Future()
+        self._ensure_thread()
+        self._requests.put((spawn, done))
+        return done.result()
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():  # not alive: e.g. in a forked child
+                self._thread = threading.Thread(target=self._serve, name="vaultexec-server-forker", daemon=True)
+                self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            spawn, done = self._requests.get()
+            try:
+                done.set_result(spawn())
+            except BaseException as exc:  # handed to the waiting thread, which raises it
+                done.set_exception(exc)
+
+
+_forking_thread = _ForkingThread()
+
+
+def run_on_forking_thread(spawn: Callable[[], T]) -> T:
+    """Run `spawn` (a Popen) on a thread that outlives the server; see `_ForkingThread`."""
+    return _forking_thread.run(spawn)
+
+
+#: Every server created and not yet closed; closed at interpreter exit (stopped, temp files removed).
+_open_servers: set[LocalServer] = set()
 
 
 @atexit.register
-def _stop_leftovers() -> None:
-    for server in list(_live_servers):
-        server.stop(timeout=3.0)
+def _close_leftovers() -> None:
+    for server in list(_open_servers):
+        try:
+            server.close()
+        except Exception:  # one stuck server must not keep the others running
+            logger.exception("closing %s at exit failed", server.name)

@@ -30,6 +30,16 @@ PROTOCOL_ARTIFACTS: dict[str, str] = {
 }
 
 
+#: The npm packages holding those artifacts, pinned as in vaultexec's own package.json (a test checks it).
+NPM_PACKAGES: dict[str, str] = {
+    "@uniswap/v2-core": "1.0.1",
+    "@uniswap/v2-periphery": "1.1.0-beta.0",
+    "@uniswap/v3-core": "1.0.1",
+    "@uniswap/v3-periphery": "1.4.4",
+    "@uniswap/swap-router-contracts": "1.3.1",
+}
+
+
 @dataclass(frozen=True)
 class Artifact:
     """ABI and creation bytecode of one contract."""
@@ -39,10 +49,22 @@ class Artifact:
     bytecode: str
 
 
+def setup_hint() -> str:
+    """How a project gets the npm packages: the exact package.json lines, or the environment variable."""
+    pins = ", ".join(f'"{package}": "{version}"' for package, version in NPM_PACKAGES.items())
+    return (
+        f'Add them to the "dependencies" of the package.json of the project running the tests ({pins}) and run '
+        f"`npm ci` (or `npm install`) there, or set {NODE_MODULES_ENV_VAR} to a node_modules folder that has "
+        "them. See docs/testing.md, \"Using the fixtures in another project\"."
+    )
+
+
 def find_node_modules() -> Path:
     """$VAULTEXEC_NODE_MODULES, else the node_modules of the checkout or of cwd and its parents."""
     configured = os.environ.get(NODE_MODULES_ENV_VAR)
     if configured:
+        if not (Path(configured) / "@uniswap").is_dir():
+            raise ToolchainError(f"{NODE_MODULES_ENV_VAR}={configured!r} has no @uniswap packages. {setup_hint()}")
         return Path(configured)
     here = Path(__file__).resolve()
     for root in dict.fromkeys([*here.parents, Path.cwd(), *Path.cwd().parents]):
@@ -50,9 +72,8 @@ def find_node_modules() -> Path:
         if candidate.is_dir():
             return candidate.parent
     raise ToolchainError(
-        "Uniswap's npm packages were not found. Run `npm ci` in the vaultexec checkout, "
-        f"or set {NODE_MODULES_ENV_VAR} to a node_modules folder that has them."
-    )
+        "Uniswap's npm packages (the bytecode and ABIs of the test world) were not found in a node_modules "
+        f"of the current folder or its parents. {setup_hint()}")
 
 
 @cache
@@ -64,7 +85,7 @@ def load_protocol_artifact(name: str) -> Artifact:
     try:
         data = json.loads(path.read_text())
     except OSError as exc:
-        raise ToolchainError(f"Cannot read {path}: {exc}. Run `npm ci` in the vaultexec checkout.") from exc
+        raise ToolchainError(f"Cannot read {path}: {exc}. {setup_hint()}") from exc
     bytecode = data.get("bytecode") or data.get("evm", {}).get("bytecode", {}).get("object", "")
     if not bytecode.startswith("0x"):
         bytecode = "0x" + bytecode

@@ -56,7 +56,8 @@ def server_pid(port: int, timeout: float = 1.0) -> int | None:
 
 
 class RedisServer(LocalServer):
-    """A redis-server process in its own session; `stop()` is idempotent, `start()` restarts it in place."""
+    """A redis-server process in its own session; `stop()` is idempotent, `start()` restarts it in place,
+    `close()` stops it and removes the data dir it created."""
 
     name = "redis-server"
     install_hint = INSTALL_HINT
@@ -103,9 +104,8 @@ class RedisServer(LocalServer):
         """Answers, and is *our* process: another server that won the race for the port does not count."""
         return self.process is not None and server_pid(self.port, timeout=0.5) == self.process.pid
 
-    def close(self) -> None:
-        """Stop and, if we created it, remove the data dir."""
-        self.stop()
+    def remove_files(self) -> None:
+        """Remove the data dir if we created it (`close()` calls this after stopping)."""
         if self._owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 

@@ -1,7 +1,8 @@
 """The local "world": real Uniswap V2/V3 + WETH9 bytecode, our test tokens, pools at realistic prices.
 
 `deploy_world(web3)` builds it in one call on an empty dev chain (anvil); `attach_world(web3, addresses)`
-binds an existing one, e.g. on a fork of the chain it was deployed on.
+binds an existing one, e.g. on a fork of the chain it was deployed on. On a fork of a real chain the same
+`World` type describes that chain's own Uniswap deployment and tokens instead (`testing.realchain`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 V3_FEE_TIERS: tuple[int, ...] = (500, 3000)
 V3_TICK_SPACING: dict[int, int] = {100: 1, 500: 10, 3000: 60, 10000: 200}
 V3_MAX_TICK = 887272
+#: Code size limit for anvils holding the world: NonfungiblePositionManager is above EIP-170's 24 KiB.
+CODE_SIZE_LIMIT = 100_000
 DEPLOY_GAS = 15_000_000
 CALL_GAS = 6_000_000
 MAX_UINT256 = 2**256 - 1
@@ -77,6 +80,11 @@ class WorldAddresses:
     v2_pairs: dict[str, str] = field(default_factory=dict)
     #: "USDC/WETH/500" -> V3 pool address
     v3_pools: dict[str, str] = field(default_factory=dict)
+    #: symbol -> decimals; a symbol missing here has the decimals of its `TOKENS` spec
+    decimals: dict[str, int] = field(default_factory=dict)
+    #: True: our local world (test tokens we can mint, pools at the prices of `POOLS`). False: a real
+    #: chain's deployment on a fork: real tokens (funded with anvil_dealERC20), only the pools that exist.
+    local: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,7 +92,12 @@ class WorldAddresses:
 
 @dataclass
 class World:
-    """Addresses plus ready contract objects, bound to one web3 connection."""
+    """Addresses plus ready contract objects, bound to one web3 connection.
+
+    `addresses.local` tells what it is: our local world, or a real chain's deployment on a fork (then
+    `tokens` holds the chain's registered tokens only, pools are the ones that exist, prices are the
+    chain's, and `deployer` is a dev account that owns nothing but ETH).
+    """
 
     web3: Web3
     addresses: WorldAddresses
@@ -96,10 +109,16 @@ class World:
     swap_router02: Contract
     quoter_v2: Contract
     position_manager: Contract
+    #: accounts impersonated through `impersonate()`, until `stop_impersonating()`
+    impersonated: set[str] = field(default_factory=set)
 
     @property
     def chain_id(self) -> int:
         return self.addresses.chain_id
+
+    @property
+    def is_local(self) -> bool:
+        return self.addresses.local
 
     @property
     def deployer(self) -> ChecksumAddress:
@@ -132,7 +151,10 @@ class World:
             raise KeyError(f"The world has no token {symbol!r}; it has {', '.join(self.tokens)}") from None
 
     def decimals(self, symbol: str) -> int:
-        return next(spec.decimals for spec in TOKENS if spec.symbol == symbol)
+        if symbol in self.addresses.decimals:
+            return self.addresses.decimals[symbol]
+        self.token(symbol)  # a clear error for a symbol the world does not have
+        return _SPECS[symbol].decimals
 
     def v2_pair(self, symbol_a: str, symbol_b: str) -> ChecksumAddress:
         return Web3.to_checksum_address(_lookup(self.addresses.v2_pairs, symbol_a, symbol_b))
@@ -141,14 +163,46 @@ class World:
         return Web3.to_checksum_address(_lookup(self.addresses.v3_pools, symbol_a, symbol_b, str(fee)))
 
     def fund(self, symbol: str, to: str, raw_amount: int) -> None:
-        """Give `to` tokens from the deployer (mint for test tokens, deposit+transfer for WETH)."""
+        """Give `to` `raw_amount` more tokens: WETH is wrapped by the deployer and sent; other tokens are
+        minted (local world) or set with anvil_dealERC20 (real chain: balance + amount; totalSupply unchanged)."""
         token = self.token(symbol)
         recipient = Web3.to_checksum_address(to)
         if symbol == "WETH":
             _transact(self.web3, self.deployer, token.functions.deposit(), value=raw_amount)
             _transact(self.web3, self.deployer, token.functions.transfer(recipient, raw_amount))
-        else:
+        elif self.is_local:
             _transact(self.web3, self.deployer, token.functions.mint(recipient, raw_amount))
+        else:
+            balance = token.functions.balanceOf(recipient).call()
+            _anvil_call(self.web3, "anvil_dealERC20", [recipient, token.address, hex(balance + raw_amount)])
+
+    def impersonate(self, account: str) -> ChecksumAddress:
+        """Let transactions be sent from `account` without its key. Impersonation survives `evm_revert`:
+        the `world` fixture stops every account impersonated here after the test."""
+        address = Web3.to_checksum_address(account)
+        _anvil_call(self.web3, "anvil_impersonateAccount", [address])
+        self.impersonated.add(address)
+        return address
+
+    def stop_impersonating(self) -> None:
+        """Stop impersonating every account `impersonate()` started."""
+        while self.impersonated:
+            _anvil_call(self.web3, "anvil_stopImpersonatingAccount", [self.impersonated.pop()])
+
+
+def make_web3(url: str) -> Web3:
+    """A web3 connection with a generous timeout (anvil forks can be slow on first touch)."""
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
+
+
+_SPECS: dict[str, TokenSpec] = {spec.symbol: spec for spec in TOKENS}
+
+
+def _anvil_call(web3: Web3, method: str, params: list[Any]) -> Any:
+    reply = web3.provider.make_request(method, params)  # type: ignore[arg-type]
+    if "error" in reply:
+        raise ToolchainError(f"{method} failed on the test node: {reply['error']}")
+    return reply.get("result")
 
 
 def _lookup(table: dict[str, str], a: str, b: str, *rest: str) -> str:
@@ -162,7 +216,9 @@ def _contract(web3: Web3, abi: list[dict[str, Any]], address: str) -> Contract:
     return web3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
 
 
-def _token_abi(kind: str) -> list[dict[str, Any]]:
+def _token_abi(symbol: str) -> list[dict[str, Any]]:
+    """The ABI for a world token: WETH9's, the no-return-value USDT's, else our ERC20 test token's."""
+    kind = _SPECS[symbol].kind if symbol in _SPECS else "test"
     if kind == "weth9":
         return load_protocol_artifact("WETH9").abi
     abi: list[dict[str, Any]] = load_artifact("TetherLikeToken" if kind == "tether" else "TestToken")["abi"]
@@ -175,8 +231,7 @@ def attach_world(web3: Web3, addresses: WorldAddresses) -> World:
     return World(
         web3=web3,
         addresses=addresses,
-        tokens={spec.symbol: _contract(web3, _token_abi(spec.kind), addresses.tokens[spec.symbol])
-                for spec in TOKENS},
+        tokens={symbol: _contract(web3, _token_abi(symbol), address) for symbol, address in addresses.tokens.items()},
         uniswap_v2_factory=_contract(web3, art("UniswapV2Factory").abi, addresses.uniswap_v2_factory),
         uniswap_v2_router=_contract(web3, art("UniswapV2Router02").abi, addresses.uniswap_v2_router),
         uniswap_v3_factory=_contract(web3, art("UniswapV3Factory").abi, addresses.uniswap_v3_factory),
@@ -256,7 +311,7 @@ def deploy_world(web3: Web3, deployer: str | None = None,
         chain_id=chain_id, deployer=sender, tokens=token_addresses,
         uniswap_v2_factory=v2_factory, uniswap_v2_router=v2_router, uniswap_v3_factory=v3_factory,
         swap_router=swap_router, swap_router02=swap_router02, quoter_v2=quoter,
-        position_manager=position_manager,
+        position_manager=position_manager, decimals={spec.symbol: spec.decimals for spec in TOKENS},
     )
     world = attach_world(web3, addresses)
     say("adding liquidity")

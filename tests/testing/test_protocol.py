@@ -1,0 +1,37 @@
+"""The npm protocol artifacts: pinned versions, and what a project without them is told to do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vaultexec.errors import ToolchainError
+from vaultexec.testing.anvil import INSTALL_HINT
+from vaultexec.testing.protocol import NODE_MODULES_ENV_VAR, NPM_PACKAGES, find_node_modules
+
+PACKAGE_JSON = Path(__file__).resolve().parents[2] / "package.json"
+
+
+def test_pins_are_those_of_package_json() -> None:
+    dependencies = json.loads(PACKAGE_JSON.read_text())["dependencies"]
+    assert {package: dependencies.get(package) for package in NPM_PACKAGES} == NPM_PACKAGES
+    anvil = "@foundry-rs/anvil-linux-amd64"
+    assert f'"{anvil}": "{dependencies[anvil]}"' in INSTALL_HINT
+
+
+def test_missing_packages_error_says_what_to_add(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(NODE_MODULES_ENV_VAR, str(tmp_path))
+    with pytest.raises(ToolchainError) as raised:
+        find_node_modules()
+    message = str(raised.value)
+    assert all(f'"{package}": "{version}"' in message for package, version in NPM_PACKAGES.items())
+    assert NODE_MODULES_ENV_VAR in message and "docs/testing.md" in message
+    assert "vaultexec checkout" not in message
+
+
+def test_node_modules_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = find_node_modules()
+    monkeypatch.setenv(NODE_MODULES_ENV_VAR, str(real))
+    assert find_node_modules() == real
