@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from model_samples import T0, USDC, WBTC, WETH
+from model_samples import USDC, WBTC, WETH, make_trade
 
 from vaultexec.errors import BadInputError, SerialisationError
 from vaultexec.model import (
@@ -25,6 +25,7 @@ from vaultexec.model import (
     TradeType,
     TradingPairIdentifier,
     TxState,
+    dump_json,
     load_json,
 )
 from vaultexec.model.compat import (
@@ -38,7 +39,7 @@ from vaultexec.model.compat import (
     trade_to_executor_dict,
     trade_to_executor_json,
 )
-from vaultexec.model.serialisation import parse_json_text
+from vaultexec.model.serialisation import parse_json_text, write_json_tree
 
 DATA = Path(__file__).parent / "data"
 FIXTURES = ["executor_v3_buy.json", "executor_v2_sell.json", "executor_v2_three_way_buy.json"]
@@ -68,6 +69,16 @@ def test_executor_trade_round_trips_unchanged(name: str) -> None:
     data = load_fixture(name)
     trade = trade_from_executor_dict(data, MAINNET)
     assert trade_to_executor_dict(trade) == data
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_executor_json_text_round_trips_byte_for_byte_through_our_json(name: str) -> None:
+    """Same keys, order, JSON types and digits ("1.0" stays "1.0"), also after our own JSON (the stores)."""
+    text = (DATA / name).read_text()
+    canonical = write_json_tree(parse_json_text(text), decimal_text=str)  # the fixture without its indentation
+    trade = trade_from_executor_json(text, MAINNET)
+    assert trade_to_executor_json(trade) == canonical
+    assert trade_to_executor_json(load_json(TradeExecution, dump_json(trade))) == canonical
 
 
 @pytest.mark.parametrize("name", FIXTURES)
@@ -179,10 +190,11 @@ def test_three_way_without_intermediary_in_path_is_refused() -> None:
 def test_our_changes_win_over_remembered_executor_values() -> None:
     data = load_fixture("executor_v2_three_way_buy.json")
     trade = trade_from_executor_dict(data, MAINNET)
-    trade.mark_repaired(T0, note="fixed by hand")
+    repaired_at = datetime.datetime(2024, 1, 5)  # after the trade's own timestamps (2024-01-04)
+    trade.mark_repaired(repaired_at, note="fixed by hand")
     trade.blockchain_transactions[0].block_number = 18927301
     out = trade_to_executor_dict(trade)
-    assert out["repaired_at"] == Decimal("1704164645.0")
+    assert out["repaired_at"] == Decimal("1704412800.0")
     assert out["notes"] == "fixed by hand"
     assert out["blockchain_transactions"][0]["block_number"] == 18927301
     pickled = data["blockchain_transactions"][0]["transaction_args"]
@@ -349,3 +361,28 @@ def test_generated_trades_round_trip_through_executor_form(trade: TradeExecution
     assert trade_to_executor_dict(loaded) == exported
     text = trade_to_executor_json(trade, MAINNET)
     assert trade_from_executor_json(text, MAINNET) == trade
+
+
+# ---------------------------------------------------------------- executor float fields
+
+
+def test_float_fields_are_numbers_in_executor_form_and_strings_in_ours() -> None:
+    trade = make_trade(planned_price=Decimal("2000.10"), fee_tier=Decimal("0.0005"))
+    assert '"planned_price": "2000.10"' in dump_json(trade)
+    out = trade_to_executor_dict(trade)
+    assert out["planned_price"] == Decimal("2000.10") and isinstance(out["planned_price"], Decimal)
+    assert out["planned_quantity"] == "0.5"  # a Decimal field for the executor too: a string
+    text = trade_to_executor_json(trade)
+    assert '"planned_price": 2000.10' in text and '"fee_tier": 0.0005' in text
+
+
+def test_results_we_write_on_an_executor_trade_are_numbers_where_it_has_floats() -> None:
+    trade = trade_from_executor_dict(load_fixture("executor_v2_three_way_buy.json"), MAINNET)
+    trade.mark_reorged("receipt re-read")
+    assert trade.executed_at is None and trade.broadcasted_at is not None
+    trade.mark_success(trade.broadcasted_at, Decimal("101.25"), Decimal("0.5"), Decimal("50.625"),
+                       Decimal("0.15"), Decimal("2300.5"))
+    reloaded = load_json(TradeExecution, dump_json(trade))  # through our JSON (strings) and back
+    out = json.loads(trade_to_executor_json(reloaded))
+    assert out["executed_price"] == 101.25 and out["lp_fees_paid"] == 0.15 and out["native_token_price"] == 2300.5
+    assert out["executed_quantity"] == "0.5" and out["executed_reserve"] == "50.625"

@@ -9,6 +9,7 @@ from model_samples import USDC, V3_ROUTER, WBTC, WBTC_USDC_VIA_WETH, WETH, WETH_
 
 from vaultexec.errors import BadInputError
 from vaultexec.model import AssetIdentifier, ExchangeKind, TradingPairIdentifier
+from vaultexec.model.addresses import checksum
 
 
 def test_address_is_checksummed() -> None:
@@ -116,3 +117,30 @@ def test_bad_fee_refused(fee: object) -> None:
 def test_same_base_and_quote_refused() -> None:
     with pytest.raises(BadInputError, match="same token"):
         TradingPairIdentifier(USDC, USDC, WETH_USDC_POOL, V3_ROUTER, 500, ExchangeKind.uniswap_v2)
+
+
+# EIP-55 example address: its correct spelling, and the same with the case of one letter flipped.
+CHECKSUMMED = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+ONE_LETTER_FLIPPED = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"
+
+
+def test_mixed_case_address_with_a_wrong_checksum_refused() -> None:
+    with pytest.raises(BadInputError, match=r"X.address: .* fails its EIP-55 checksum"):
+        AssetIdentifier(1, ONE_LETTER_FLIPPED, "X", 18)
+    with pytest.raises(BadInputError, match=r"WETH/USDC pool: .* fails its EIP-55 checksum"):
+        TradingPairIdentifier(WETH, USDC, ONE_LETTER_FLIPPED, V3_ROUTER, 500, ExchangeKind.uniswap_v3)
+    with pytest.raises(BadInputError, match="fails its EIP-55 checksum"):
+        checksum(ONE_LETTER_FLIPPED)
+
+
+@pytest.mark.parametrize("spelling", [CHECKSUMMED, CHECKSUMMED.lower(), "0x" + CHECKSUMMED[2:].upper()])
+def test_checksummed_lowercase_and_uppercase_addresses_accepted(spelling: str) -> None:
+    assert AssetIdentifier(1, spelling, "X", 18).address == CHECKSUMMED
+    assert checksum(spelling) == CHECKSUMMED
+
+
+@pytest.mark.parametrize("address", [CHECKSUMMED[2:], "0X" + CHECKSUMMED[2:], CHECKSUMMED + "00", b"\x01" * 19])
+def test_addresses_without_prefix_or_of_the_wrong_length_refused(address: object) -> None:
+    with pytest.raises(BadInputError, match="not an Ethereum address"):
+        checksum(address)  # type: ignore[arg-type]
+    assert checksum(b"\x01" * 20) == "0x" + "01" * 20

@@ -26,13 +26,19 @@ from vaultexec.model import (
 from vaultexec.model.serialisation import parse_json_text
 
 EXECUTOR_TRADE = Path(__file__).parent / "data" / "trade_executor_trade.json"
+#: The float fields set in that record (JSON numbers there).
+FLOAT_FIELDS = ("planned_price", "reserve_currency_exchange_rate", "planned_mid_price", "planned_max_slippage",
+                "executed_price", "slippage_tolerance", "fee_tier", "lp_fees_paid", "lp_fees_estimated",
+                "lp_fee_exchange_rate", "native_token_price")
 
 
 def exact(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def test_trade_executor_json_loads_and_writes_back_unchanged() -> None:
+def test_older_record_with_number_decimals_loads_exactly_and_is_rewritten_as_strings() -> None:
+    """The record stores trade-executor's float fields as JSON numbers (our format before every Decimal
+    was a string): they load exactly, and are written back as strings with the same digits."""
     text = EXECUTOR_TRADE.read_text()
     trade = TradeExecution.from_json(text)
     assert trade.get_status() == TradeStatus.success
@@ -43,20 +49,46 @@ def test_trade_executor_json_loads_and_writes_back_unchanged() -> None:
     assert trade.price_structure is not None
     assert trade.price_structure.market_feed_delay == datetime.timedelta(seconds=12.5)
     written = trade.to_json()
-    assert exact(written) == exact(text)
-    # not only equal numbers: the same JSON types (floats stay numbers, decimals stay strings)
-    assert json.loads(written) == json.loads(text)
+    old, new = exact(text), exact(written)
+    changed = {key for key in old if new[key] != old[key]}
+    assert changed == {*FLOAT_FIELDS, "price_structure"}
+    for key in FLOAT_FIELDS:
+        assert new[key] == str(old[key])  # the same digits, now a string
+    assert new["planned_price"] == "2256.579261127734"
+    assert new["price_structure"]["lp_fee"] == [str(fee) for fee in old["price_structure"]["lp_fee"]]
+    assert TradeExecution.from_json(written) == trade
 
 
-def test_decimals_are_strings_and_float_fields_numbers() -> None:
-    data = json.loads(dump_json(make_trade(planned_price=Decimal("2000.10"))))
+def test_every_decimal_field_is_a_string() -> None:
+    trade = make_trade(planned_price=Decimal("2000.10"), planned_mid_price=Decimal("-0"), fee_tier=Decimal("0.0005"))
+    data = json.loads(dump_json(trade))
     assert data["planned_quantity"] == "0.5"
     assert data["planned_reserve"] == "1000"
-    assert isinstance(data["planned_price"], float)
+    assert data["planned_price"] == "2000.10"  # trade-executor's float field: a string in our JSON
+    assert data["planned_mid_price"] == "-0"
+    assert data["fee_tier"] == "0.0005" and data["slippage_tolerance"] == "0.01"
     assert data["opened_at"] == 1704164645.0
     assert data["trade_type"] == "rebalance"
     assert data["pair"]["kind"] == "uniswap_v3"
-    assert '"planned_price": 2000.10' in dump_json(make_trade(planned_price=Decimal("2000.10")))
+
+
+def test_negative_zero_round_trips_exactly() -> None:
+    trade = make_trade(planned_price=Decimal("-0"), lp_fees_paid=Decimal("-0.00"))
+    loaded = load_json(TradeExecution, dump_json(trade))
+    assert str(loaded.planned_price) == "-0" and loaded.planned_price.is_signed()
+    assert str(loaded.lp_fees_paid) == "-0.00"
+    # as a JSON number (older records, free-form values) too: "-0" is not read as the integer 0
+    data = base_dict()
+    data["planned_price"] = parse_json_text("-0")
+    assert str(load_dict(TradeExecution, data).planned_price) == "-0"
+    tx = BlockchainTransaction(details={"value": Decimal("-0")})
+    details = load_json(BlockchainTransaction, dump_json(tx)).details
+    assert details is not None and str(details["value"]) == "-0"
+
+
+def test_older_number_decimals_load_exactly() -> None:
+    text = dump_json(make_trade()).replace('"planned_price": "2000"', '"planned_price": 2000.100000000000000000001')
+    assert load_json(TradeExecution, text).planned_price == Decimal("2000.100000000000000000001")
 
 
 def test_round_trip_full_trade() -> None:
@@ -64,17 +96,17 @@ def test_round_trip_full_trade() -> None:
     trade.mark_started(T0 + datetime.timedelta(microseconds=1))
     tx = BlockchainTransaction(
         chain_id=1,
-        tx_hash="0x01",
+        tx_hash="0x" + "01" * 32,
         asset_deltas=trade.calculate_asset_deltas(),
         details={"value": Decimal("1.5"), "data": "0x"},
         transaction_args=[1, "a"],
     )
-    tx.set_signed("0x02", "0xdead", 3)
+    tx.set_signed("0x" + "02" * 32, "0xdead", 3)
     trade.set_blockchain_transactions([tx])
     trade.price_structure = TradePricing(price=Decimal(1), mid_price=Decimal(2), lp_fee=[Decimal("0.1")])
     loaded = load_json(TradeExecution, dump_json(trade))
     assert loaded == trade
-    assert loaded.blockchain_transactions[0].get_all_tx_hashes() == ["0x01", "0x02"]
+    assert loaded.blockchain_transactions[0].get_all_tx_hashes() == ["0x" + "01" * 32, "0x" + "02" * 32]
     assert TradeExecution.from_dict(trade.to_dict()) == trade
 
 
@@ -117,7 +149,9 @@ def test_missing_required_field_refused() -> None:
         ("trade_id", True, "TradeExecution.trade_id: expected an integer"),
         ("planned_quantity", 0.5, "TradeExecution.planned_quantity: expected a JSON number"),
         ("planned_quantity", "half", "expected a decimal string"),
-        ("planned_quantity", "NaN", "expected a finite decimal"),
+        ("planned_quantity", "NaN", "expected a decimal string"),
+        ("planned_quantity", "1_000", "expected a decimal string"),
+        ("planned_quantity", " 1", "expected a decimal string"),
         ("trade_type", "buy", "expected one of 'rebalance'"),
         ("opened_at", "2024-01-01T00:00:00", "TradeExecution.opened_at: expected a JSON number"),
         ("blockchain_transactions", {}, "expected a list"),

@@ -101,9 +101,9 @@ def test_success_forced_on_planned_trade() -> None:
 def test_success_with_wrong_direction_refused() -> None:
     trade = broadcast_trade()
     with pytest.raises(BadInputError, match="direction"):
-        trade.mark_success(T0, Decimal(2000), Decimal("-0.5"), Decimal(1000), None, None)
+        trade.mark_success(T0 + 4 * S, Decimal(2000), Decimal("-0.5"), Decimal(1000), None, None)
     with pytest.raises(BadInputError, match="negative"):
-        trade.mark_success(T0, Decimal(2000), Decimal("0.5"), Decimal(-1), None, None)
+        trade.mark_success(T0 + 4 * S, Decimal(2000), Decimal("0.5"), Decimal(-1), None, None)
     assert trade.get_status() == TradeStatus.broadcasted
 
 

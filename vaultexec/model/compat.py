@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from vaultexec.errors import BadInputError
+from vaultexec.errors import BadInputError, SerialisationError
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.extra import EXECUTOR_EXTRA_FIELD, ExecutorExtra, ExecutorOverride, get_executor_extra
 from vaultexec.model.identifiers import (
@@ -44,7 +44,14 @@ from vaultexec.model.identifiers import (
     TradingPairIdentifier,
     checksum_address,
 )
-from vaultexec.model.serialisation import JsonNumber, encode_dataclass, load_dict, parse_json_text, write_json_tree
+from vaultexec.model.serialisation import (
+    MAX_JSON_DEPTH,
+    JsonNumber,
+    encode_dataclass,
+    load_dict,
+    parse_json_text,
+    write_json_tree,
+)
 from vaultexec.model.trade import TradeExecution, TradePricing
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 
@@ -222,8 +229,9 @@ def _restore(obj: object, ours: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- JSON trees
 
 
-def _exact_tree(value: Any, path: str) -> Any:
-    """Copy of a JSON-ready tree with floats as the Decimal of their repr; non-JSON values refused."""
+def _exact_tree(value: Any, path: str, depth: int = 0) -> Any:
+    """Copy of a JSON-ready tree with floats as the Decimal of their repr; non-JSON values and nesting
+    deeper than `MAX_JSON_DEPTH` refused."""
     if isinstance(value, float):
         result = Decimal(repr(value))
         if not result.is_finite():
@@ -233,10 +241,12 @@ def _exact_tree(value: Any, path: str) -> Any:
         return parse_json_text(str.__str__(value))
     if value is None or isinstance(value, bool | int | str | Decimal):
         return value
+    if depth >= MAX_JSON_DEPTH:
+        raise SerialisationError(f"{path}: nested deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, list | tuple):
-        return [_exact_tree(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [_exact_tree(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: _exact_tree(v, f"{path}.{k}") for k, v in value.items()}
+        return {k: _exact_tree(v, f"{path}.{k}", depth + 1) for k, v in value.items()}
     raise BadInputError(f"{path}: {type(value).__name__} {value!r:.80} is not JSON data")
 
 
@@ -247,8 +257,9 @@ def _object(value: Any, path: str) -> dict[str, Any]:
 
 
 def _our_tree(obj: Any) -> dict[str, Any]:
-    """Our own encoding of a model dataclass (less its extra), as `parse_json_text` would read it back."""
-    encoded = encode_dataclass(obj)
+    """Our encoding of a model dataclass (less its extra) with the executor's float fields as numbers,
+    as `parse_json_text` would read it back."""
+    encoded = encode_dataclass(obj, executor_numbers=True)
     encoded.pop(EXECUTOR_EXTRA_FIELD, None)
     tree: dict[str, Any] = _exact_tree(encoded, type(obj).__name__)
     return tree
@@ -469,6 +480,13 @@ def trade_from_executor_dict(data: dict[str, Any], routers: RouterMap) -> TradeE
     Raises BadInputError (or its subclass SerialisationError) naming the field on anything we cannot carry:
     an unknown factory, a fee that is no Uniswap tier, a non-spot pair, a malformed value.
     """
+    try:
+        return _trade_from(data, routers)
+    except RecursionError as e:
+        raise SerialisationError(f"TradeExecution: data nested too deeply to load: {e}") from e
+
+
+def _trade_from(data: dict[str, Any], routers: RouterMap) -> TradeExecution:
     tree = _object(_exact_tree(data, "TradeExecution"), "TradeExecution")
     reserve = _asset_from(tree.get("reserve_currency"), "TradeExecution.reserve_currency")
     target = _pair_from(tree.get("pair"), routers, "TradeExecution.pair")

@@ -25,9 +25,7 @@ class AssetDelta(JsonModel):
     asset: AssetIdentifier
     raw_amount: int
 
-    def __post_init__(self) -> None:
-        if isinstance(self.raw_amount, bool) or not isinstance(self.raw_amount, int):
-            raise BadInputError(f"AssetDelta raw_amount must be an int, got {self.raw_amount!r}")
+    def validate(self) -> None:
         if self.raw_amount == 0:
             raise BadInputError(f"AssetDelta of {self.asset.token_symbol} is zero; a trade moves tokens")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vaultexec.model.serialisation import JSON_NUMBER, OMIT_EMPTY, JsonModel
+from vaultexec.model.serialisation import OMIT_EMPTY, JsonModel
 
 #: Name of the field holding an `ExecutorExtra` on model classes.
 EXECUTOR_EXTRA_FIELD = "executor_extra"
@@ -22,11 +22,11 @@ EXECUTOR_EXTRA_FIELD = "executor_extra"
 class ExecutorOverride(JsonModel):
     """An executor value our mapping does not reproduce, and our value it stands in for."""
 
-    #: Both are JSON trees; their decimals are written as JSON numbers, as the executor had them.
+    #: Both are JSON trees (free-form: their decimals are written as JSON numbers, as the executor had them).
     #: Our field's value (executor form) when loaded; `original` is written back only while it still holds.
-    as_loaded: Any = field(metadata=JSON_NUMBER)
+    as_loaded: Any
     #: The executor's value, verbatim.
-    original: Any = field(metadata=JSON_NUMBER)
+    original: Any
 
 
 @dataclass

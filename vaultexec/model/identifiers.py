@@ -8,13 +8,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from eth_utils.address import is_address
-
 from vaultexec.errors import BadInputError
 from vaultexec.model.addresses import checksum
 from vaultexec.model.exact import to_decimal
 from vaultexec.model.extra import ExecutorExtra
-from vaultexec.model.serialisation import OMIT_EMPTY, JsonModel
+from vaultexec.model.serialisation import OMIT_EMPTY, JsonModel, check_fields
 
 #: ERC-20 `decimals()` is a uint8.
 MAX_DECIMALS = 255
@@ -30,10 +28,17 @@ class ExchangeKind(enum.StrEnum):
 
 
 def checksum_address(address: object, what: str) -> str:
-    """EIP-55 checksummed form of `address`; BadInputError if it is not a 20-byte hex address."""
-    if not isinstance(address, str) or not is_address(address):
-        raise BadInputError(f"{what}: {address!r} is not an Ethereum address (0x + 40 hex digits)")
-    return str(checksum(address))
+    """EIP-55 checksummed form of `address` ("0x" + 40 hex digits).
+
+    All-lowercase or all-uppercase input is checksummed; mixed case must already be correctly checksummed
+    (BadInputError otherwise: a wrong checksum usually means a typo, never silently "fixed").
+    """
+    if not isinstance(address, str):
+        raise BadInputError(f"{what}: {address!r:.80} is not an Ethereum address (0x + 40 hex digits)")
+    try:
+        return str(checksum(address))
+    except BadInputError as e:
+        raise BadInputError(f"{what}: {e}") from e
 
 
 def _require_int(value: object, what: str) -> int:
@@ -55,17 +60,15 @@ class AssetIdentifier(JsonModel):
     executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
     def __post_init__(self) -> None:
-        _require_int(self.chain_id, f"{self.token_symbol}.chain_id")
+        object.__setattr__(self, "address", checksum_address(self.address, f"{self.token_symbol}.address"))
+        check_fields(self)
+        self.validate()
+
+    def validate(self) -> None:
         if self.chain_id <= 0:
             raise BadInputError(f"{self.token_symbol}: chain id {self.chain_id} must be positive")
-        object.__setattr__(self, "address", checksum_address(self.address, f"{self.token_symbol}.address"))
-        if not isinstance(self.token_symbol, str):
-            raise BadInputError(f"token_symbol must be a str, got {self.token_symbol!r}")
-        decimals = _require_int(self.decimals, f"{self.token_symbol}.decimals")
-        if not 0 <= decimals <= MAX_DECIMALS:
-            raise BadInputError(f"{self.token_symbol}: decimals {decimals} outside 0..{MAX_DECIMALS}")
-        if self.internal_id is not None:
-            _require_int(self.internal_id, f"{self.token_symbol}.internal_id")
+        if not 0 <= self.decimals <= MAX_DECIMALS:
+            raise BadInputError(f"{self.token_symbol}: decimals {self.decimals} outside 0..{MAX_DECIMALS}")
 
     def _to_raw_fraction(self, amount: Decimal) -> Fraction:
         value = to_decimal(amount, f"{self.token_symbol} amount")
@@ -112,14 +115,16 @@ class TradingPairIdentifier(JsonModel):
     executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
     def __post_init__(self) -> None:
+        check_fields(self)
         ticker = f"{self.base.token_symbol}/{self.quote.token_symbol}"
         object.__setattr__(self, "pool_address", checksum_address(self.pool_address, f"{ticker} pool"))
         object.__setattr__(self, "exchange_address", checksum_address(self.exchange_address, f"{ticker} exchange"))
-        fee = _require_int(self.fee, f"{ticker} fee")
-        if not 0 <= fee < FEE_DENOMINATOR:
-            raise BadInputError(f"{ticker}: fee tier {fee} outside 0..{FEE_DENOMINATOR - 1}")
-        if not isinstance(self.kind, ExchangeKind):
-            raise BadInputError(f"{ticker}: kind {self.kind!r} is not an ExchangeKind")
+        self.validate()
+
+    def validate(self) -> None:
+        ticker = f"{self.base.token_symbol}/{self.quote.token_symbol}"
+        if not 0 <= self.fee < FEE_DENOMINATOR:
+            raise BadInputError(f"{ticker}: fee tier {self.fee} outside 0..{FEE_DENOMINATOR - 1}")
         if self.base.address == self.quote.address:
             raise BadInputError(f"{ticker}: base and quote are the same token {self.base.address}")
         chains = {asset.chain_id for asset in self.get_all_assets()}

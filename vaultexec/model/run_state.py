@@ -29,6 +29,17 @@ def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
+def _naive(value: object, what: str) -> datetime.datetime:
+    if not isinstance(value, datetime.datetime) or value.tzinfo is not None:
+        raise BadInputError(f"{what}: expected a naive UTC datetime, got {value!r:.80}")
+    return value
+
+
+def _check_trade_error(trade_id: object, error: object) -> None:
+    if isinstance(trade_id, bool) or not isinstance(trade_id, int) or not isinstance(error, str):
+        raise BadInputError(f"trade errors are (int trade id, str message), got ({trade_id!r:.40}, {error!r:.80})")
+
+
 @dataclass
 class VersionInfo(JsonModel):
     """Version of the running executor image."""
@@ -69,9 +80,17 @@ class RunState(JsonModel):
     #: Trade id -> last error message seen for it.
     last_errors: dict[int, str] = field(default_factory=dict)
 
+    def validate(self) -> None:
+        """Counters are never negative."""
+        counters = ("cycles", "position_trigger_checks", "position_revaluations", "frozen_positions",
+                    "trades_broadcast", "trades_succeeded", "trades_failed", "trades_repaired")
+        for name in counters:
+            if getattr(self, name) < 0:
+                raise BadInputError(f"RunState.{name} {getattr(self, name)} must not be negative")
+
     def bump_refreshed(self, now: datetime.datetime | None = None) -> None:
         """Record that the state was just refreshed."""
-        self.last_refreshed_at = now or utc_now()
+        self.last_refreshed_at = utc_now() if now is None else _naive(now, "bump_refreshed now")
 
     def bumb_refreshed(self) -> None:
         """The seed's spelling of `bump_refreshed`, kept for callers written against it."""
@@ -79,6 +98,8 @@ class RunState(JsonModel):
 
     def update_complete_cycle(self, cycle: int) -> None:
         """Record cycle number `cycle` as completed."""
+        if isinstance(cycle, bool) or not isinstance(cycle, int):
+            raise BadInputError(f"update_complete_cycle: cycle must be an int, got {cycle!r:.80}")
         self.completed_cycle = cycle
         self.bump_refreshed()
 
@@ -98,9 +119,15 @@ class RunState(JsonModel):
         }
 
     def set_fail(self, error: BaseException | None = None, now: datetime.datetime | None = None) -> None:
-        """Put the executor in the crashed state, keeping the (current) exception for the web API."""
-        self.exception = self.serialise_exception(error)
-        self.crashed_at = now or utc_now()
+        """Put the executor in the crashed state, keeping the (current) exception for the web API.
+
+        The crash time is also the last refresh (as trade-executor does).
+        """
+        exception = self.serialise_exception(error)
+        crashed_at = utc_now() if now is None else _naive(now, "set_fail now")
+        self.exception = exception
+        self.crashed_at = crashed_at
+        self.last_refreshed_at = crashed_at
         self.executor_running = False
 
     def get_exception_traceback(self) -> types.TracebackType | None:
@@ -126,11 +153,13 @@ class RunState(JsonModel):
         self.last_errors.pop(trade_id, None)
 
     def record_trade_failure(self, trade_id: int, error: str) -> None:
+        _check_trade_error(trade_id, error)
         self.trades_failed += 1
         self.last_errors[trade_id] = error
 
     def record_trade_error(self, trade_id: int, error: str) -> None:
         """Remember an error for a trade without counting it failed (e.g. a retried broadcast)."""
+        _check_trade_error(trade_id, error)
         self.last_errors[trade_id] = error
 
     def record_trade_repair(self, trade_id: int) -> None:

@@ -7,8 +7,10 @@ Lifecycle (the status is derived from timestamps, as in trade-executor)::
                                  +--------mark_failed-----------+--> failed
     started / broadcasted / failed --mark_repaired--> repaired
 
-A repair trade (counter entry) carries `repaired_trade_id` and has status repair_entry.
-Prices, fees and tolerances are `Decimal` here; trade-executor's float fields are written as JSON numbers.
+A repair trade (counter entry) carries `repaired_trade_id` and has status repair_entry. Transitions check
+every argument before changing the trade, and lifecycle timestamps cannot go back (see `mark_*`).
+Prices, fees and tolerances are `Decimal` here (strings in our JSON); trade-executor's float fields carry
+`metadata=JSON_NUMBER`, so `model.compat` writes them as JSON numbers.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from vaultexec.errors import BadInputError, IllegalTransitionError
+from vaultexec.errors import BadInputError, IllegalTransitionError, SerialisationError
 from vaultexec.model.deltas import (
     AssetDelta,
     calculate_exact_spend,
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 #: Added to a sell's trade id by `get_execution_sort_position` so every sell sorts before every buy.
 SELL_SORT_OFFSET = -(10**15)
+#: Trade ids (and the ids a trade refers to) are 0..MAX_TRADE_ID, which keeps that ordering exact.
+MAX_TRADE_ID = -SELL_SORT_OFFSET - 1
 
 
 class TradeType(enum.StrEnum):
@@ -72,14 +76,22 @@ class TradeStatus(enum.StrEnum):
 
 #: Trade types whose quantities may be zero and reserve may be zero (accounting entries).
 _ACCOUNTING_TYPES = (TradeType.repair, TradeType.accounting_correction)
+#: Where `mark_success(force=True)` may start: not failed or repaired (the status would not change).
+_FORCED_SUCCESS_FROM = (
+    TradeStatus.planned,
+    TradeStatus.started,
+    TradeStatus.broadcasted,
+    TradeStatus.success,
+    TradeStatus.repair_entry,
+)
 
 
 @dataclass
 class TradePricing(JsonModel):
     """The price quote a trade was planned with (trade-executor's TradePricing; floats as Decimal).
 
-    `lp_fee` / `pair_fee` accept any sequence and are stored as lists; None marks a hop whose fee is
-    unknown (trade-executor writes `[null]`).
+    `lp_fee` / `pair_fee` accept a list or tuple and are stored as lists; None marks a hop whose fee is
+    unknown (trade-executor writes `[null]`). Decimal fields also take ints and decimal strings.
     """
 
     price: Decimal = field(metadata=JSON_NUMBER)
@@ -99,51 +111,19 @@ class TradePricing(JsonModel):
     #: trade-executor fields we do not model (set by `model.compat`); outside eq.
     executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
-    def __post_init__(self) -> None:
-        self.price = to_decimal(self.price, "TradePricing.price")
-        self.mid_price = to_decimal(self.mid_price, "TradePricing.mid_price")
-        self.lp_fee = _optional_decimals(self.lp_fee, "TradePricing.lp_fee")
-        self.pair_fee = _optional_decimals(self.pair_fee, "TradePricing.pair_fee")
 
-
-def _optional_decimals(values: Sequence[Decimal | None] | None, what: str) -> list[Decimal | None] | None:
-    """A list copy of per-hop values, each a Decimal (ints/strings coerced) or None."""
-    if values is None:
-        return None
-    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
-        raise BadInputError(f"{what}: expected a list of per-hop values, got {type(values).__name__} {values!r:.80}")
-    return [None if value is None else to_decimal(value, f"{what}[{i}]") for i, value in enumerate(values)]
-
-
-def _require_naive(value: datetime.datetime | None, what: str) -> None:
-    if value is None:
-        return
+def _require_timestamp(value: object, what: str) -> datetime.datetime:
+    """A transition's timestamp: a naive UTC datetime (None refused)."""
     if not isinstance(value, datetime.datetime):
-        raise BadInputError(f"{what}: expected a datetime, got {type(value).__name__} {value!r}")
+        raise BadInputError(f"{what}: expected a naive UTC datetime, got {type(value).__name__} {value!r:.80}")
     if value.tzinfo is not None:
         raise BadInputError(f"{what}: {value} is timezone-aware; pass naive UTC")
+    return value
 
 
-#: Decimal fields checked (and coerced from int/str) on construction.
-_DECIMAL_FIELDS = (
-    "planned_quantity",
-    "planned_reserve",
-    "planned_price",
-    "reserve_currency_exchange_rate",
-    "planned_mid_price",
-    "planned_max_slippage",
-    "reserve_currency_allocated",
-    "executed_price",
-    "executed_quantity",
-    "executed_reserve",
-    "slippage_tolerance",
-    "fee_tier",
-    "lp_fees_paid",
-    "lp_fees_estimated",
-    "lp_fee_exchange_rate",
-    "native_token_price",
-)
-_DATETIME_FIELDS = ("opened_at", "started_at", "broadcasted_at", "executed_at", "failed_at", "repaired_at")
+def _check_trade_id(value: int | None, what: str) -> None:
+    if value is not None and not 0 <= value <= MAX_TRADE_ID:
+        raise BadInputError(f"{what} {value} outside 0..{MAX_TRADE_ID} (trade ids are non-negative, below 10**15)")
 
 
 @dataclass
@@ -192,24 +172,12 @@ class TradeExecution(JsonModel):
     #: trade-executor fields we do not model (set by `model.compat`); outside eq.
     executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        """Ids in range; buys positive, sells negative, reserve positive (zero only for accounting entries)."""
         name = f"trade #{self.trade_id}"
-        for int_field in ("trade_id", "position_id"):
-            value = getattr(self, int_field)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise BadInputError(f"{name}: {int_field} must be an int, got {value!r}")
-        if not isinstance(self.trade_type, TradeType):
-            raise BadInputError(f"{name}: trade_type {self.trade_type!r} is not a TradeType")
-        if not isinstance(self.pair, TradingPairIdentifier):
-            raise BadInputError(f"{name}: pair must be a TradingPairIdentifier, got {self.pair!r}")
-        if not isinstance(self.reserve_currency, AssetIdentifier):
-            raise BadInputError(f"{name}: reserve_currency must be an AssetIdentifier")
-        for dec_field in _DECIMAL_FIELDS:
-            value = getattr(self, dec_field)
-            if value is not None:
-                setattr(self, dec_field, to_decimal(value, f"{name}.{dec_field}"))
-        for dt_field in _DATETIME_FIELDS:
-            _require_naive(getattr(self, dt_field), f"{name}.{dt_field}")
+        _check_trade_id(self.trade_id, f"{name}: trade_id")
+        _check_trade_id(self.retry_of, f"{name}: retry_of")
+        _check_trade_id(self.repaired_trade_id, f"{name}: repaired_trade_id")
         accounting = self.trade_type in _ACCOUNTING_TYPES
         if self.planned_reserve < 0 or (self.planned_reserve == 0 and not accounting):
             raise BadInputError(
@@ -219,7 +187,7 @@ class TradeExecution(JsonModel):
         if self.planned_quantity == 0 and not accounting:
             raise BadInputError(f"{name}: planned_quantity is zero; buys are positive, sells negative")
         if self.slippage_tolerance is not None:
-            self.slippage_tolerance = validate_slippage_tolerance(self.slippage_tolerance)
+            validate_slippage_tolerance(self.slippage_tolerance)
 
     # ------------------------------------------------------------ status
 
@@ -313,22 +281,35 @@ class TradeExecution(JsonModel):
                 f"{target.value}: only from {names}"
             )
 
+    def _require_not_before(self, when: datetime.datetime, what: str, *stages: str) -> None:
+        """Refuse a timestamp earlier than those of the given earlier `stages` (field names)."""
+        for stage in stages:
+            earlier = getattr(self, stage)
+            if earlier is not None and when < earlier:
+                raise IllegalTransitionError(
+                    f"trade #{self.trade_id}: {what} {when} is earlier than its {stage} {earlier}; "
+                    f"lifecycle timestamps cannot go back"
+                )
+
     def mark_started(self, started_at: datetime.datetime, allocated: Decimal | None = None) -> None:
         """planned -> started; `allocated` = reserve moved to the trade (default planned_reserve on buys)."""
-        _require_naive(started_at, "started_at")
-        self._require_status(TradeStatus.started, TradeStatus.planned)
-        self.started_at = started_at
+        when = _require_timestamp(started_at, "started_at")
+        allocation = self.reserve_currency_allocated
         if allocated is not None:
-            self.reserve_currency_allocated = to_decimal(allocated, "reserve_currency_allocated")
+            allocation = to_decimal(allocated, f"trade #{self.trade_id} allocated")
         elif self.is_buy():
-            self.reserve_currency_allocated = self.planned_reserve
+            allocation = self.planned_reserve
+        self._require_status(TradeStatus.started, TradeStatus.planned)
+        self.started_at = when
+        self.reserve_currency_allocated = allocation
         logger.debug("Trade %d started", self.trade_id)
 
     def mark_broadcasted(self, broadcasted_at: datetime.datetime) -> None:
-        """started -> broadcasted."""
-        _require_naive(broadcasted_at, "broadcasted_at")
+        """started -> broadcasted; not earlier than started_at."""
+        when = _require_timestamp(broadcasted_at, "broadcasted_at")
         self._require_status(TradeStatus.broadcasted, TradeStatus.started)
-        self.broadcasted_at = broadcasted_at
+        self._require_not_before(when, "broadcasted_at", "started_at")
+        self.broadcasted_at = when
 
     def mark_success(
         self,
@@ -340,16 +321,25 @@ class TradeExecution(JsonModel):
         native_token_price: Decimal | None,
         force: bool = False,
     ) -> None:
-        """broadcasted -> success; `force` skips the state check (repairs, accounting corrections).
+        """broadcasted -> success, not earlier than started_at.
 
-        `executed_quantity` has the sign of `planned_quantity`; `executed_reserve` is positive.
+        `force` (repairs, accounting corrections) skips the broadcast and timestamp checks, but cannot make a
+        failed or repaired trade successful: its status would still say failed/repaired (undo a failure with
+        `mark_reorged`). `executed_quantity` has the sign of `planned_quantity`; `executed_reserve` is positive.
+        Every argument is checked before the trade changes.
         """
         name = f"trade #{self.trade_id}"
-        _require_naive(executed_at, "executed_at")
-        if not force:
+        when = _require_timestamp(executed_at, "executed_at")
+        if force:
+            self._require_status(TradeStatus.success, *_FORCED_SUCCESS_FROM)
+        else:
             self._require_status(TradeStatus.success, TradeStatus.broadcasted)
+            self._require_not_before(when, "executed_at", "started_at")
+        price = to_decimal(executed_price, f"{name} executed_price")
         quantity = to_decimal(executed_quantity, f"{name} executed_quantity")
         reserve = to_decimal(executed_reserve, f"{name} executed_reserve")
+        fees = None if lp_fees is None else to_decimal(lp_fees, f"{name} lp_fees")
+        native = None if native_token_price is None else to_decimal(native_token_price, f"{name} native price")
         if quantity * self.planned_quantity < 0 or (quantity == 0 and not force):
             raise BadInputError(
                 f"{name}: executed_quantity {quantity} does not match the direction of "
@@ -357,26 +347,37 @@ class TradeExecution(JsonModel):
             )
         if reserve < 0:
             raise BadInputError(f"{name}: executed_reserve {reserve} must not be negative")
-        self.executed_at = executed_at
-        self.executed_price = to_decimal(executed_price, f"{name} executed_price")
+        if price < 0:
+            raise BadInputError(f"{name}: executed_price {price} must not be negative")
+        self.executed_at = when
+        self.executed_price = price
         self.executed_quantity = quantity
         self.executed_reserve = reserve
-        self.lp_fees_paid = None if lp_fees is None else to_decimal(lp_fees, f"{name} lp_fees")
-        self.native_token_price = (
-            None if native_token_price is None else to_decimal(native_token_price, f"{name} native price")
-        )
+        self.lp_fees_paid = fees
+        self.native_token_price = native
 
     def mark_failed(self, failed_at: datetime.datetime) -> None:
-        """started | broadcasted -> failed (started: refused before broadcast, e.g. by pre-flight)."""
-        _require_naive(failed_at, "failed_at")
+        """started | broadcasted -> failed (started: refused before broadcast, e.g. by pre-flight).
+
+        Not earlier than started_at. broadcasted_at is no lower bound: when a crash lost the broadcast time,
+        settlement fills it in with the time it noticed, after the inclusion time it then records.
+        """
+        when = _require_timestamp(failed_at, "failed_at")
         self._require_status(TradeStatus.failed, TradeStatus.started, TradeStatus.broadcasted)
-        self.failed_at = failed_at
+        self._require_not_before(when, "failed_at", "started_at")
+        self.failed_at = when
 
     def mark_repaired(self, repaired_at: datetime.datetime, note: str | None = None) -> None:
-        """started | broadcasted | failed -> repaired: the trade's accounting was fixed by hand."""
-        _require_naive(repaired_at, "repaired_at")
+        """started | broadcasted | failed -> repaired: the trade's accounting was fixed by hand.
+
+        Not earlier than any timestamp the trade already has.
+        """
+        when = _require_timestamp(repaired_at, "repaired_at")
+        if note is not None and not isinstance(note, str):
+            raise BadInputError(f"trade #{self.trade_id}: note must be a str, got {note!r:.80}")
         self._require_status(TradeStatus.repaired, TradeStatus.started, TradeStatus.broadcasted, TradeStatus.failed)
-        self.repaired_at = repaired_at
+        self._require_not_before(when, "repaired_at", "started_at", "broadcasted_at", "failed_at")
+        self.repaired_at = when
         if note:
             self.add_note(note)
 
@@ -385,6 +386,8 @@ class TradeExecution(JsonModel):
 
         The execution results are cleared so that nothing settled on a dropped block stays on the trade.
         """
+        if not isinstance(reason, str):
+            raise BadInputError(f"trade #{self.trade_id}: reorg reason must be a str, got {reason!r:.80}")
         self._require_status(TradeStatus.broadcasted, TradeStatus.success, TradeStatus.failed)
         self.executed_at = None
         self.failed_at = None
@@ -397,10 +400,14 @@ class TradeExecution(JsonModel):
 
     def add_note(self, line: str) -> None:
         """Append a line to `notes`."""
+        if not isinstance(line, str):
+            raise BadInputError(f"trade #{self.trade_id}: a note must be a str, got {line!r:.80}")
         self.notes = line if not self.notes else f"{self.notes}\n{line}"
 
-    def set_blockchain_transactions(self, txs: list[BlockchainTransaction]) -> None:
+    def set_blockchain_transactions(self, txs: Sequence[BlockchainTransaction]) -> None:
         """Attach the transactions carrying this trade; refused once it has been broadcast."""
+        if not isinstance(txs, list | tuple) or any(type(tx) is not BlockchainTransaction for tx in txs):
+            raise BadInputError(f"trade #{self.trade_id}: expected a list of BlockchainTransaction, got {txs!r:.80}")
         self._require_status(TradeStatus.broadcasted, TradeStatus.planned, TradeStatus.started)
         self.blockchain_transactions = list(txs)
 
@@ -523,7 +530,11 @@ class TradeExecution(JsonModel):
         return self.lp_fees_paid or Decimal(0)
 
     def get_execution_sort_position(self) -> int:
-        """Sort key: every sell before every buy (sells free the cash buys need), then by trade id."""
+        """Sort key: every sell before every buy (sells free the cash buys need), then by trade id.
+
+        Sells get `trade_id + SELL_SORT_OFFSET` (negative), buys their id; exact for ids 0..MAX_TRADE_ID.
+        """
+        _check_trade_id(self.trade_id, f"trade #{self.trade_id}: trade_id")
         return self.trade_id + SELL_SORT_OFFSET if self.is_sell() else self.trade_id
 
     def get_decision_lag(self) -> datetime.timedelta | None:
@@ -568,8 +579,11 @@ class TradeExecution(JsonModel):
         return f"<Trade #{self.trade_id} {self.get_human_description()}>"
 
     def pretty_print(self) -> str:
-        """Multi-line diagnostic dump of every field."""
-        data: dict[str, Any] = encode_dataclass(self)
+        """Multi-line diagnostic dump of every field (repr when a field is invalid, e.g. in a crash log)."""
+        try:
+            data: dict[str, Any] = encode_dataclass(self)
+        except SerialisationError as e:
+            return f"{self!r}\n(not serialisable: {e})"
         return pprint.pformat(data, sort_dicts=False)
 
     def get_full_debug_dump_str(self) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from vaultexec.errors import BadInputError
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.extra import ExecutorExtra
 from vaultexec.model.serialisation import OMIT_EMPTY, JsonModel
@@ -17,6 +19,25 @@ _REVERT_PREFIXES = (
     "VM Exception while processing transaction: reverted with reason string ",
     "VM Exception while processing transaction: revert ",
 )
+
+#: Fields holding a uint256 quantity (wei, gas, nonce, block): 0 <= value < 2**256.
+_UINT_FIELDS = (
+    "nonce",
+    "gas_limit",
+    "max_fee_per_gas",
+    "max_priority_fee_per_gas",
+    "gas_price",
+    "block_number",
+    "realised_gas_units_consumed",
+    "realised_gas_price",
+    "confirmations",
+)
+_UINT256_LIMIT = 2**256
+#: Addresses are kept as given (records are not re-checksummed); the format is checked.
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+#: Raw bytes as 0x hex (the length is not checked: records from elsewhere may hold truncated samples).
+_HEX_DATA = re.compile(r"0x[0-9a-fA-F]*")
 
 
 class TxState(enum.StrEnum):
@@ -104,6 +125,30 @@ class BlockchainTransaction(JsonModel):
     #: trade-executor fields we do not model (set by `model.compat`); outside eq.
     executor_extra: ExecutorExtra | None = field(default=None, compare=False, repr=False, metadata=OMIT_EMPTY)
 
+    def validate(self) -> None:
+        """Quantities are uint256; addresses (20 bytes), hashes (32 bytes) and raw data are 0x hex."""
+        name = f"transaction {self.tx_hash or '(unsigned)'}"
+        if self.chain_id is not None and self.chain_id <= 0:
+            raise BadInputError(f"{name}: chain_id {self.chain_id} must be positive")
+        for field_name in _UINT_FIELDS:
+            value = getattr(self, field_name)
+            if value is not None and not 0 <= value < _UINT256_LIMIT:
+                raise BadInputError(f"{name}: {field_name} {value} is not a uint256 (0 <= value < 2**256)")
+        for field_name, pattern, what in (
+            ("from_address", _ADDRESS, "0x + 40 hex digits"),
+            ("contract_address", _ADDRESS, "0x + 40 hex digits"),
+            ("tx_hash", _HASH, "0x + 64 hex digits"),
+            ("block_hash", _HASH, "0x + 64 hex digits"),
+            ("signed_bytes", _HEX_DATA, "0x + hex digits"),
+            ("revert_data", _HEX_DATA, "0x + hex digits"),
+        ):
+            text = getattr(self, field_name)
+            if text is not None and not pattern.fullmatch(text):
+                raise BadInputError(f"{name}: {field_name} {text!r:.80} is not {what}")
+        for i, tx_hash in enumerate(self.replaced_tx_hashes):
+            if not _HASH.fullmatch(tx_hash):
+                raise BadInputError(f"{name}: replaced_tx_hashes[{i}] {tx_hash!r:.80} is not 0x + 64 hex digits")
+
     def is_success(self) -> bool:
         return self.status is True
 
@@ -122,6 +167,12 @@ class BlockchainTransaction(JsonModel):
 
     def set_signed(self, tx_hash: str, signed_bytes: str, nonce: int) -> None:
         """Record a signature; a different hash already set is kept in `replaced_tx_hashes`."""
+        if not isinstance(tx_hash, str) or not _HASH.fullmatch(tx_hash):
+            raise BadInputError(f"set_signed: tx_hash {tx_hash!r:.80} is not 0x + 64 hex digits")
+        if not isinstance(signed_bytes, str) or not _HEX_DATA.fullmatch(signed_bytes):
+            raise BadInputError(f"set_signed: signed_bytes {signed_bytes!r:.80} is not 0x hex")
+        if isinstance(nonce, bool) or not isinstance(nonce, int) or not 0 <= nonce < _UINT256_LIMIT:
+            raise BadInputError(f"set_signed: nonce {nonce!r:.80} is not a non-negative int")
         if self.tx_hash is not None and self.tx_hash != tx_hash:
             self.replaced_tx_hashes.append(self.tx_hash)
         self.tx_hash = tx_hash
