@@ -41,6 +41,17 @@ def test_trade_counters_and_last_errors() -> None:
     assert state.last_errors == {5: "Too little received"}
 
 
+def test_a_reorged_trade_is_no_longer_counted() -> None:
+    state = RunState()
+    state.record_trade_success(1)
+    state.record_trade_failure(2, "Too little received")
+    state.record_trade_reorged(1, was_success=True)
+    state.record_trade_reorged(2, was_success=False)
+    state.record_trade_reorged(3, was_success=True)  # never below zero
+    assert (state.trades_succeeded, state.trades_failed) == (0, 0)
+    assert state.last_errors == {}
+
+
 def test_set_fail_traceback_survives_json() -> None:
     state = RunState(executor_id="vault-1")
     try:

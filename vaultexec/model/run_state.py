@@ -164,3 +164,12 @@ class RunState(JsonModel):
 
     def record_trade_repair(self, trade_id: int) -> None:
         self.trades_repaired += 1
+
+    def record_trade_reorged(self, trade_id: int, was_success: bool) -> None:
+        """Undo the count of a settled trade a reorg took back to pending (it is counted again when it
+        settles anew); never below zero."""
+        if was_success:
+            self.trades_succeeded = max(0, self.trades_succeeded - 1)
+        else:
+            self.trades_failed = max(0, self.trades_failed - 1)
+            self.last_errors.pop(trade_id, None)
