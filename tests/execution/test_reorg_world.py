@@ -9,8 +9,9 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from vaultexec.chain.rpc import RPCClient
 from vaultexec.execution.executor import VaultExecutionModel
-from vaultexec.execution.reorg import find_reorged, reorg_window
+from vaultexec.execution.reorg import find_reorged, reopen_reorged_trades, reorg_window
 from vaultexec.model.run_state import RunState
 from vaultexec.model.trade import TradeStatus
 from vaultexec.store.sqlite import SQLiteStore
@@ -18,6 +19,7 @@ from vaultexec.testing.anvil import AnvilInstance
 from vaultexec.testing.world import World
 
 from exec_pipeline import make_executor, make_trade, pair, register_world, world_pairs  # isort: skip
+from test_broadcast_faults_world import LaggingReceipts  # isort: skip
 from test_executor import SYMBOLS, balances, executed_events, raw_changes  # isort: skip
 
 
@@ -39,7 +41,8 @@ def test_settled_trades_whose_blocks_vanished_are_settled_again(
     assert [t.get_status() for t in executor.execute_trades(trades)] == [TradeStatus.success] * 2
     old_blocks = {t.trade_id: t.blockchain_transactions[-1].block_hash for t in trades}
     assert anvil.rpc("evm_revert", [snapshot])  # the blocks holding both settlements leave the chain
-    anvil.rpc("evm_mine")
+    for _ in trades:  # the new chain is as long as the old (a height above the head is a lagging node's)
+        anvil.rpc("evm_mine")
     assert executed_events(web3, vault, start_block) == 0
 
     settled = executor.resume()
@@ -82,3 +85,18 @@ def test_settled_trade_moved_to_another_block_is_settled_from_there(
     assert landed.block_hash == "0x" + bytes(moved["blockHash"]).hex()
     assert executor.store.load(1).is_success() and executed_events(web3, vault, start_block) == 1
     assert executor.run_state.trades_succeeded == 1
+
+
+def test_receipts_served_late_are_not_taken_for_a_reorg(
+        web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, asset_manager: LocalAccount,
+        tmp_path: Path) -> None:
+    executor = new_executor(anvil, world, vault, tmp_path)
+    [trade] = executor.execute_trades([make_trade(1, pair(world.addresses, "WETH", "USDC", 500), "1000")])
+    assert trade.is_success()
+    proxy = LaggingReceipts(anvil.url)
+    with proxy:  # a restart at once, on a provider whose receipts lag
+        lagging = RPCClient(proxy.url)
+        assert find_reorged(lagging, executor.store, window=reorg_window(world.chain_id)) == []
+        assert proxy.hidden == 1  # the receipt was asked for and not served: its block was checked instead
+        assert reopen_reorged_trades(lagging, executor.store, RunState(), reorg_window(world.chain_id)) == []
+    assert executor.store.load(1).is_success()

@@ -111,6 +111,8 @@ def test_failed_trade_is_not_called_unexecuted_while_its_transaction_can_land(
         run_state = RunState()
         pooled = repair_trades(client, store, VAULT, run_state, [1])
         assert not pooled.repaired and "could still land" in pooled.refused[1]
+        # resume() only takes started/broadcasted trades: the advice for a failed one is to repair it later
+        assert "run repair again once it is mined" in pooled.refused[1] and "resume" not in pooled.refused[1]
         anvil.rpc("evm_mine")
     finally:
         anvil.rpc("evm_setAutomine", [True])

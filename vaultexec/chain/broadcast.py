@@ -17,10 +17,19 @@ the others up by hash once they have waited. From the answers it detects:
   to the node with a block number (a lagging node answers the nonce before the receipt): final, with
   `NonceConsumedError`'s explanation.
 
-A node refusing a send: for its fees -> replaced with bumped fees; a re-send or replacement of a
-transaction some version of which the node accepted before -> not final (the accepted version stays the
-current one, every hash is kept, whichever lands is settled); a first broadcast -> `failed` ("nothing was
-executed"), and the nonce gap it leaves is closed by the optional `NonceGapFiller` (chain.gaps).
+A node refusing a send:
+
+- for its fees -> replaced with bumped fees (a re-send of bytes already refused for their fees waits
+  `stuck_after` first); a replacement refused for its fees while an earlier version was accepted -> as below;
+- a re-send or replacement of a transaction some version of which may be in a pool (accepted in this
+  process, broadcast by an earlier run: `broadcasted_at` is stored, a replaced hash is stored, or it is
+  about to be replaced after waiting unmined) -> not final: the accepted version stays the current one,
+  every hash is kept, whichever lands is settled;
+- a first broadcast refused with a definite reason (`DEFINITE_REFUSAL_MESSAGES`: insufficient funds,
+  intrinsic gas, gas limit, sender, chain id, size, type...) -> `failed` ("nothing was executed"), and the
+  nonce gap it leaves is closed, best effort, by the optional `NonceGapFiller` (chain.gaps);
+- a first broadcast refused with any other answer -> the hash is looked up: known to the node -> in
+  flight; unknown -> `dropped`, not final, sent again by the drop check after `stuck_after`.
 
 Final states: `confirmed` (status True), `failed` (reverted, or refused at its first broadcast: status
 None), `replaced` (nonce consumed by another transaction). Every state change is handed to `persist`
@@ -36,11 +45,19 @@ from typing import Any
 
 from vaultexec.chain.gaps import NonceGapFiller
 from vaultexec.chain.gas import FeeQuote
+from vaultexec.chain.receipts import apply_receipt, clear_receipt
 from vaultexec.chain.replacement import plan_replacements
 from vaultexec.chain.revert import ErrorRegistry, record_revert
 from vaultexec.chain.rpc import Reply, RPCClient
 from vaultexec.chain.tracking import PollAnswers, SignedVersion, TrackerConfig, TrackerStats, Watch
-from vaultexec.errors import BroadcastError, NonceConsumedError, RPCReplyError, TransactionTimeoutError
+from vaultexec.errors import (
+    BroadcastError,
+    NonceConsumedError,
+    RPCError,
+    RPCReplyError,
+    TransactionTimeoutError,
+    VaultExecError,
+)
 from vaultexec.model.run_state import utc_now
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 
@@ -56,6 +73,18 @@ NONCE_USED_MESSAGES = ("nonce too low", "nonce has already been used", "old nonc
 #: ... and those that mean "the fees are too low for the market now": replace with bumped fees, not final.
 UNDERPRICED_MESSAGES = ("less than block base fee", "underpriced", "fee too low", "fee cap less than",
                         "feecap", "max fee per gas less than")
+#: ... and those that refuse the transaction for good: as signed it can never enter the pool (geth, anvil,
+#: erigon, nethermind wordings). Any other refusal of a first broadcast is checked by hash before failing.
+DEFINITE_REFUSAL_MESSAGES = ("insufficient funds", "intrinsic gas too low", "intrinsic gas too high",
+                             "exceeds block gas limit", "exceeds the block gas limit", "gas limit reached",
+                             "invalid sender", "invalid signature", "invalid chain id", "chain id mismatch",
+                             "only replay-protected", "oversized data", "transaction type not supported",
+                             "tx type not supported", "priority fee per gas higher than max fee",
+                             "priority fee is greater than max fee", "tip above fee cap", "negative value",
+                             "exceeds the configured cap", "failed to decode")
+
+#: What `_after_send` made of one answer: in flight or not final, failed for good, or to be looked up.
+_SENT, _REFUSED, _UNCLEAR = "sent", "refused", "unclear"
 
 Persist = Callable[[BlockchainTransaction], None]
 #: Re-signs a transaction in place with the given fees and the same nonce (e.g. `HotWallet.resign_with_fees`).
@@ -94,44 +123,58 @@ class TransactionTracker:
                 raise BroadcastError(f"{tx} is not signed: sign it (and store it) before broadcasting")
         replies = self.client.batch([("eth_sendRawTransaction", [tx.signed_bytes]) for tx in txs])
         now = time.monotonic()
-        refused = []
-        for tx, reply in zip(txs, replies, strict=True):
-            self._watch(tx).last_sent = now
-            if self._after_send(tx, reply, now):
-                refused.append(tx)
-        if refused and self.gaps is not None:
-            self.gaps.close(refused, self._accepted_nonces(self.gaps.wallet.address))
+        outcomes = [(tx, reply, self._after_send(tx, reply, now)) for tx, reply in zip(txs, replies, strict=True)]
+        unclear = [(tx, reply.error) for tx, reply, outcome in outcomes if outcome == _UNCLEAR and reply.error]
+        if unclear:
+            self._look_up_unclear(unclear, now)
+        refused = [tx for tx, _, outcome in outcomes if outcome == _REFUSED]
+        if refused:
+            self._close_gaps(refused)
 
-    def _after_send(self, tx: BlockchainTransaction, reply: Reply, now: float) -> bool:
-        """Record the node's answer; True when it refused a transaction no version of which was accepted."""
+    def _after_send(self, tx: BlockchainTransaction, reply: Reply, now: float) -> str:
+        """Record the node's answer: `_SENT` (in flight, or refused but not final), `_REFUSED` (refused for
+        good at its first broadcast) or `_UNCLEAR` (an unknown refusal of a first broadcast: look it up)."""
         watch, error = self._watch(tx), reply.error
-        first_refusal = False
+        watch.last_sent = now
+        outcome = _SENT
         if error is None or _matches(error, ALREADY_KNOWN_MESSAGES + NONCE_USED_MESSAGES):
             if error is not None:
                 logger.info("node says %s for %s: tracking decides", error.rpc_message, tx.tx_hash)
-            if tx.tx_state in (TxState.signed, TxState.dropped, TxState.unsigned):
-                tx.tx_state = TxState.broadcasted
-            tx.broadcasted_at = tx.broadcasted_at or utc_now()
-            watch.accepted = SignedVersion.of(tx)
+            self._on_accepted(tx, watch)
         elif _matches(error, UNDERPRICED_MESSAGES):
-            logger.warning("node refused the fees of %s (nonce %s): %s; will replace with bumped fees",
-                           tx.tx_hash, tx.nonce, error.rpc_message)
-            tx.tx_state = TxState.dropped
-            watch.underpriced = True
-        elif watch.accepted is not None or tx.broadcasted_at is not None:
+            self._on_underpriced(tx, watch, error, now)
+        elif _sent_before(tx, watch):
             self._on_refused_again(tx, watch, error, now)
+        elif _matches(error, DEFINITE_REFUSAL_MESSAGES):
+            _fail_refused(tx, error)
+            outcome = _REFUSED
         else:
-            tx.tx_state = TxState.failed
-            tx.revert_reason = (f"refused by the node at broadcast: {error.rpc_message} "
-                                f"(nonce {tx.nonce}); nothing was executed")
-            logger.warning("broadcast of %s refused: %s", tx.tx_hash, error.rpc_message)
-            first_refusal = True
+            return _UNCLEAR  # stored once the lookup has decided
         self.persist(tx)
-        return first_refusal
+        return outcome
+
+    @staticmethod
+    def _on_accepted(tx: BlockchainTransaction, watch: Watch) -> None:
+        if tx.tx_state in (TxState.signed, TxState.dropped, TxState.unsigned):
+            tx.tx_state = TxState.broadcasted
+        tx.broadcasted_at = tx.broadcasted_at or utc_now()
+        watch.accepted = SignedVersion.of(tx)
+
+    def _on_underpriced(self, tx: BlockchainTransaction, watch: Watch, error: RPCReplyError, now: float) -> None:
+        """Refused for its fees: replace with bumped fees, unless an earlier accepted version may still land."""
+        if watch.accepted is not None and watch.accepted.tx_hash != tx.tx_hash:
+            self._on_refused_again(tx, watch, error, now)
+            return
+        logger.warning("node refused the fees of %s (nonce %s): %s; will replace with bumped fees",
+                       tx.tx_hash, tx.nonce, error.rpc_message)
+        if watch.underpriced:  # these bytes were refused for their fees before: no re-send every poll
+            watch.hold_until = now + self.config.stuck_after
+        tx.tx_state = TxState.dropped
+        watch.underpriced = True
 
     def _on_refused_again(self, tx: BlockchainTransaction, watch: Watch, error: RPCReplyError,
                           now: float) -> None:
-        """A version of this nonce was accepted before and may still land: never final here."""
+        """A version of this nonce may be in a pool and may still land: never final here."""
         self.stats.refused_resends += 1
         watch.hold_until = now + self.config.stuck_after
         accepted = watch.accepted
@@ -142,10 +185,43 @@ class TransactionTracker:
                     f"{tx.tx_hash} stays in flight")
         else:
             line = (f"re-send of {tx.tx_hash} refused by the node ({error.rpc_message}); a version of nonce "
-                    f"{tx.nonce} was accepted before and may still land")
+                    f"{tx.nonce} was sent before and may still land")
         tx.tx_state = TxState.broadcasted
-        tx.notes = line if not tx.notes else f"{tx.notes}\n{line}"
+        _note(tx, line)
         logger.warning("%s", line)
+
+    def _look_up_unclear(self, refused: list[tuple[BlockchainTransaction, RPCReplyError]], now: float) -> None:
+        """First broadcasts refused with an answer we do not recognise: known to the node by hash -> in
+        flight; unknown -> dropped (not final): the drop check sends them again after `stuck_after`."""
+        try:
+            found = [reply.error is None and reply.result is not None for reply in self.client.batch(
+                [("eth_getTransactionByHash", [tx.tx_hash]) for tx, _ in refused])]
+        except RPCError as exc:
+            logger.warning("cannot look up %d refused transactions (%s): taken as unknown", len(refused), exc)
+            found = [False] * len(refused)
+        for (tx, error), known in zip(refused, found, strict=True):
+            watch = self._watch(tx)
+            if known:
+                logger.warning("node answered %r to %s but knows it: in flight", error.rpc_message, tx.tx_hash)
+                self._on_accepted(tx, watch)
+            else:
+                watch.hold_until = now + self.config.stuck_after
+                tx.tx_state = TxState.dropped
+                _note(tx, f"send of {tx.tx_hash} refused with an answer not known to be final "
+                          f"({error.rpc_message}); the node does not know it: sent again later")
+                logger.warning("%s refused (%s) and unknown to the node: not final, sent again later",
+                               tx.tx_hash, error.rpc_message)
+            self.persist(tx)
+
+    def _close_gaps(self, refused: list[BlockchainTransaction]) -> None:
+        """Best effort: a failure to fill or release a refused nonce never stops the batch."""
+        if self.gaps is None:
+            return
+        try:
+            self.gaps.close(refused, self._accepted_nonces(self.gaps.wallet.address))
+        except VaultExecError as exc:
+            logger.error("could not close the nonce gap of %s: %s; the batch goes on",
+                         ", ".join(str(tx.nonce) for tx in refused), exc)
 
     def _accepted_nonces(self, sender: str) -> set[int]:
         return {nonce for (address, nonce), watch in self._watches.items()
@@ -265,27 +341,15 @@ class TransactionTracker:
     def _on_receipt(self, tx: BlockchainTransaction, receipt: dict[str, Any], head: int) -> bool:
         """Record a receipt; True when this made the transaction final."""
         self._watch(tx).nonce_used_since = None
-        landed = str(receipt["transactionHash"])
-        block_number, block_hash = int(receipt["blockNumber"], 16), str(receipt["blockHash"])
+        landed, block_hash = str(receipt["transactionHash"]), str(receipt["blockHash"])
         if tx.block_hash is not None and tx.block_hash != block_hash:
             self.stats.reorgs += 1
             logger.warning("%s moved from block %s to %s (reorg)", landed, tx.block_hash, block_hash)
         if landed != tx.tx_hash:
             logger.info("an earlier fee version %s of nonce %s landed, not %s", landed, tx.nonce, tx.tx_hash)
-            tx.replaced_tx_hashes = [h for h in tx.get_all_tx_hashes() if h != landed]
-            tx.tx_hash = landed
-        tx.block_number, tx.block_hash = block_number, block_hash
-        self.receipts[landed] = receipt
-        tx.status = int(receipt["status"], 16) == 1
-        tx.realised_gas_units_consumed = int(receipt["gasUsed"], 16)
-        tx.realised_gas_price = int(receipt["effectiveGasPrice"], 16)
-        tx.included_at = tx.included_at or utc_now()
-        tx.confirmations = max(0, head - block_number)
         before = tx.tx_state
-        if tx.confirmations >= self.config.confirmations:
-            tx.tx_state = TxState.confirmed if tx.status else TxState.failed
-        else:
-            tx.tx_state = TxState.included
+        apply_receipt(tx, receipt, head, self.config.confirmations)
+        self.receipts[landed] = receipt
         if tx.tx_state != before:
             self.persist(tx)
         return tx.tx_state in FINAL_STATES
@@ -296,12 +360,7 @@ class TransactionTracker:
                        tx.tx_hash, tx.block_number, tx.block_hash)
         for tx_hash in tx.get_all_tx_hashes():
             self.receipts.pop(tx_hash, None)
-        tx.block_number = tx.block_hash = tx.included_at = None
-        tx.status = None
-        tx.realised_gas_units_consumed = tx.realised_gas_price = None
-        tx.confirmations = 0
-        tx.tx_state = TxState.broadcasted
-        self._watch(tx).reorged = True
+        clear_receipt(tx)
         self.persist(tx)
 
     def _without_receipt(self, tx: BlockchainTransaction, mined_nonce: int | None, answers: PollAnswers,
@@ -366,6 +425,10 @@ class TransactionTracker:
                                "for it): keeping it as it is", tx.tx_hash, tx.nonce, tx.from_address, left)
                 continue
             old_hash = tx.tx_hash
+            if watch.accepted is None and not watch.underpriced:
+                # sent before (by this run, or by one that crashed before storing it) and waited unmined:
+                # it may be in a pool, so it is what a refused replacement falls back to
+                watch.accepted = SignedVersion.of(tx)
             self.resign(tx, fees)
             watch.replacements += 1
             watch.underpriced = False
@@ -385,3 +448,21 @@ class TransactionTracker:
 def _matches(error: RPCReplyError, needles: tuple[str, ...]) -> bool:
     text = error.rpc_message.lower()
     return any(n in text for n in needles)
+
+
+def _sent_before(tx: BlockchainTransaction, watch: Watch) -> bool:
+    """Some version of `tx` may be in a pool: accepted in this process, recorded as broadcast (by an
+    earlier run too: `broadcasted_at` is stored), or replaced (every replaced version was sent or stored)."""
+    return watch.accepted is not None or tx.broadcasted_at is not None or bool(tx.replaced_tx_hashes)
+
+
+def _fail_refused(tx: BlockchainTransaction, error: RPCReplyError) -> None:
+    """Refused for good at its first broadcast: no version of it ever reached a pool."""
+    tx.tx_state = TxState.failed
+    tx.revert_reason = (f"refused by the node at broadcast: {error.rpc_message} "
+                        f"(nonce {tx.nonce}); nothing was executed")
+    logger.warning("broadcast of %s refused: %s", tx.tx_hash, error.rpc_message)
+
+
+def _note(tx: BlockchainTransaction, line: str) -> None:
+    tx.notes = line if not tx.notes else f"{tx.notes}\n{line}"

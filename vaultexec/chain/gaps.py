@@ -8,6 +8,15 @@ version of n was ever accepted:
   (21000 gas, current fees) signed with nonce n; if the node refuses that too, n goes back to the wallet;
 - otherwise n goes back to the wallet (`HotWallet.release_nonces`): the next allocation reuses it.
 
+Best effort: an RPC failure while filling gives the nonces back to the wallet instead, and nothing here
+stops the batch (`TransactionTracker` also logs and goes on if closing a gap fails).
+
+The filler is the one transaction sent without a write-ahead record, and that is harmless: it moves no
+funds (0 value to the sender itself, 21000 gas), belongs to no trade, and nothing has to find it after
+a crash: the wallet syncs its nonce from the node's pending count, which counts a filler in the pool.
+Should a filler whose send seemed to fail still land, it only takes n before a transaction of ours that
+reused n; that one is then seen as "nonce consumed" by the tracker and its trade fails, nothing executed.
+
 The refused transaction keeps its stored bytes; once n is taken by the filler or by a new transaction it
 can never execute, so the trade is failed for good ("nothing was executed").
 """
@@ -20,7 +29,7 @@ from collections.abc import Collection, Sequence
 from vaultexec.chain.gas import fetch_fees
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet, SignedTx
-from vaultexec.errors import WalletError
+from vaultexec.errors import VaultExecError, WalletError
 from vaultexec.model.transaction import BlockchainTransaction
 
 logger = logging.getLogger(__name__)
@@ -48,9 +57,18 @@ class NonceGapFiller:
         to_fill = [tx for tx in ours if any(n > int(tx.nonce or 0) for n in in_flight)]
         to_release = [tx for tx in ours if tx not in to_fill]
         if to_fill:
-            to_release += self._fill(to_fill)
+            to_release += self._try_fill(to_fill)
         if to_release:
             self._release(to_release)
+
+    def _try_fill(self, txs: list[BlockchainTransaction]) -> list[BlockchainTransaction]:
+        """`_fill`, or every nonce back to the wallet when the node cannot be asked (fees, send)."""
+        try:
+            return self._fill(txs)
+        except VaultExecError as exc:
+            logger.error("cannot fill nonces %s of %s (%s): giving them back to the wallet",
+                         [tx.nonce for tx in txs], self.wallet.address, exc)
+            return txs
 
     def _fill(self, txs: list[BlockchainTransaction]) -> list[BlockchainTransaction]:
         """Send one filler per transaction (one batch); returns those whose filler was refused too."""

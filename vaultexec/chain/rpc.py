@@ -21,6 +21,7 @@ import http.client
 import itertools
 import json
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -138,19 +139,12 @@ class RPCClient:
 
     def __init__(self, url: str, timeout: float = 30.0, retry: RetryPolicy | None = None,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"RPC URL {_redact(url)!r} is not an http(s) URL; give e.g. "
-                                     "http://127.0.0.1:8545")
+        self._scheme, self._host, self._port, self._path = _parse_url(url)
         self.url = url
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.max_body_bytes = max_body_bytes
         self.stats = RPCStats()
-        self._scheme = parts.scheme
-        self._host = parts.hostname
-        self._port = parts.port
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._conn: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -347,11 +341,33 @@ def _describe(methods: list[str]) -> str:
     return methods[0] if len(methods) == 1 else f"batch of {len(methods)} ({', '.join(sorted(set(methods)))})"
 
 
+def _parse_url(url: str) -> tuple[str, str, int | None, str]:
+    """(scheme, host, port, path with query) of an http(s) URL; ConfigurationError naming the URL (without
+    credentials or path) when it is not one."""
+    example = "give e.g. http://127.0.0.1:8545"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a port that is not a number 0-65535, a broken [IPv6] host
+        raise ConfigurationError(f"RPC URL {_redact(url)!r} is not a valid URL ({exc}); {example}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"RPC URL {_redact(url)!r} is not an http(s) URL; {example}")
+    return parts.scheme, parts.hostname, port, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
 def _redact(url: str) -> str:
-    """The URL without credentials or path (providers often put API keys there)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}"
+    """The URL without credentials, path or query (providers often put API keys there), as the user wrote
+    it; for text that is not scheme://host, what comes before its first "/", "?" or "#"."""
+    text = url.strip()
+    scheme, separator, rest = text.partition("://")
+    if separator and scheme and rest:
+        return f"{scheme}://{_before_path(rest).rpartition('@')[2]}"
+    head = _before_path(text)
+    return head.rpartition("@")[2] + ("/..." if len(head) < len(text) else "")
+
+
+def _before_path(text: str) -> str:
+    return re.split(r"[/?#]", text, maxsplit=1)[0]
 
 
 class ClientProvider(JSONBaseProvider):

@@ -77,10 +77,11 @@ class Watch:
 
     last_sent: float
     replacements: int = 0
-    reorged: bool = False
     #: The node refused our fees: the next poll replaces (with a resign) or re-sends.
     underpriced: bool = False
-    #: The last version of this nonce the node accepted (None: none yet, in this process).
+    #: The last version of this nonce the node accepted, or that may be in a pool because it waited there
+    #: unmined before being replaced (None: none known, in this process): what a refused replacement
+    #: falls back to.
     accepted: SignedVersion | None = None
     #: When (monotonic) and at which head the nonce was first seen mined with no receipt of ours.
     nonce_used_since: float | None = None

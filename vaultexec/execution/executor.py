@@ -28,6 +28,7 @@ from vaultexec.errors import (
     InsufficientBalanceError,
     PreflightRefusedError,
     RecordNotFoundError,
+    StoreError,
     VaultExecError,
 )
 from vaultexec.execution.plan import ExecutionPlan, TradePlan
@@ -233,10 +234,9 @@ class VaultExecutionModel:
         self.on_stage(STAGE_SIGNED, started)
         tracker = self._tracker(log)
         txs = [trade.blockchain_transactions[-1] for trade in started]
-        tracker.broadcast(txs)  # the client splits bodies a node would refuse as too big
-        for trade, tx in zip(started, txs, strict=True):
-            if tx.tx_state is TxState.broadcasted:
-                trade.mark_broadcasted(tx.broadcasted_at or now)
+        _broadcast_and_store(tracker, log, txs)
+        for trade in started:
+            if trade.get_status() is TradeStatus.broadcasted:
                 self.run_state.record_trade_broadcast()
         self.on_stage(STAGE_BROADCAST, started)
         self._wait_until_mined(txs)
@@ -312,13 +312,29 @@ class VaultExecutionModel:
     def repair(self, trade_ids: Sequence[int] | None = None, note: str | None = None,
                force: bool = False) -> RepairResult:
         """Close trades that cannot settle automatically (see `repair.repair_trades`); `force` (with trade ids
-        and a note) closes trades that landed but cannot be settled, recording the receipt's facts."""
+        and a note) closes trades that landed but cannot be settled, recording the receipt's facts. A receipt
+        counts once it has the tracker's `confirmations` on top of it (`CONFIRMATIONS_BY_CHAIN` by default)."""
         return repair_trades(self.client, self.store, self.vault_address, self.run_state, trade_ids, note,
-                             self.config.native_token_price, force=force)
+                             self.config.native_token_price, force=force,
+                             confirmations=self.tracker_config.confirmations)
 
     def get_pending_trades(self) -> list[TradeExecution]:
         """Trades the store holds as started or broadcasted."""
         return self.store.list_by_status(TradeStatus.started.value, TradeStatus.broadcasted.value)
+
+
+def _broadcast_and_store(tracker: TransactionTracker, log: WriteAheadLog, txs: Sequence[BlockchainTransaction]) -> None:
+    """Send the batch (the client splits bodies a node would refuse as too big), then store the trades a node
+    accepted as broadcasted with one `update_many`: after a crash the store says they may be in a pool.
+
+    A store failure there is logged, not raised: the transactions are out, tracking and settling them is
+    what matters now (their write-ahead records exist; settlement stores them again).
+    """
+    try:
+        with log.batched():
+            tracker.broadcast(txs)
+    except StoreError as exc:
+        logger.error("batch of %d transactions sent, but storing it as broadcasted failed: %s", len(txs), exc)
 
 
 def _check_execute_arguments(trades: object, ts: object) -> None:

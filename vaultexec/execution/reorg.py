@@ -1,9 +1,14 @@
 """Re-check recently settled trades: a reorg deeper than the confirmation depth can undo a settlement.
 
 `reopen_reorged_trades` looks at the trades settled (success or failed on chain) in the last
-`reorg_window(chain_id)` blocks and asks, in one batched request, for the receipt of each one's landed
-hash. A receipt that is gone, or that moved to another block, means the block the trade was settled from
-left the canonical chain: the trade goes back to broadcasted (`TradeExecution.mark_reorged`, stored with
+`reorg_window(chain_id)` blocks and asks, in one batched request, for the head, the receipt of each
+one's landed hash and the canonical block at each one's height. The block the trade was settled from
+left the canonical chain when the receipt is in another block, or when the receipt is gone and the
+canonical block at that height (at or below the head) has another hash. A receipt missing while its
+block is still canonical, or above the node's head, is a node whose receipts or blocks lag (a
+load-balanced provider), not a reorg: the trade is left settled and the next check looks again.
+
+A reorged trade goes back to broadcasted (`TradeExecution.mark_reorged`, stored with
 `revert_to_broadcasted`, its RunState count undone) and `resume()` tracks it again. Its stored bytes are
 re-sent if the node lost them, and a receipt found in another block settles it again.
 
@@ -15,11 +20,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+from vaultexec.chain.receipts import clear_receipt, receipt_block
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.model.run_state import RunState
 from vaultexec.model.trade import TradeExecution, TradeStatus
-from vaultexec.model.transaction import BlockchainTransaction, TxState
+from vaultexec.model.transaction import BlockchainTransaction
 from vaultexec.store.protocol import ExecutionStore
 
 logger = logging.getLogger(__name__)
@@ -72,25 +79,43 @@ def recently_settled(store: ExecutionStore, first_block: int) -> list[TradeExecu
 
 
 def find_reorged(client: RPCClient, store: ExecutionStore, window: int) -> list[Reorged]:
-    """The trades settled in the last `window` blocks whose receipt is gone or in another block."""
-    head = int(client.call("eth_blockNumber"), 16)
-    recent = recently_settled(store, head - window)
+    """The trades settled in the last `window` blocks whose block left the canonical chain (module doc)."""
+    recent = recently_settled(store, int(client.call("eth_blockNumber"), 16) - window)
     if not recent:
         return []
     txs = [t.blockchain_transactions[-1] for t in recent]
-    replies = client.batch([("eth_getTransactionReceipt", [tx.tx_hash]) for tx in txs])
+    replies = client.batch([("eth_blockNumber", []),
+                            *[("eth_getTransactionReceipt", [tx.tx_hash]) for tx in txs],
+                            *[("eth_getBlockByNumber", [hex(int(tx.block_number or 0)), False]) for tx in txs]])
+    head = int(replies[0].value(), 16)
+    receipts, blocks = replies[1:len(txs) + 1], replies[len(txs) + 1:]
     reorged = []
-    for trade, tx, reply in zip(recent, txs, replies, strict=True):
-        receipt = reply.value()
-        if receipt is None:
-            reason = f"the receipt of {tx.tx_hash} (block {tx.block_number}, {tx.block_hash}) is gone"
-        elif str(receipt["blockHash"]) != tx.block_hash:
-            reason = (f"{tx.tx_hash} moved from block {tx.block_number} ({tx.block_hash}) to block "
-                      f"{int(receipt['blockNumber'], 16)} ({receipt['blockHash']})")
-        else:
-            continue
-        reorged.append(Reorged(trade, reason))
+    for trade, tx, receipt, block in zip(recent, txs, receipts, blocks, strict=True):
+        reason = _reorg_reason(tx, receipt.value(), block.value(), head)
+        if reason is not None:
+            reorged.append(Reorged(trade, reason))
     return reorged
+
+
+def _reorg_reason(tx: BlockchainTransaction, receipt: dict[str, Any] | None, block: dict[str, Any] | None,
+                  head: int) -> str | None:
+    """Why `tx`'s settlement block left the canonical chain, or None if it did not (or cannot be told yet)."""
+    if receipt is not None:
+        if str(receipt["blockHash"]) == tx.block_hash:
+            return None
+        return (f"{tx.tx_hash} moved from block {tx.block_number} ({tx.block_hash}) to block "
+                f"{receipt_block(receipt)} ({receipt['blockHash']})")
+    height = int(tx.block_number or 0)
+    if height > head or block is None:
+        logger.info("no receipt for %s and block %d is beyond the node's head %d: a lagging node, checked "
+                    "again next time", tx.tx_hash, height, head)
+        return None
+    if str(block["hash"]) == tx.block_hash:
+        logger.info("no receipt for %s, but its block %d is still canonical: receipts lag, checked again next "
+                    "time", tx.tx_hash, height)
+        return None
+    return (f"the receipt of {tx.tx_hash} is gone and block {height} is now {block['hash']}, not "
+            f"{tx.block_hash}")
 
 
 def reopen(store: ExecutionStore, run_state: RunState, reorged: Reorged) -> None:
@@ -98,24 +123,10 @@ def reopen(store: ExecutionStore, run_state: RunState, reorged: Reorged) -> None
     trade, reason = reorged.trade, reorged.reason
     succeeded = trade.is_success()
     trade.mark_reorged(reason)
-    _clear_receipt(trade.blockchain_transactions[-1])
+    clear_receipt(trade.blockchain_transactions[-1])
     store.revert_to_broadcasted(trade, reason)
-    # RunState has no "undo" recorder: the settlement that counted this trade was undone, so is its count.
-    if succeeded:
-        run_state.trades_succeeded = max(0, run_state.trades_succeeded - 1)
-    else:
-        run_state.trades_failed = max(0, run_state.trades_failed - 1)
+    run_state.record_trade_reorged(trade.trade_id, was_success=succeeded)
     logger.warning("trade %d: %s (reorg): back to broadcasted, tracked again", trade.trade_id, reason)
-
-
-def _clear_receipt(tx: BlockchainTransaction) -> None:
-    tx.block_number = tx.block_hash = tx.included_at = None
-    tx.status = None
-    tx.realised_gas_units_consumed = tx.realised_gas_price = None
-    tx.revert_reason = tx.revert_data = None
-    tx.revert_reason_approximate = False
-    tx.confirmations = 0
-    tx.tx_state = TxState.broadcasted
 
 
 def reopen_reorged_trades(client: RPCClient, store: ExecutionStore, run_state: RunState,

@@ -11,12 +11,16 @@ batched request: each sender's mined nonce, the receipt and the by-hash lookup o
 - never signed -> repaired (nothing can have been sent);
 - no receipt, nonce used by another transaction, or nonce unused and no hash known to the node ->
   repaired (nothing of it executed);
+- a receipt with fewer than `confirmations` blocks on top of it -> refused (wait for them: a shallow
+  block can still be reorged out);
 - a receipt that reverted -> a pending trade settles failed, a failed one is repaired (gas spent, nothing
   else);
 - a successful receipt -> a pending trade is settled; a trade that landed but cannot be settled (or a
   failed trade whose transaction did execute) is refused unless `force`: then it is repaired with the
   operator's note and the receipt's facts (hash, block, status, gas);
-- a hash in the pool or in a block whose receipt the node does not serve yet -> refused (resume later);
+- a hash in a block whose receipt the node does not serve yet -> refused (try again shortly);
+- a pending trade whose nonce is unused -> refused (resume() finishes it); a failed trade with a hash in the
+  pool -> refused (it may still land: repair again once it is mined, with force if it succeeded);
 - a hash with no sender or nonce stored (nothing to ask the chain about) -> refused.
 """
 
@@ -29,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from vaultexec.chain.broadcast import TransactionTracker
+from vaultexec.chain.receipts import apply_receipt, receipt_block
 from vaultexec.chain.revert import known_errors, record_revert
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.errors import BadInputError
@@ -92,6 +97,8 @@ class ChainFacts:
     """What the chain says about one trade's stored transaction (all its hashes)."""
 
     nonce_mined: bool
+    #: The head block when the chain was asked.
+    head: int = 0
     receipt: dict[str, Any] | None = None
     #: A hash is known to the node with a block number, but no receipt was served (a lagging node).
     in_block: bool = False
@@ -101,9 +108,11 @@ class ChainFacts:
 
 def repair_trades(client: RPCClient, store: ExecutionStore, vault: str, run_state: RunState,
                   trade_ids: Sequence[int] | None = None, note: str | None = None,
-                  native_token_price: Decimal | None = None, force: bool = False) -> RepairResult:
+                  native_token_price: Decimal | None = None, force: bool = False,
+                  confirmations: int = 0) -> RepairResult:
     """Repair the trades of `trade_ids` (default: every started, broadcasted or failed one); see the module
-    doc. `force` (needs `trade_ids` and a `note`) closes trades that landed but cannot be settled."""
+    doc. `force` (needs `trade_ids` and a `note`) closes trades that landed but cannot be settled; a receipt
+    counts once `confirmations` blocks are on top of it (the chain's depth, as the executor's tracker)."""
     note = (note or "").strip() or None
     if force and (not trade_ids or note is None):
         raise BadInputError("repair with force closes landed trades by hand: name them (trade ids) and say "
@@ -119,7 +128,8 @@ def repair_trades(client: RPCClient, store: ExecutionStore, vault: str, run_stat
     to_settle = []
     for trade in chosen:
         if trade.trade_id in facts:
-            if _decide(client, trade, facts[trade.trade_id], note, force, store, run_state, result):
+            if _decide(client, trade, facts[trade.trade_id], Closing(note, force, confirmations), store,
+                       run_state, result):
                 to_settle.append(trade)
         elif _never_signed(trade):
             _mark_repaired(trade, store, run_state, note or "repaired: never signed, nothing can have been sent")
@@ -143,43 +153,74 @@ def _never_signed(trade: TradeExecution) -> bool:
     return tx is None or (not tx.tx_hash and not tx.signed_bytes)
 
 
-def _decide(client: RPCClient, trade: TradeExecution, facts: ChainFacts, note: str | None, force: bool,
+@dataclass(frozen=True)
+class Closing:
+    """How the operator asked to close trades: their note, `force`, and the confirmation depth required."""
+
+    note: str | None
+    force: bool
+    confirmations: int
+
+
+def _decide(client: RPCClient, trade: TradeExecution, facts: ChainFacts, closing: Closing,
             store: ExecutionStore, run_state: RunState, result: RepairResult) -> bool:
     """Repair or refuse `trade` from the chain's facts; True when it must be settled instead."""
     tx = _sent_tx(trade)
     assert tx is not None
-    receipt = facts.receipt
-    if receipt is not None:
-        _record_receipt(client, tx, receipt)
-        if trade.is_pending():
-            return True
-        if tx.status:
-            if force:
-                _mark_repaired(trade, store, run_state, _closing_note(note, tx))
-                result.repaired.append(trade)
-            else:
-                result.refused[trade.trade_id] = (
-                    f"it is marked failed, but its transaction {tx.tx_hash} landed in block {tx.block_number} and "
-                    "succeeded: the trade executed. Record what it did, then: vaultexec repair --trade-id "
-                    f"{trade.trade_id} --force --note '...'")
-            return False
-        _mark_repaired(trade, store, run_state, note or f"repaired: {tx.tx_hash} reverted in block "
-                       f"{tx.block_number} (gas spent, nothing of the trade executed)")
-        result.repaired.append(trade)
-    elif facts.in_block:
+    note = closing.note
+    if facts.receipt is not None:
+        return _decide_landed(client, trade, tx, facts.receipt, facts.head, closing, store, run_state, result)
+    if facts.in_block:
         result.refused[trade.trade_id] = (f"a transaction of nonce {tx.nonce} is in a block, but the node serves "
                                           "no receipt for it yet: try again in a minute")
     elif facts.nonce_mined:
         _mark_repaired(trade, store, run_state, note or f"repaired: nonce {tx.nonce} was used by another "
                        "transaction and none of this trade's landed: nothing of it executed")
         result.repaired.append(trade)
-    elif facts.in_pool or trade.is_pending():
+    elif trade.is_pending():
         result.refused[trade.trade_id] = (f"nonce {tx.nonce} is still unused and its transaction {tx.tx_hash} "
                                           "could still land; run resume() instead")
+    elif facts.in_pool:
+        result.refused[trade.trade_id] = (
+            f"it is marked failed, but a transaction of nonce {tx.nonce} is in the node's pool and could still "
+            f"land: run repair again once it is mined (with --force --trade-id {trade.trade_id} --note '...' "
+            "if it succeeded)")
     else:
         _mark_repaired(trade, store, run_state, note or f"repaired: nonce {tx.nonce} is unused and the node "
                        "knows none of this trade's transactions: nothing of it executed")
         result.repaired.append(trade)
+    return False
+
+
+def _decide_landed(client: RPCClient, trade: TradeExecution, tx: BlockchainTransaction, receipt: dict[str, Any],
+                   head: int, closing: Closing, store: ExecutionStore, run_state: RunState,
+                   result: RepairResult) -> bool:
+    """A hash of `trade` has a receipt: refuse until it is `confirmations` deep, then settle a pending trade
+    (True), repair a failed one that reverted, refuse (or with force close) a failed one that succeeded."""
+    depth = head - receipt_block(receipt)
+    if depth < closing.confirmations:
+        result.refused[trade.trade_id] = (
+            f"its transaction {receipt['transactionHash']} is in block {receipt_block(receipt)} with {depth} of "
+            f"the {closing.confirmations} confirmations needed (a shallow block can still be reorged out): wait "
+            f"for {closing.confirmations} confirmations, then run repair again")
+        return False
+    apply_receipt(tx, receipt, head, closing.confirmations)
+    if tx.status is False:
+        record_revert(client, tx, known_errors())
+    if trade.is_pending():
+        return True
+    if not tx.status:
+        _mark_repaired(trade, store, run_state, closing.note or f"repaired: {tx.tx_hash} reverted in block "
+                       f"{tx.block_number} (gas spent, nothing of the trade executed)")
+        result.repaired.append(trade)
+    elif closing.force:
+        _mark_repaired(trade, store, run_state, _closing_note(closing.note, tx))
+        result.repaired.append(trade)
+    else:
+        result.refused[trade.trade_id] = (
+            f"it is marked failed, but its transaction {tx.tx_hash} landed in block {tx.block_number} and "
+            "succeeded: the trade executed. Record what it did, then: vaultexec repair --trade-id "
+            f"{trade.trade_id} --force --note '...'")
     return False
 
 
@@ -213,19 +254,21 @@ def _closing_note(note: str | None, tx: BlockchainTransaction, error: str | None
 
 
 def look_up_chain(client: RPCClient, trades: Sequence[TradeExecution]) -> dict[int, ChainFacts]:
-    """One batch: senders' mined nonces, then the receipt and the by-hash lookup of every stored hash."""
+    """One batch: the head, senders' mined nonces, the receipt and the by-hash lookup of every stored hash."""
     txs = {t.trade_id: tx for t in trades if (tx := _sent_tx(t)) is not None}
     if not txs:
         return {}
     senders = sorted({str(tx.from_address) for tx in txs.values()})
     slots = [(trade_id, h) for trade_id, tx in txs.items() for h in tx.get_all_tx_hashes()]
-    replies = client.batch([("eth_getTransactionCount", [s, "latest"]) for s in senders]
+    replies = client.batch([("eth_blockNumber", [])]
+                           + [("eth_getTransactionCount", [s, "latest"]) for s in senders]
                            + [("eth_getTransactionReceipt", [h]) for _, h in slots]
                            + [("eth_getTransactionByHash", [h]) for _, h in slots])
-    mined = {s: int(r.value(), 16) for s, r in zip(senders, replies, strict=False)}
-    receipts = replies[len(senders):len(senders) + len(slots)]
-    lookups = replies[len(senders) + len(slots):]
-    facts = {trade_id: ChainFacts(nonce_mined=mined[str(tx.from_address)] > int(tx.nonce or 0))
+    head = int(replies[0].value(), 16)
+    mined = {s: int(r.value(), 16) for s, r in zip(senders, replies[1:], strict=False)}
+    receipts = replies[1 + len(senders):1 + len(senders) + len(slots)]
+    lookups = replies[1 + len(senders) + len(slots):]
+    facts = {trade_id: ChainFacts(nonce_mined=mined[str(tx.from_address)] > int(tx.nonce or 0), head=head)
              for trade_id, tx in txs.items()}
     for (trade_id, _), receipt, found in zip(slots, receipts, lookups, strict=True):
         fact = facts[trade_id]
@@ -236,22 +279,6 @@ def look_up_chain(client: RPCClient, trades: Sequence[TradeExecution]) -> dict[i
             fact.in_block = fact.in_block or known.get("blockNumber") is not None
             fact.in_pool = fact.in_pool or known.get("blockNumber") is None
     return facts
-
-
-def _record_receipt(client: RPCClient, tx: BlockchainTransaction, receipt: dict[str, Any]) -> None:
-    """Put the receipt's facts on `tx`; the landed hash becomes current, every other hash is kept."""
-    landed = str(receipt["transactionHash"])
-    if landed != tx.tx_hash:
-        tx.replaced_tx_hashes = [h for h in tx.get_all_tx_hashes() if h != landed]
-        tx.tx_hash = landed
-    tx.block_number, tx.block_hash = int(receipt["blockNumber"], 16), str(receipt["blockHash"])
-    tx.status = int(receipt["status"], 16) == 1
-    tx.realised_gas_units_consumed = int(receipt["gasUsed"], 16)
-    tx.realised_gas_price = int(receipt["effectiveGasPrice"], 16)
-    tx.included_at = tx.included_at or utc_now()
-    tx.tx_state = TxState.confirmed if tx.status else TxState.failed
-    if not tx.status:
-        record_revert(client, tx, known_errors())
 
 
 def _mark_repaired(trade: TradeExecution, store: ExecutionStore, run_state: RunState, note: str) -> None:

@@ -4,19 +4,26 @@ The rule that keeps trades from being lost or doubled: once signed bytes for a t
 the store holds them, so a restarted process finds them (`resume()`) and re-sends *those* bytes instead
 of signing a new transaction for the trade. Replacements (same nonce, bumped fees) are stored before
 they are sent too: `WriteAheadLog.persist_tx` is the tracker's `persist` callback.
+
+Once a node accepted a trade's transaction the trade is stored as broadcasted, with the transaction's
+`broadcasted_at`: after a crash that record says "some version of it may be in a pool", so a later
+refusal to re-send it is never taken for "nothing was executed". The executor stores a whole batch that
+way with one `update_many` (`WriteAheadLog.batched`).
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from vaultexec.chain.gas import FeeQuote
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.errors import DuplicateRecordError
 from vaultexec.model.deltas import AssetDelta
+from vaultexec.model.run_state import utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.model.transaction import BlockchainTransaction
 from vaultexec.store.protocol import ExecutionStore
@@ -50,8 +57,10 @@ class WriteAheadLog:
 
     store: ExecutionStore
     vault_address: str
-    #: id(tx) -> (trade, hashes as last stored); lets `persist_tx` store only what changed.
-    _tracked: dict[int, tuple[TradeExecution, tuple[str, ...]]] = field(default_factory=dict)
+    #: id(tx) -> (trade, what was last stored of its transaction); lets `persist_tx` store only what matters.
+    _tracked: dict[int, tuple[TradeExecution, _StoredTx]] = field(default_factory=dict)
+    #: Trades `persist_tx` must store, by id, while inside `batched()` (None outside).
+    _deferred: dict[int, TradeExecution] | None = field(default=None, init=False, repr=False)
 
     def sign_and_store(self, requests: Sequence[SignRequest], wallet: HotWallet, fees: FeeQuote,
                        now: datetime.datetime) -> list[TradeExecution]:
@@ -120,16 +129,50 @@ class WriteAheadLog:
     def track(self, trade: TradeExecution) -> None:
         """Follow `trade`'s last transaction so replacements of it are stored before they are sent."""
         tx = trade.blockchain_transactions[-1]
-        self._tracked[id(tx)] = (trade, tuple(tx.get_all_tx_hashes()))
+        self._tracked[id(tx)] = (trade, _StoredTx.of(tx))
 
     def persist_tx(self, tx: BlockchainTransaction) -> None:
-        """Tracker callback: store the trade when the transaction's set of signed hashes changed."""
+        """Tracker callback: store the trade when its transaction has a new signed version (before it is
+        sent) or reached a node for the first time (the trade is then broadcasted); nothing otherwise."""
         entry = self._tracked.get(id(tx))
         if entry is None:
             return
-        trade, stored_hashes = entry
-        hashes = tuple(tx.get_all_tx_hashes())
-        if hashes != stored_hashes:
+        trade, stored = entry
+        current = _StoredTx.of(tx)
+        if current == stored:
+            return
+        if current.sent and trade.get_status() is TradeStatus.started:
+            sent_at = tx.broadcasted_at or utc_now()
+            trade.mark_broadcasted(max(sent_at, trade.started_at or sent_at))
+        if self._deferred is not None:
+            self._deferred[trade.trade_id] = trade
+        else:
             self.store.update(trade)
-            self._tracked[id(tx)] = (trade, hashes)
+        self._tracked[id(tx)] = (trade, current)
+        if current.hashes != stored.hashes:
             logger.info("trade %d: replacement %s stored before broadcast", trade.trade_id, tx.tx_hash)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Inside, `persist_tx` only collects the trades to store; leaving without an error stores them with
+        one `update_many`. Only around sends: a replacement must be stored before it is sent, so never
+        around anything that re-signs."""
+        self._deferred = {}
+        try:
+            yield
+        finally:
+            deferred, self._deferred = self._deferred, None
+        if deferred:
+            self.store.update_many(list(deferred.values()))
+
+
+@dataclass(frozen=True)
+class _StoredTx:
+    """What `persist_tx` compares: the signed hashes, and whether a node accepted a version."""
+
+    hashes: tuple[str, ...]
+    sent: bool
+
+    @classmethod
+    def of(cls, tx: BlockchainTransaction) -> _StoredTx:
+        return cls(tuple(tx.get_all_tx_hashes()), tx.broadcasted_at is not None)

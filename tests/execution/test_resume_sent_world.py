@@ -1,0 +1,162 @@
+"""What the store says about a batch once it is sent, and what resume() makes of it: a crash right after the
+broadcast leaves the trades stored as broadcasted, so a refused replacement at resume never fails a trade
+whose transaction then executes; a transaction resume() sends is stored as sent before it is mined; repair
+waits for the chain's confirmation depth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
+from vaultexec.chain.broadcast import TrackerConfig
+from vaultexec.errors import StoreUnavailableError
+from vaultexec.execution.executor import STAGE_BROADCAST, STAGE_SIGNED, StageHook, VaultExecutionModel
+from vaultexec.model.run_state import RunState
+from vaultexec.model.trade import TradeExecution, TradeStatus
+from vaultexec.model.transaction import TxState
+from vaultexec.store.sqlite import SQLiteStore
+from vaultexec.testing.anvil import AnvilInstance
+from vaultexec.testing.world import World
+
+from exec_pipeline import make_executor, make_trade, pair, register_world, world_pairs  # isort: skip
+from test_executor import executed_events  # isort: skip
+
+#: Replace a transaction that waited 0.2 s; give up tracking after 3 s (the trade stays in flight).
+IMPATIENT = TrackerConfig(confirmations=0, poll_interval=0.05, timeout=3.0, stuck_after=0.2, drop_check_after=0.0)
+
+
+class Crash(BaseException):
+    """The process dies (not an error the executor could catch)."""
+
+
+@pytest.fixture()
+def automine(anvil: AnvilInstance) -> Iterator[None]:
+    yield
+    anvil.rpc("evm_setAutomine", [True])
+
+
+def crash_at(stage_to_crash: str, anvil: AnvilInstance) -> StageHook:
+    """Stop mining once the batch is signed, and crash at `stage_to_crash`."""
+
+    def hook(stage: str, trades: Sequence[TradeExecution]) -> None:
+        if stage == STAGE_SIGNED:
+            anvil.rpc("evm_setAutomine", [False])
+        if stage == stage_to_crash:
+            raise Crash()
+
+    return hook
+
+
+def executor(anvil: AnvilInstance, world: World, vault: Contract, store: SQLiteStore, on_stage: StageHook | None = None,
+             tracker: TrackerConfig | None = None) -> VaultExecutionModel:
+    register_world(world.addresses)
+    return make_executor(anvil.url, vault.address, world.chain_id, world_pairs(world.addresses), store, RunState(),
+                         on_stage, tracker)
+
+
+def crash_with_one_trade(anvil: AnvilInstance, world: World, vault: Contract, path: Path, stage: str) -> None:
+    crashing = executor(anvil, world, vault, SQLiteStore(path, vault.address), crash_at(stage, anvil))
+    with pytest.raises(Crash):
+        crashing.execute_trades([make_trade(1, pair(world.addresses, "WETH", "USDC", 500), "1000")])
+
+
+def test_crash_after_broadcast_then_refused_replacement_at_resume_does_not_fail_the_trade(
+        web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, asset_manager: LocalAccount,
+        tmp_path: Path, automine: None) -> None:
+    start_block = web3.eth.block_number + 1
+    crash_with_one_trade(anvil, world, vault, tmp_path / "s.db", STAGE_BROADCAST)
+    stored = SQLiteStore(tmp_path / "s.db", vault.address).load(1)
+    sent = stored.blockchain_transactions[-1]
+    assert stored.get_status() is TradeStatus.broadcasted  # stored as sent before the crash
+    assert sent.tx_state is TxState.broadcasted and sent.broadcasted_at is not None
+    original = sent.tx_hash
+    assert anvil.rpc("eth_getTransactionByHash", [original]) is not None  # in the pool, not mined
+
+    class DrainingStore(SQLiteStore):
+        """Once a replacement is stored (write-ahead), the gas money goes elsewhere before it is sent."""
+
+        def update(self, trade: TradeExecution) -> None:
+            super().update(trade)
+            tx = trade.blockchain_transactions[-1]
+            if tx.tx_hash != original and trade.is_pending():
+                assert tx.gas_limit is not None and tx.max_fee_per_gas is not None
+                anvil.rpc("anvil_setBalance", [asset_manager.address,
+                                               hex(tx.gas_limit * tx.max_fee_per_gas * 8 // 9)])
+
+    restarted = executor(anvil, world, vault, DrainingStore(tmp_path / "s.db", vault.address), tracker=IMPATIENT)
+    assert restarted.resume() == []  # replaced, the replacement refused, the original left to land
+    after = restarted.store.load(1)
+    tx = after.blockchain_transactions[-1]
+    assert after.get_status() is TradeStatus.broadcasted and tx.revert_reason is None, after.notes
+    assert tx.tx_hash == original and len(tx.get_all_tx_hashes()) == 2  # the replacement's hash is kept
+    assert "refused by the node" in (tx.notes or "")
+
+    anvil.rpc("anvil_setBalance", [asset_manager.address, hex(10**20)])
+    anvil.rpc("evm_mine")
+    [settled] = restarted.resume()
+    assert settled.is_success() and restarted.store.load(1).is_success()
+    assert settled.blockchain_transactions[-1].tx_hash == original
+    assert executed_events(web3, vault, start_block) == 1
+
+
+def test_transaction_resume_sends_is_stored_as_sent_before_it_is_mined(
+        web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path, automine: None) -> None:
+    start_block = web3.eth.block_number + 1
+    crash_with_one_trade(anvil, world, vault, tmp_path / "s.db", STAGE_SIGNED)  # signed and stored, never sent
+    restarted = executor(anvil, world, vault, SQLiteStore(tmp_path / "s.db", vault.address), tracker=IMPATIENT)
+    assert restarted.resume() == []  # sent, not mined (mining is off): tracking times out
+    stored = restarted.store.load(1)
+    tx = stored.blockchain_transactions[-1]
+    assert anvil.rpc("eth_getTransactionByHash", [tx.tx_hash]) is not None
+    assert stored.get_status() is TradeStatus.broadcasted and tx.broadcasted_at is not None
+    anvil.rpc("evm_mine")
+    [settled] = restarted.resume()
+    assert settled.is_success() and executed_events(web3, vault, start_block) == 1
+
+
+def test_repair_waits_for_the_confirmation_depth(web3: Web3, anvil: AnvilInstance, world: World, vault: Contract,
+                                                 tmp_path: Path, automine: None) -> None:
+    crash_with_one_trade(anvil, world, vault, tmp_path / "s.db", STAGE_BROADCAST)
+    anvil.rpc("evm_mine")  # the trade's transaction lands; nobody settled it
+    deep = TrackerConfig(confirmations=3, poll_interval=0.05, timeout=3.0)
+    restarted = executor(anvil, world, vault, SQLiteStore(tmp_path / "s.db", vault.address), tracker=deep)
+    early = restarted.repair([1])
+    assert not early.settled and not early.repaired
+    assert "with 0 of the 3 confirmations needed" in early.refused[1] and "wait for 3" in early.refused[1]
+    assert restarted.store.load(1).get_status() is TradeStatus.broadcasted
+    for _ in range(3):
+        anvil.rpc("evm_mine")
+    late = restarted.repair([1])
+    assert [t.trade_id for t in late.settled] == [1] and restarted.store.load(1).is_success()
+
+
+def test_batch_is_stored_as_sent_in_one_write_and_a_refused_write_does_not_stop_it(
+        web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path) -> None:
+    class CountingStore(SQLiteStore):
+        """Counts writes; refuses the first batched update (the one right after the broadcast)."""
+
+        updates: int = 0
+        batched: list[list[str]] = []
+
+        def update(self, trade: TradeExecution) -> None:
+            self.updates += 1
+            super().update(trade)
+
+        def update_many(self, trades: Sequence[TradeExecution]) -> None:
+            self.batched.append([t.get_status().value for t in trades])
+            if len(self.batched) == 1:
+                raise StoreUnavailableError("disk full (test)")
+            super().update_many(trades)
+
+    store = CountingStore(tmp_path / "s.db", vault.address)
+    a = world.addresses
+    trades = [make_trade(1, pair(a, "WETH", "USDC", 500), "1000"), make_trade(2, pair(a, "WETH", "USDC"), "500")]
+    settled = executor(anvil, world, vault, store).execute_trades(trades)
+    assert [t.get_status() for t in settled] == [TradeStatus.success] * 2
+    assert store.batched == [["broadcasted", "broadcasted"], ["success", "success"]] and store.updates == 0
+    assert [t.get_status() for t in store.export_all()] == [TradeStatus.success] * 2
