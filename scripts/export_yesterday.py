@@ -3,24 +3,24 @@
 Usage:
     .venv/bin/python scripts/export_yesterday.py --vault 0xVAULT [--store sqlite:///vaultexec.db] [--out DIR]
 Writes DIR/trades-<vault prefix>-<day>.csv (header only when there was no trade) and prints its caption.
-A mistake (bad vault address, unreachable store, folder that cannot be written) is one line on stderr and
-a non-zero exit code (those of `vaultexec`, docs/cli.md).
+A mistake (bad vault address, unreachable store, folder that cannot be written) is one line on stderr (-v
+adds debug logs and the traceback) and a non-zero exit code (those of `vaultexec`, docs/cli.md).
 """
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from vaultexec.cli.commands.reports import write_atomically
+from vaultexec.cli.argtypes import script_parser
 from vaultexec.cli.failures import run_script
+from vaultexec.cli.files import write_atomically
 from vaultexec.store import open_store
 from vaultexec.store.export import export_csv
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__)
     parser.add_argument("--vault", required=True)
     parser.add_argument("--store", default="sqlite:///vaultexec.db")
     parser.add_argument("--out", type=Path, default=Path("."))

@@ -6,47 +6,31 @@ Usage (key in VAULTEXEC_PRIVATE_KEY, the asset manager's; never printed):
 A buy spends AMOUNT of quote, a sell (--sell AMOUNT) sells AMOUNT of base. The plan (route, amounts, bounds,
 gas, pre-flight) is printed first; --dry-run stops there, otherwise it asks before sending (--yes does not ask).
 V3 quotes need the router's QuoterV2: known for the chains of dex.deployments, else give --quoter 0xQUOTERV2
-(a fork or a test chain). A mistake is one line on stderr; exit codes are those of `vaultexec trade`
-(docs/cli.md): 12 the trade failed on chain, 9 still in flight (finish it with `vaultexec resume`).
+(a fork or a test chain). The trade is quoted again just before it is signed: if it would spend more or may
+receive less than the plan shown, nothing is sent (exit 14). A mistake is one line on stderr (-v adds
+debug logs and the traceback); exit codes are those of `vaultexec trade` (docs/cli.md): 12 the trade
+failed on chain, 9 still in flight (finish it with `vaultexec resume`), a refusal before sending its own.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from web3 import Web3
 
 from vaultexec.chain.rpc import RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet
+from vaultexec.cli.argtypes import address, positive_decimal, script_parser
 from vaultexec.cli.chainread import token_decimals, token_symbol
+from vaultexec.cli.confirmed import failure_reason, raise_if_refused
 from vaultexec.cli.failures import EXIT_ABORTED, EXIT_TRADE_FAILED, NOTHING_SENT_MESSAGE, run_script
+from vaultexec.cli.trading import build_executor, make_trade, next_trade_id
 from vaultexec.dex.deployments import Deployment
 from vaultexec.errors import TransactionTimeoutError
-from vaultexec.execution.executor import RoutingPlanner, VaultExecutionModel
 from vaultexec.execution.plan import TradePlan
-from vaultexec.execution.routing import VaultRouting
-from vaultexec.model import AssetIdentifier, ExchangeKind, TradeExecution, TradeType, TradingPairIdentifier, utc_now
+from vaultexec.model import AssetIdentifier, ExchangeKind, TradeExecution, TradingPairIdentifier
 from vaultexec.store import open_store
-
-
-def address(text: str) -> str:
-    """argparse type: a checksummed address, or a usage error."""
-    if not Web3.is_address(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an address (0x + 40 hex digits)")
-    return Web3.to_checksum_address(text)
-
-
-def positive_decimal(text: str) -> Decimal:
-    """argparse type: a finite positive decimal (amounts and tolerances are never floats)."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value.is_finite() or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-    return value
 
 
 def read_asset(web3: Web3, chain_id: int, token: str) -> AssetIdentifier:
@@ -73,7 +57,7 @@ def confirmed(question: str) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__)
     parser.add_argument("--rpc-url", required=True)
     for name in ("--vault", "--base", "--quote", "--router", "--pool"):
         parser.add_argument(name, required=True, type=address)
@@ -99,31 +83,28 @@ def main() -> int:
     buy, amount = args.buy is not None, args.buy or args.sell
     store = open_store(args.store, args.vault)
     try:
-        trade_id = max((t.trade_id for t in store.export_all()), default=0) + 1
-        trade = TradeExecution(
-            trade_id=trade_id, position_id=trade_id, trade_type=TradeType.rebalance, pair=pair,
-            opened_at=utc_now(), planned_quantity=Decimal(1) if buy else -amount,  # routing fills the unquoted side
-            planned_reserve=amount if buy else Decimal(1), planned_price=Decimal(1), reserve_currency=quote,
-            slippage_tolerance=args.slippage)
+        trade = make_trade(next_trade_id(store), pair, buy, amount, args.slippage)
         given = Deployment(chain_id, "given", swap_router=args.router, quoter_v2=args.quoter) if args.quoter else None
-        routing = VaultRouting(web3, args.vault, wallet.address, [pair], client=client, deployment=given)
-        print_plan(trade, routing.plan_trades([trade]).plans[0])  # refused: a one-line error, nothing sent
+        model, planner = build_executor(client, web3, args.vault, wallet, store, [pair], deployment=given)
+        plan = planner.routing.plan_trades([trade]).plans[0]  # refused: a one-line error, nothing sent
+        print_plan(trade, plan)
         if args.dry_run:
             print("--dry-run: nothing was signed or sent")
             return 0
         if not args.yes and not confirmed(f"Send it from {wallet.address} through vault {args.vault}?"):
             print(NOTHING_SENT_MESSAGE, file=sys.stderr)
             return EXIT_ABORTED
-        (done,) = VaultExecutionModel(client, args.vault, RoutingPlanner(routing), wallet, store).execute_trades(
-            [trade])
+        planner.confirm(plan)
+        (done,) = model.execute_trades([trade])
     finally:
         store.close()
     print(f"trade #{done.trade_id} {done.get_status().value}: {done.get_human_description()}")
     if done.is_pending():
         raise TransactionTimeoutError(f"trade #{done.trade_id} is still in flight: finish it with `vaultexec "
                                       f"--vault {args.vault} --store {args.store} resume`")
+    raise_if_refused(done, planner.refusals)  # failed before anything was sent: that error and its exit code
     if done.is_failed():
-        print(f"revert reason: {done.get_revert_reason()}", file=sys.stderr)
+        print(f"revert reason: {failure_reason(done)}", file=sys.stderr)
         return EXIT_TRADE_FAILED
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from vaultexec.store import open_store
 from vaultexec.testing.anvil import find_free_port
 from vaultexec.testing.plugin import ASSET_MANAGER_KEY
 from vaultexec.testing.redis import RedisServer
@@ -202,3 +204,48 @@ def test_status_never_prints_the_store_password(cli_env: dict[str, str], redis_s
     finally:
         admin.acl_deluser("cli_status")
         admin.close()
+
+
+@pytest.mark.parametrize(("flags", "needle"), [
+    (["--fee", str(2**24)], "--fee: fee 16777216 outside 0..999999"),
+    (["--fee", "-1"], "--fee: fee -1 outside"),
+    (["--via", "WBTC", "--via-fee", str(2**30)], "--via-fee: fee 1073741824 outside"),
+])
+def test_fee_tier_out_of_range_is_refused_before_the_network(cli_env: dict[str, str], world_config: Path,
+                                                             flags: list[str], needle: str) -> None:
+    env = {**cli_env, "VAULTEXEC_RPC_URL": f"http://127.0.0.1:{find_free_port()}"}  # never contacted
+    result = run_cli(trade_args(world_config, "trade", "WETH/USDC", "buy", "1000", "--dry-run", *flags), env)
+    assert_one_line_error(result, 2, needle)
+
+
+@pytest.mark.parametrize("factory", ["token", "no code"])
+def test_config_factory_that_is_not_a_factory(cli_env: dict[str, str], world_config: Path, world: World,
+                                              tmp_path: Path, factory: str) -> None:
+    config = json.loads(world_config.read_text())
+    wrong = world.usdc.address if factory == "token" else "0x" + "12" * 20
+    config["deployment"]["v3_factory"] = wrong
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(config))
+    result = run_cli(trade_args(bad, "trade", "WETH/USDC", "buy", "1000", "--fee", "500", "--dry-run"), cli_env)
+    assert_one_line_error(result, 3, f"factory {wrong} of deployment world", "is not a Uniswap factory")
+
+
+def test_vault_address_of_a_contract_that_is_not_a_vault(cli_env: dict[str, str], world: World,
+                                                         owner_key: str) -> None:
+    router = world.swap_router.address
+    status = run_cli(["status"], {**cli_env, "VAULTEXEC_VAULT": router})
+    assert_one_line_error(status, 3, f"{router} does not answer the vault's owner(): it is not a vault")
+    env = {**cli_env, "VAULTEXEC_VAULT": world.dai.address, "VAULTEXEC_PRIVATE_KEY": owner_key}  # Ownable
+    configure = run_cli(["configure", "--asset", world.dai.address, "--dry-run"], env)
+    assert_one_line_error(configure, 3, "does not answer the vault's assetManager(): it is not a vault")
+
+
+def test_a_corrupt_record_does_not_block_new_trades(cli_env: dict[str, str], world_config: Path, vault: Contract,
+                                                    store_url: str) -> None:
+    open_store(store_url, vault.address).close()  # creates the schema
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+        db.execute("INSERT INTO trades VALUES (?, 3, 0, 'failed', '{not json')", (vault.address.lower(),))
+    result = run_cli(trade_args(world_config, "trade", "WETH/USDC", "buy", "1000", "--fee", "500", "--dry-run"),
+                     cli_env)
+    assert result.code == 0, result.output
+    assert "Plan of trade #4" in result.stdout

@@ -22,9 +22,10 @@ from vaultexec.cli.failures import (
     redact_secrets,
     redact_urls,
     report_failure,
+    run_script,
     stderr_console,
 )
-from vaultexec.cli.markets import check_router_option
+from vaultexec.cli.markets import MarketRequest, check_router_option
 from vaultexec.cli.session import check_env_var_name, describe_env_var, looks_like_secret
 from vaultexec.cli.tables import DISPLAY_DIGITS, short_number, trades_table
 from vaultexec.cli.trading import MAX_UINT256, check_raw_amount, make_trade, parse_slippage_percent
@@ -229,3 +230,28 @@ def test_tables_show_chain_text_exactly(capsys: pytest.CaptureFixture[str]) -> N
     trade = make_trade(1, pair, True, Decimal(100), Decimal("0.005"))
     stdout_console().print(trades_table([trade], "t"))
     assert "[/W]:abc:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("fee", "via_fee", "needle"), [(2**24, None, "--fee: fee 16777216 outside 0..999999"),
+                                                        (-1, None, "--fee: fee -1 outside"),
+                                                        (500, 2**30, "--via-fee: fee 1073741824 outside")])
+def test_fee_tiers_are_checked_when_typed(fee: int, via_fee: int | None, needle: str) -> None:
+    with pytest.raises(errors.BadInputError, match=needle):
+        MarketRequest("WETH", "USDC", "v3", fee, "WBTC" if via_fee else None, via_fee)
+
+
+def _broken_script() -> int:
+    raise RuntimeError("something vaultexec did not expect")
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_script_failure_that_is_not_ours_is_one_line_too(verbose: bool, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.argv", ["script.py", *(["--verbose"] if verbose else [])])
+    with pytest.raises(SystemExit) as stopped:
+        run_script(_broken_script)
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == ("error (internal error): RuntimeError: something vaultexec did not "
+                                            "expect (a bug in vaultexec? rerun with --verbose for details)")
+    assert ("Traceback" in err) is verbose

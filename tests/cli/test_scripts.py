@@ -12,7 +12,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from vaultexec.store import open_store
-from vaultexec.testing.anvil import AnvilInstance
+from vaultexec.testing.anvil import AnvilInstance, find_free_port
 from vaultexec.testing.plugin import ASSET_MANAGER_KEY
 from vaultexec.testing.world import World
 
@@ -126,3 +126,31 @@ def test_export_yesterday_refuses_a_bad_vault(tmp_path: Path) -> None:
                                               "--out", str(tmp_path)])
     assert_one_line_failure(done, 2, "error (bad input): Vault address '0xnope'")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_script_with_the_node_down_prints_one_line(tmp_path: Path) -> None:
+    """RPC retries are logged quietly, as in the CLI: the error line is all there is."""
+    dead = f"http://127.0.0.1:{find_free_port()}"
+    done = run_script("sweep_vault.py", ["--rpc-url", dead, "--vault", "0x" + "12" * 20, "0x" + "13" * 20],
+                      key=ASSET_MANAGER_KEY)
+    assert_one_line_failure(done, 4, "still failing after")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_script_with_verbose_shows_the_retries_and_the_traceback() -> None:
+    dead = f"http://127.0.0.1:{find_free_port()}"
+    done = run_script("sweep_vault.py", ["--rpc-url", dead, "--vault", "0x" + "12" * 20, "0x" + "13" * 20,
+                                         "--verbose"], key=ASSET_MANAGER_KEY)
+    assert done.returncode == 4, done.stderr
+    assert "eth_getCode attempt 1" in done.stderr and "Traceback" in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error (RPC): ")
+
+
+def test_sweep_vault_refuses_a_contract_that_is_not_a_vault(anvil: AnvilInstance, world: World,
+                                                            owner_key: str) -> None:
+    """A router has no owner(); a token of the world has one (Ownable) but is no vault either."""
+    for not_a_vault in (world.swap_router.address, world.dai.address):
+        done = run_script("sweep_vault.py", ["--rpc-url", anvil.url, "--vault", not_a_vault, world.dai.address],
+                          key=owner_key)
+        assert_one_line_failure(done, 3, f"{not_a_vault} does not answer the vault's assetManager(): it is not a "
+                                         "vault")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sqlite3
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -21,10 +22,17 @@ from store_samples import (
     succeeded,
 )
 
-from vaultexec.errors import BadInputError, DuplicateRecordError, RecordNotFoundError, StoreTransitionError
+from vaultexec.errors import (
+    BadInputError,
+    CorruptRecordError,
+    DuplicateRecordError,
+    RecordNotFoundError,
+    StoreTransitionError,
+)
 from vaultexec.model.serialisation import dump_json
-from vaultexec.model.trade import TradeExecution, TradeStatus
+from vaultexec.model.trade import MAX_TRADE_ID, TradeExecution, TradeStatus
 from vaultexec.store.protocol import ExecutionStore
+from vaultexec.store.redis import member_of
 
 
 def test_store_satisfies_protocol(store: ExecutionStore) -> None:
@@ -379,3 +387,35 @@ def test_brackets_inside_text_are_not_nesting(store: ExecutionStore) -> None:
     trade.add_note("{[" * 300)
     store.create(trade)
     assert store.load(trade.trade_id) == trade
+
+
+def _corrupt_stored_body(backend: str, request: pytest.FixtureRequest, trade_id: int) -> None:
+    """Break one stored record the way a disk or a hand edit could (not JSON any more)."""
+    if backend == "sqlite":
+        with sqlite3.connect(request.getfixturevalue("sqlite_path")) as raw:
+            raw.execute("UPDATE trades SET body='{not json' WHERE trade_id=?", (trade_id,))
+    else:
+        request.getfixturevalue("redis_client").hset(f"vaultexec:{VAULT}:reports", member_of(trade_id),
+                                                     "{not json")
+
+
+def test_max_trade_id_reads_the_ids_only(store: ExecutionStore, backend: str,
+                                         request: pytest.FixtureRequest) -> None:
+    assert store.max_trade_id() is None
+    for trade_id, seconds in ((9, 3), (10, 0), (2, 5)):  # ids out of time order; 10 after 9 numerically
+        store.create(make_trade(trade_id=trade_id, opened_at=T0 + timedelta(seconds=seconds)))
+    assert store.max_trade_id() == 10
+    _corrupt_stored_body(backend, request, 10)
+    with pytest.raises(CorruptRecordError):
+        store.load(10)
+    assert store.max_trade_id() == 10  # no record is decoded
+    store.create(make_trade(trade_id=MAX_TRADE_ID))
+    assert store.max_trade_id() == MAX_TRADE_ID
+
+
+def test_max_trade_id_is_per_vault(store: ExecutionStore, other_store: ExecutionStore) -> None:
+    other_store.create(make_trade(trade_id=99))
+    assert store.max_trade_id() is None
+    store.create(make_trade(trade_id=0))
+    assert store.max_trade_id() == 0
+    assert other_store.max_trade_id() == 99

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.logging import RichHandler
 
 from vaultexec.chain.wallet import DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR
 from vaultexec.cli.failures import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     INTERRUPTED_MESSAGE,
+    VERBOSE_OPTIONS,
     abort_outcome,
     one_line,
     print_plain,
@@ -23,6 +23,7 @@ from vaultexec.cli.failures import (
     redact_urls,
     report_failure,
     secrets_from_env,
+    setup_logging,
     stderr_console,
 )
 from vaultexec.cli.globalopts import GlobalOption, GlobalOptionsGroup
@@ -63,16 +64,6 @@ def stdout_console() -> Console:
     if not console.is_terminal:
         console = Console(highlight=False, markup=False, emoji=False, width=PIPE_WIDTH)
     return console
-
-
-def setup_logging(verbose: bool) -> None:
-    """Warnings only by default; with --verbose, debug logs of vaultexec and info of the rest, on stderr."""
-    handler = RichHandler(console=stderr_console(), show_path=False, rich_tracebacks=False)
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler],
-                        format="%(name)s: %(message)s", force=True)
-    logging.getLogger("vaultexec").setLevel(logging.DEBUG if verbose else logging.WARNING)
-    # Retries are routine; when they run out the error says so in one line.
-    logging.getLogger("vaultexec.chain.rpc").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 #: The global options, defined once; each is accepted before and after the subcommand name.
@@ -148,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from vaultexec.cli import commands  # noqa: F401  (registers the commands)
 
     args = list(argv) if argv is not None else sys.argv[1:]
-    _Run.verbose = "-v" in args or "--verbose" in args
+    _Run.verbose = any(arg in VERBOSE_OPTIONS for arg in args)
     _Run.secret_env_vars = secret_env_var_names(args)
     err = stderr_console()
     try:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_abi.abi import decode
+from eth_abi.exceptions import DecodingError
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from vaultexec.dex.erc20 import decode_uint, encode_balance_of, encode_decimals, selector
 from vaultexec.errors import ConfigurationError
@@ -43,6 +47,16 @@ def token_symbol(web3: Web3, token: str) -> str:
     return str(symbol)
 
 
+def vault_view(vault: Contract, name: str) -> Any:
+    """The answer of the vault's view function `name` (no arguments); ConfigurationError when the contract
+    at the vault address does not answer it (it is not a vault)."""
+    try:
+        return getattr(vault.functions, name)().call()
+    except (ContractLogicError, BadFunctionCallOutput, DecodingError) as exc:
+        raise ConfigurationError(f"{vault.address} does not answer the vault's {name}(): it is not a vault. "
+                                 f"Check the vault address ({type(exc).__name__}).") from exc
+
+
 def missing_settings(vault: Contract, config: VaultConfig) -> VaultConfig:
     """The part of `config` that is not yet in place on `vault` (so re-running configure sends nothing)."""
     fns = vault.functions
@@ -56,8 +70,10 @@ def missing_settings(vault: Contract, config: VaultConfig) -> VaultConfig:
     return pending
 
 
-def require_owner(vault: Contract, signer: str) -> None:
-    owner = vault.functions.owner().call()
+def require_owner(vault: Contract, signer: str, action: str = "configure it") -> None:
+    """Refuse unless `vault` is a vault (it names its asset manager) owned by `signer`."""
+    vault_view(vault, "assetManager")  # an Ownable token answers owner() too
+    owner = vault_view(vault, "owner")
     if Web3.to_checksum_address(owner) != Web3.to_checksum_address(signer):
         raise ConfigurationError(f"The signing key ({signer}) is not the owner of vault {vault.address} "
-                                 f"(owner: {owner}); only the owner can configure it. Nothing was sent.")
+                                 f"(owner: {owner}); only the owner can {action}. Nothing was sent.")

@@ -5,8 +5,9 @@ Exit codes (documented in docs/cli.md; most specific class first, the first matc
 vault not configured), 4 RPC unreachable or refusing, 5 wallet (key / keystore), 6 no route or the guard
 refuses, 7 insufficient balance, 8 pre-flight simulation reverted (nothing sent), 9 sending failed
 (rejected, timed out, nonce consumed, not settled), 10 store, 11 toolchain (anvil, ...), 12 a trade failed
-on chain, 13 repair refused for some trade, 14 the price moved past the executor's limit (nothing sent),
-130 interrupted (Ctrl-C, SIGTERM/SIGHUP in `world` and `demo`).
+on chain, 13 repair refused for some trade, 14 the price moved past the executor's limit or the plan the
+user confirmed (nothing sent), 130 interrupted (Ctrl-C; SIGTERM/SIGHUP in `demo`, and in `world` while it
+starts: a world that is ready stops with 0).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.logging import RichHandler
 
 from vaultexec import errors
 from vaultexec.chain.wallet import DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR
@@ -29,9 +31,11 @@ logger = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_ABORTED = 1
-EXIT_USAGE = 2
 EXIT_TRADE_FAILED = 12
+EXIT_REPAIR_REFUSED = 13
 EXIT_INTERRUPTED = 130
+#: Options that turn on debug logs and tracebacks, in the CLI and in the scripts.
+VERBOSE_OPTIONS = ("-v", "--verbose")
 
 #: (error class, exit code, short label): checked in order, so subclasses come before their parents.
 EXIT_CODES: tuple[tuple[type[errors.VaultExecError], int, str], ...] = (
@@ -43,7 +47,7 @@ EXIT_CODES: tuple[tuple[type[errors.VaultExecError], int, str], ...] = (
     (errors.GuardRefusedError, 6, "guard refused"),
     (errors.InsufficientBalanceError, 7, "insufficient balance"),
     (errors.SimulationRevertedError, 8, "pre-flight reverted"),
-    (errors.RepairRefusedError, 13, "repair refused"),
+    (errors.RepairRefusedError, EXIT_REPAIR_REFUSED, "repair refused"),
     (errors.PriceMovedError, 14, "price moved"),
     (errors.SettlementError, 9, "settlement"),
     (errors.BroadcastError, 9, "broadcast"),
@@ -129,6 +133,16 @@ def print_plain(console: Console, text: str) -> None:
     console.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
+def setup_logging(verbose: bool) -> None:
+    """Warnings only by default; with --verbose, debug logs of vaultexec and info of the rest, on stderr."""
+    handler = RichHandler(console=stderr_console(), show_path=False, rich_tracebacks=False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler],
+                        format="%(name)s: %(message)s", force=True)
+    logging.getLogger("vaultexec").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # Retries are routine; when they run out the error says so in one line.
+    logging.getLogger("vaultexec.chain.rpc").setLevel(logging.DEBUG if verbose else logging.ERROR)
+
+
 def stderr_console() -> Console:
     """Console for progress and errors: prints text as given (no markup, no emoji codes, no highlighting),
     so a value typed by the user or read from chain (`USDC:abc:60`, `[/x]`) shows exactly as it is."""
@@ -164,17 +178,21 @@ def abort_outcome(abort: click.exceptions.Abort) -> tuple[str, int]:
 
 
 def run_script(main: Callable[[], int | None]) -> NoReturn:
-    """Entry point of a script in scripts/: a vaultexec error becomes one line on stderr and its exit code.
+    """Entry point of a script in scripts/: any failure becomes one line on stderr and its exit code.
 
-    Ctrl-C exits 130. Keys and passwords of the default variables, and URL passwords, are never printed.
+    Logging is set up as in the CLI: warnings only (RPC retries stay quiet), debug logs and the traceback
+    of an error with -v / --verbose (`cli.argtypes.script_parser` accepts it). Ctrl-C exits 130. Keys and
+    passwords of the default variables, and URL passwords, are never printed.
     """
+    verbose = any(arg in VERBOSE_OPTIONS for arg in sys.argv[1:])
+    setup_logging(verbose)
     console = stderr_console()
     try:
         code = main() or EXIT_OK
     except KeyboardInterrupt:
         print_plain(console, INTERRUPTED_MESSAGE)
         code = EXIT_INTERRUPTED
-    except errors.VaultExecError as exc:
+    except Exception as exc:  # a vaultexec error is its class's code; anything else a bug (exit 1)
         secrets = secrets_from_env((DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR))
-        code = report_failure(exc, False, secrets, console)
+        code = report_failure(exc, verbose, secrets, console)
     sys.exit(code)

@@ -11,20 +11,20 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from eth_abi.abi import decode, encode
+from eth_abi.abi import decode
+from eth_abi.exceptions import DecodingError
 from web3 import Web3
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from vaultexec.cli.chainread import token_decimals
-from vaultexec.cli.vaultconfig import resolve_token
+from vaultexec.cli.vaultconfig import check_fee, resolve_token
+from vaultexec.dex import uniswap_v2, uniswap_v3
 from vaultexec.dex.deployments import Deployment, get_deployments, register_deployment
-from vaultexec.dex.erc20 import selector
 from vaultexec.errors import BadInputError, ConfigurationError, RouteNotFoundError
 from vaultexec.model.identifiers import AssetIdentifier, ExchangeKind, TradingPairIdentifier
 
 logger = logging.getLogger(__name__)
 
-_GET_PAIR = selector("getPair(address,address)")
-_GET_POOL = selector("getPool(address,address,uint24)")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 VENUES = {"v2": ExchangeKind.uniswap_v2, "v3": ExchangeKind.uniswap_v3}
 DEPLOYMENT_FIELDS = ("name", "v2_factory", "v2_router", "v3_factory", "swap_router", "swap_router02", "quoter_v2")
@@ -42,6 +42,12 @@ class MarketRequest:
     #: Fee of the intermediary/quote hop (V3); defaults to `fee`.
     via_fee: int | None = None
     router: str | None = None
+
+    def __post_init__(self) -> None:
+        """Fee tiers are checked as typed, before anything is read from chain."""
+        check_fee(self.fee, "--fee")
+        if self.via_fee is not None:
+            check_fee(self.via_fee, "--via-fee")
 
 
 def parse_pair(text: str) -> tuple[str, str]:
@@ -103,9 +109,18 @@ def _router_for(deployment: Deployment, kind: ExchangeKind, router: str | None) 
     return choice
 
 
-def _read_address(web3: Web3, contract: str, data: bytes) -> str:
-    result = bytes(web3.eth.call({"to": Web3.to_checksum_address(contract), "data": Web3.to_hex(data)}))
-    (address,) = decode(["address"], result)
+def _read_pool(web3: Web3, deployment: Deployment, kind: ExchangeKind, factory: str, data: bytes) -> str:
+    """The pool address the factory answers `data` with; ConfigurationError when it is no Uniswap factory."""
+    checksum = Web3.to_checksum_address(factory)
+    call = "getPair" if kind is ExchangeKind.uniswap_v2 else "getPool"
+    try:
+        result = bytes(web3.eth.call({"to": checksum, "data": Web3.to_hex(data)}))
+        (address,) = decode(["address"], result)
+    except (ContractLogicError, BadFunctionCallOutput, DecodingError) as exc:
+        raise ConfigurationError(
+            f"The {kind.value} factory {checksum} of deployment {deployment.name} (chain {deployment.chain_id}) "
+            f"is not a Uniswap factory: it does not answer {call} ({type(exc).__name__}). Check the factory "
+            "addresses of the config's [deployment].") from exc
     return Web3.to_checksum_address(address)
 
 
@@ -114,13 +129,13 @@ def find_pool(web3: Web3, deployment: Deployment, kind: ExchangeKind, a: AssetId
     """The pool of a/b on the deployment's factory; RouteNotFoundError when there is none."""
     if kind is ExchangeKind.uniswap_v2:
         factory = deployment.v2_factory
-        data = _GET_PAIR + encode(["address", "address"], [a.address, b.address])
+        data = uniswap_v2.encode_get_pair(a.address, b.address)
     else:
         factory = deployment.v3_factory
-        data = _GET_POOL + encode(["address", "address", "uint24"], [a.address, b.address, fee])
+        data = uniswap_v3.encode_get_pool(a.address, b.address, fee)
     if factory is None:
         raise ConfigurationError(f"Deployment {deployment.name} has no {kind.value} factory to find pools on.")
-    pool = _read_address(web3, factory, data)
+    pool = _read_pool(web3, deployment, kind, factory, data)
     if pool == ZERO_ADDRESS:
         tier = "" if kind is ExchangeKind.uniswap_v2 else f" with fee {fee}"
         raise RouteNotFoundError(f"No {kind.value} pool for {a.token_symbol}/{b.token_symbol}{tier} on "

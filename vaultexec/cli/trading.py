@@ -13,12 +13,15 @@ from web3 import Web3
 
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
+from vaultexec.cli.confirmed import ConfirmedPlanner
 from vaultexec.cli.failures import EXIT_ABORTED, EXIT_INTERRUPTED, NOTHING_SENT_MESSAGE, CommandStopped, was_interrupted
 from vaultexec.cli.vaultconfig import parse_decimal
+from vaultexec.dex.deployments import Deployment
 from vaultexec.errors import BadInputError
-from vaultexec.execution.executor import ExecutorConfig, RoutingPlanner, VaultExecutionModel, default_tracker_config
+from vaultexec.execution.executor import ExecutorConfig, VaultExecutionModel, default_tracker_config
 from vaultexec.execution.plan import TradePlan
 from vaultexec.execution.routing import VaultRouting
+from vaultexec.execution.routing_input import MAX_UINT256
 from vaultexec.model.identifiers import AssetIdentifier, TradingPairIdentifier
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeType
@@ -28,8 +31,6 @@ from vaultexec.store.protocol import ExecutionStore
 MAX_SLIPPAGE_PERCENT = Decimal(50)
 #: Stand-in for the side routing fills from its quote (buy: quantity; sell: reserve) before planning.
 UNQUOTED = Decimal(1)
-#: Largest raw amount a token transfer (and the vault) can carry.
-MAX_UINT256 = 2**256 - 1
 
 
 def parse_side(text: str) -> bool:
@@ -83,7 +84,9 @@ def confirm_sending(question: str) -> None:
 
 
 def next_trade_id(store: ExecutionStore) -> int:
-    return max((trade.trade_id for trade in store.export_all()), default=0) + 1
+    """One above the highest stored id (1 for an empty store); reads ids only, never a stored record."""
+    highest = store.max_trade_id()
+    return 1 if highest is None else highest + 1
 
 
 def make_trade(trade_id: int, pair: TradingPairIdentifier, buy: bool, amount: Decimal,
@@ -101,10 +104,13 @@ def make_trade(trade_id: int, pair: TradingPairIdentifier, buy: bool, amount: De
 
 def build_executor(client: RPCClient, web3: Web3, vault: str, wallet: HotWallet, store: ExecutionStore,
                    pairs: Sequence[TradingPairIdentifier], run_state: RunState | None = None,
-                   timeout: int | None = None) -> tuple[VaultExecutionModel, RoutingPlanner]:
-    """The executor and its planner; `timeout` (seconds) bounds the wait for each transaction."""
-    routing = VaultRouting(web3, vault, wallet.address, list(pairs), client=client)
-    planner = RoutingPlanner(routing)
+                   timeout: int | None = None,
+                   deployment: Deployment | None = None) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
+    """The executor and its planner (`planner.routing` plans a trade to show it, `planner.confirm(plan)` holds
+    the trade to that plan); `timeout` (seconds) bounds the wait for each transaction; `deployment` gives
+    routers and quoters no registered deployment knows."""
+    routing = VaultRouting(web3, vault, wallet.address, list(pairs), client=client, deployment=deployment)
+    planner = ConfirmedPlanner(routing)
     tracker = None
     if timeout is not None:
         tracker = replace(default_tracker_config(wallet.chain_id), timeout=float(timeout))

@@ -82,7 +82,8 @@ def _int(value: object, what: str) -> int:
         raise BadInputError(f"{what}: {value!r} is not an integer") from None
 
 
-def _fee(value: object, what: str) -> int:
+def check_fee(value: object, what: str) -> int:
+    """A pool fee tier (hundredths of a basis point) as an int, or BadInputError naming `what`."""
     fee = _int(value, what)
     if not 0 <= fee < MAX_FEE:
         raise BadInputError(f"{what}: fee {fee} outside 0..{MAX_FEE - 1} (0 for Uniswap V2, 500 = 0.05 %)")
@@ -168,7 +169,7 @@ def _pool(pool: Mapping[str, Any], where: str) -> tuple[str, str, str, int]:
     if not (isinstance(tokens, list) and len(tokens) == 2 and all(isinstance(t, str) for t in tokens)
             and isinstance(router, str)):
         raise BadInputError(f"{where}: write router = \"0x...\", tokens = [\"A\", \"B\"], fee = 500")
-    return router, tokens[0], tokens[1], _fee(pool.get("fee", 0), where)
+    return router, tokens[0], tokens[1], check_fee(pool.get("fee", 0), where)
 
 
 def _spend_limit(limit: Mapping[str, Any], where: str) -> RawSpendLimit:
@@ -197,7 +198,7 @@ def config_from_flags(tokens: Iterable[str], assets: Iterable[str], routers: Ite
         request.routers[address] = kind
     for item in pools:
         router, a, b, fee = _split(item, ":", 4, "--pool", "0xROUTER:TOKEN_A:TOKEN_B:FEE")
-        request.pools.append((router, a, b, _fee(fee, f"--pool {item}")))
+        request.pools.append((router, a, b, check_fee(fee, f"--pool {item}")))
     for item in spend_limits:
         token, capacity, period = _split(item, ":", 3, "--spend-limit", "TOKEN:CAPACITY:REFILL_SECONDS")
         request.spend_limits.append(RawSpendLimit(token, parse_decimal(capacity, f"--spend-limit {item}"),

@@ -17,7 +17,10 @@ GET_AMOUNTS_OUT = selector("getAmountsOut(uint256,address[])")
 GET_RESERVES = selector("getReserves()")
 SWAP_EXACT_TOKENS = selector("swapExactTokensForTokens(uint256,uint256,address[],address,uint256)")
 SWAP_EXACT_TOKENS_ROUTER02 = selector("swapExactTokensForTokens(uint256,uint256,address[],address)")
+#: `factory()`: the factory a router swaps through; the same call on V3 routers (SwapRouter, and SwapRouter02
+#: for its V3 side).
 FACTORY = selector("factory()")
+#: SwapRouter02's V2 factory.
 FACTORY_V2 = selector("factoryV2()")
 GET_PAIR = selector("getPair(address,address)")
 #: Uniswap V2's LP fee in hundredths of a basis point (0.3 %).

@@ -1,8 +1,8 @@
 """Uniswap V3 calldata: packed paths, QuoterV2 quotes, SwapRouter / SwapRouter02 exact-input swaps.
 
 SwapRouter (v3-periphery) structs carry a `deadline`; SwapRouter02's do not. `sqrtPriceLimitX96` is
-always 0 (the vault refuses any other value). Both routers name their factory (`factory()`), the
-factory its pools (`getPool`).
+always 0 (the vault refuses any other value). Both routers name their factory with `factory()`, the same
+call as a V2 router's (`uniswap_v2.FACTORY`); the factory names its pools (`getPool`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ MAX_FEE = 2**24 - 1
 QUOTE_EXACT_INPUT_SINGLE = selector("quoteExactInputSingle((address,address,uint256,uint24,uint160))")
 QUOTE_EXACT_INPUT = selector("quoteExactInput(bytes,uint256)")
 SLOT0 = selector("slot0()")
-FACTORY = selector("factory()")
 GET_POOL = selector("getPool(address,address,uint24)")
 _SINGLE_V1 = "(address,address,uint24,address,uint256,uint256,uint256,uint160)"
 _SINGLE_V2 = "(address,address,uint24,address,uint256,uint256,uint160)"

@@ -43,19 +43,31 @@ def _carries_routing_prices(trade: TradeExecution) -> bool:
     return bool(trade.planned_price == pricing.price and mid == pricing.mid_price)
 
 
+def _executor_mid_price(trade: TradeExecution) -> Decimal | None:
+    """planned_mid_price when the executor set it; None when unset or still the pool mid routing wrote."""
+    mid = trade.planned_mid_price
+    pricing = trade.price_structure
+    if mid is None or (pricing is not None and mid == pricing.mid_price):
+        return None
+    return mid
+
+
 def decision_price(trade: TradeExecution) -> tuple[object, str]:
     """The executor's decision price (reserve per base) and the field it comes from.
 
     Before routing's first quote: `planned_mid_price`, else `planned_price`. An accepted plan overwrites both
     with the pool's prices, so it records the decision price in `notes` (price guard on only); a re-plan
     reads it back while the trade still carries routing's prices. That survives a new VaultRouting, a store
-    round trip and a new process; a trade the executor re-priced since is judged on its new price.
+    round trip and a new process. A trade the executor re-priced since is judged on its new price: a
+    `planned_mid_price` still equal to routing's mid (`price_structure.mid_price`) is routing's, not the
+    executor's, so a new `planned_price` alone is the reference then.
     """
     recorded = recorded_decision_price(trade)
     if recorded is not None and _carries_routing_prices(trade):
         return recorded, "the decision price in notes"
-    if trade.planned_mid_price is not None:
-        return trade.planned_mid_price, "planned_mid_price"
+    mid = _executor_mid_price(trade)
+    if mid is not None:
+        return mid, "planned_mid_price"
     return trade.planned_price, "planned_price"
 
 

@@ -84,6 +84,11 @@ class ExecutionStore(Protocol):
         """Every trade of this vault, oldest first."""
         ...
 
+    def max_trade_id(self) -> int | None:
+        """The highest trade id stored for this vault, or None when it has none. Reads the ids only: no
+        record is decoded, so it is cheap and a corrupt record does not stop it."""
+        ...
+
     def history(self, trade_id: int) -> list[Transition]:
         """Every accepted write of the trade, oldest first."""
         ...

@@ -15,6 +15,8 @@ WATCH, and the EXEC fails (and the batch is retried) if any writer touched the v
 batch is all or nothing. Reads that span several keys (a page of the time index with its bodies, the
 status indexes with their bodies) are one Lua script each, so they see one state of the vault.
 
+The Lua scripts live in `redis_lua`, the URL handling (`connect`, `?durability=`) in `redis_url`.
+
 Durability is the server's: it must run with `appendonly yes` and `appendfsync always` for "on disk
 before it returns". The store checks that when it opens (CONFIG GET) and refuses otherwise, unless opened
 with `durability="relaxed"` (`?durability=relaxed` in the URL); see docs/store.md.
@@ -29,11 +31,8 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from vaultexec.errors import (
     BadInputError,
@@ -58,142 +57,19 @@ from vaultexec.store.codec import (
 )
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
+from vaultexec.store.redis_lua import BY_STATUS_LUA, CREATE_LUA, MAX_MEMBER_LUA, PAGE_LUA, REPLACE_LUA
+from vaultexec.store.redis_url import RELAXED, STRICT, connect, split_durability
+
+__all__ = ["DEFAULT_PREFIX", "RELAXED", "STRICT", "RedisStore", "connect", "member_of", "split_durability"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "vaultexec"
 _PAGE = 500
 _CAS_ATTEMPTS = 20
-#: `durability`: "strict" refuses a server that may lose acknowledged writes, "relaxed" only warns.
-STRICT, RELAXED = "strict", "relaxed"
-DURABILITY_OPTION = "durability"
-
-# KEYS: reports, status, by_time, by_status[new], history, vaults
-# ARGV: member, status, body, score, transition json, vault
-_CREATE_LUA = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-  return {0, redis.call('HGET', KEYS[2], ARGV[1])}
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-redis.call('RPUSH', KEYS[5], ARGV[5])
-redis.call('SADD', KEYS[6], ARGV[6])
-return {1, ARGV[2]}
-"""
-
-# KEYS: reports, status, by_time, by_status[old], by_status[new], history
-# ARGV: member, expected old status, new status, body, score, transition json, sha1 of the expected old body
-_REPLACE_LUA = """
-local current = redis.call('HGET', KEYS[2], ARGV[1])
-if not current then return {0, ''} end
-local body = redis.call('HGET', KEYS[1], ARGV[1])
-if current ~= ARGV[2] or not body or redis.sha1hex(body) ~= ARGV[7] then return {2, current} end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
-redis.call('RPUSH', KEYS[6], ARGV[6])
-return {1, current}
-"""
-
-# One page of the time index after a (score, member) cursor, with the bodies: flat (member, score, body).
-# KEYS: by_time, reports
-# ARGV: low, high, '1' if descending, page size, cursor score ('' on the first page), cursor member
-_PAGE_LUA = """
-local low, high, page = ARGV[1], ARGV[2], tonumber(ARGV[4])
-local desc = ARGV[3] == '1'
-local score, member = ARGV[5], ARGV[6]
-local found = {}
-if score ~= '' then
-  local same = redis.call('ZRANGE', KEYS[1], score, score, 'BYSCORE')
-  local first, last, step = 1, #same, 1
-  if desc then first, last, step = #same, 1, -1 end
-  for i = first, last, step do
-    if #found >= 2 * page then break end
-    local m = same[i]
-    if (desc and m < member) or (not desc and m > member) then
-      table.insert(found, m)
-      table.insert(found, score)
-    end
-  end
-end
-local need = page - #found / 2
-if need > 0 then
-  local rest
-  if desc then
-    local top = high
-    if score ~= '' then top = '(' .. score end
-    rest = redis.call('ZRANGE', KEYS[1], top, low, 'BYSCORE', 'REV', 'LIMIT', 0, need, 'WITHSCORES')
-  else
-    local bottom = low
-    if score ~= '' then bottom = '(' .. score end
-    rest = redis.call('ZRANGE', KEYS[1], bottom, high, 'BYSCORE', 'LIMIT', 0, need, 'WITHSCORES')
-  end
-  for _, value in ipairs(rest) do table.insert(found, value) end
-end
-local out = {}
-for i = 1, #found, 2 do
-  table.insert(out, found[i])
-  table.insert(out, found[i + 1])
-  table.insert(out, redis.call('HGET', KEYS[2], found[i]))
-end
-return out
-"""
-
-# Every member of some status indexes with score and body, at one instant: flat (member, score, body).
-# KEYS: reports, by_status[s] for each status
-_BY_STATUS_LUA = """
-local out = {}
-for i = 2, #KEYS do
-  local items = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
-  for j = 1, #items, 2 do
-    table.insert(out, items[j])
-    table.insert(out, items[j + 1])
-    table.insert(out, redis.call('HGET', KEYS[1], items[j]))
-  end
-end
-return out
-"""
-
 
 def member_of(trade_id: int) -> str:
     return f"{trade_id:020d}"
-
-
-def connect(url: str, socket_timeout: float = 5.0) -> redis.Redis:
-    """A client that fails fast (no silent retries) and reconnects on the next call after an outage."""
-    try:
-        return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
-                                    retry=Retry(NoBackoff(), 0))
-    except ValueError as exc:
-        raise BadInputError(f"Redis store URL {_without_password(url)!r} is not valid: {exc}") from exc
-
-
-def _without_password(url: str) -> str:
-    """`url` with the password of its userinfo (if any) replaced by `***`, for messages."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:
-        return "<unparseable URL>"
-
-
-def split_durability(url: str) -> tuple[str, str]:
-    """The URL without its `durability` query option (redis-py would refuse it), and that option."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    chosen = [value for name, value in query if name == DURABILITY_OPTION]
-    if not chosen:
-        return url, STRICT
-    rest = urlencode([(name, value) for name, value in query if name != DURABILITY_OPTION])
-    return urlunsplit(parts._replace(query=rest)), chosen[-1]
 
 
 def _text(value: object) -> str:
@@ -224,10 +100,11 @@ class RedisStore:
         self._reports, self._status, self._by_time = f"{base}:reports", f"{base}:status", f"{base}:by_time"
         self._base = base
         self._vaults = f"{prefix}:vaults"
-        self._create_script = client.register_script(_CREATE_LUA)
-        self._replace_script = client.register_script(_REPLACE_LUA)
-        self._page_script = client.register_script(_PAGE_LUA)
-        self._by_status_script = client.register_script(_BY_STATUS_LUA)
+        self._create_script = client.register_script(CREATE_LUA)
+        self._replace_script = client.register_script(REPLACE_LUA)
+        self._page_script = client.register_script(PAGE_LUA)
+        self._by_status_script = client.register_script(BY_STATUS_LUA)
+        self._max_member_script = client.register_script(MAX_MEMBER_LUA)
         self._check_persistence()
 
     @classmethod
@@ -495,6 +372,12 @@ class RedisStore:
 
     def export_all(self) -> list[TradeExecution]:
         return list(self.iterate_by_time())
+
+    def max_trade_id(self) -> int | None:
+        member = self._call("read the highest trade id", self._max_member_script, keys=[self._reports], args=[])
+        if not member:
+            return None
+        return trade_id_of_member(member, self._vault, f"{self._server()} hash {self._reports}")
 
     def history(self, trade_id: int) -> list[Transition]:
         check_trade_id(trade_id)

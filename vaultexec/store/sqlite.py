@@ -271,6 +271,10 @@ class SQLiteStore:
     def export_all(self) -> list[TradeExecution]:
         return list(self.iterate_by_time())
 
+    def max_trade_id(self) -> int | None:
+        (highest,) = self._query("SELECT MAX(trade_id) FROM trades WHERE vault=?", (self._vault,))[0]
+        return None if highest is None else int(highest)
+
     def history(self, trade_id: int) -> list[Transition]:
         check_trade_id(trade_id)
         rows = self._query(

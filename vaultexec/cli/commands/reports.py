@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
-import tempfile
-from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 
 from vaultexec.cli.app import cli
+from vaultexec.cli.chainread import vault_view
 from vaultexec.cli.failures import redact_urls
+from vaultexec.cli.files import write_atomically
 from vaultexec.cli.session import Session
 from vaultexec.cli.tables import counts_table, status_counts, trades_table
 from vaultexec.errors import BadInputError
@@ -26,8 +25,6 @@ from vaultexec.store.export import export_csv, generate_export
 
 #: How many recent settled trades `status` lists.
 RECENT_TRADES = 10
-
-T = TypeVar("T")
 
 
 def run_state_from_trades(trades: list[TradeExecution], executor_id: str) -> RunState:
@@ -50,9 +47,9 @@ def vault_facts(session: Session) -> dict[str, Any] | None:
     """Owner, asset manager and pause flag read from chain, or None when no RPC URL is given."""
     if not session.rpc_url:
         return None
-    fns = session.vault().functions
-    return {"chain_id": session.chain_id, "owner": fns.owner().call(),
-            "asset_manager": fns.assetManager().call(), "paused": fns.paused().call()}
+    vault = session.vault()
+    return {"chain_id": session.chain_id, "owner": vault_view(vault, "owner"),
+            "asset_manager": vault_view(vault, "assetManager"), "paused": vault_view(vault, "paused")}
 
 
 @cli.command("status")
@@ -94,39 +91,6 @@ def parse_day(text: str | None, option: str) -> datetime | None:
         return datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
         raise BadInputError(f"{option} {text!r}: expected a date as YYYY-MM-DD") from None
-
-
-def write_atomically(target: Path, write: Callable[[TextIO], T]) -> T:
-    """Run `write` on a temp file next to `target`, then rename it over `target`: all or nothing.
-
-    If `write` fails (e.g. a corrupt record half-way), `target` keeps its old content and the temp file is
-    removed. The new file gets the old file's permissions, or the usual ones (umask) for a new file. A
-    folder that does not exist or cannot be written is a BadInputError.
-    """
-    if target.is_dir():
-        raise BadInputError(f"Cannot write {target}: it is a folder. Give a file name, not a folder.")
-    try:
-        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
-        descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise BadInputError(f"Cannot write {target}: {exc.strerror or exc}. Choose another output file.") from exc
-    try:
-        with open(descriptor, "w", newline="") as stream:
-            result = write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp_name, mode)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return result
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 @cli.command("export-csv")

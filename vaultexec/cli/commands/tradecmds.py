@@ -9,7 +9,8 @@ import click
 from rich.console import Console
 
 from vaultexec.cli.app import cli
-from vaultexec.cli.failures import EXIT_TRADE_FAILED, stderr_console
+from vaultexec.cli.confirmed import failure_reason, raise_if_refused
+from vaultexec.cli.failures import EXIT_REPAIR_REFUSED, EXIT_TRADE_FAILED, stderr_console
 from vaultexec.cli.markets import (
     MarketRequest,
     MarketResolver,
@@ -38,9 +39,6 @@ from vaultexec.execution.executor import BatchRouting
 from vaultexec.execution.plan import TradePlan
 from vaultexec.model.trade import TradeExecution
 
-#: `repair` exit code when some asked-for trade was refused (see docs/cli.md).
-EXIT_REPAIR_REFUSED = 13
-
 
 @cli.command("trade")
 @click.argument("pair")
@@ -68,18 +66,20 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
     (what the vault spends) and in base for a sell.
 
     Prints the plan and the pre-flight result; --dry-run stops there. Asks for confirmation unless --yes.
+    The trade is then quoted again just before it is signed: if it would spend more or may receive less
+    than the plan shown, nothing is sent (exit 14).
     """
     base, quote = parse_pair(pair)
     buy, human_amount, tolerance = parse_side(side), parse_amount(amount), parse_slippage_percent(slippage)
-    router, timeout = check_router_option(router), parse_timeout(timeout)
+    timeout = parse_timeout(timeout)
+    market_request = MarketRequest(base, quote, venue, fee, via, via_fee, check_router_option(router))
     request = load_config_file(config_file) if config_file else ConfigRequest()
     request = request.merge(config_from_flags(tokens, (), (), (), ()))
     vault = session.require_vault_address()
     register_config_deployment(request.deployment, session.chain_id)
     web3, client = session.web3(), session.client()
     session.vault()  # refuses an address without a contract
-    market = MarketResolver(web3, session.chain_id, request.tokens).pair(
-        MarketRequest(base, quote, venue, fee, via, via_fee, router))
+    market = MarketResolver(web3, session.chain_id, request.tokens).pair(market_request)
     check_raw_amount(human_amount, market.quote if buy else market.base)
     wallet = session.wallet()
     store = session.store()
@@ -93,6 +93,7 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
         return 0
     if not yes:
         confirm_sending(f"Send this trade from {wallet.address} through vault {vault}?")
+    planner.confirm(plan)
     with err.status("executing"):
         done = model.execute_trades([trade])
     session.console.print(trades_table(done, "Result"))
@@ -100,8 +101,9 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
     if result.is_pending():
         raise TransactionTimeoutError(f"Trade #{result.trade_id} is still {result.get_status().value}; run "
                                       "`vaultexec resume` to finish it.")
+    raise_if_refused(result, planner.refusals)  # failed before anything was sent: that error and its exit code
     if result.is_failed():
-        err.print(f"Trade #{result.trade_id} failed: {result.get_revert_reason()}")
+        err.print(f"Trade #{result.trade_id} failed: {failure_reason(result)}")
         return EXIT_TRADE_FAILED
     return 0
 
