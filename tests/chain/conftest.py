@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from vaultexec.chain.rpc import RetryPolicy, RPCClient
-from vaultexec.testing.anvil import AnvilInstance, launch_anvil
+from vaultexec.chain.wallet import HotWallet
+from vaultexec.testing.anvil import DEV_PRIVATE_KEYS, AnvilInstance, launch_anvil
 
 #: Fast retries so fault tests stay quick.
 FAST_RETRY = RetryPolicy(attempts=5, initial_backoff=0.01, max_backoff=0.05, deadline=10.0)
@@ -76,3 +77,36 @@ class DevChain:
 @pytest.fixture()
 def dev_chain(client: RPCClient) -> DevChain:
     return DevChain(client)
+
+
+#: A key of its own for tests that set the wallet's balance (not a dev account).
+POOR_KEY = "0x" + "5a" * 32
+
+
+def set_balance(client: RPCClient, address: str, wei: int) -> None:
+    client.call("anvil_setBalance", [address, hex(wei)])
+
+
+@pytest.fixture()
+def wallet(client: RPCClient) -> HotWallet:
+    """Dev account 1 as a hot wallet, nonces synced."""
+    hot = HotWallet.from_key(DEV_PRIVATE_KEYS[1], 31337)
+    hot.sync_nonce(client)
+    return hot
+
+
+@pytest.fixture()
+def poor(client: RPCClient) -> HotWallet:
+    """A wallet of its own holding 1 ETH (tests set its balance as they need)."""
+    hot = HotWallet.from_key(POOR_KEY, 31337)
+    set_balance(client, hot.address, 10**18)
+    hot.sync_nonce(client)
+    return hot
+
+
+@pytest.fixture()
+def manual_mining(client: RPCClient) -> Iterator[None]:
+    """Automine off for the test (restored after it)."""
+    client.call("evm_setAutomine", [False])
+    yield
+    client.call("evm_setAutomine", [True])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.errors import TransactionTimeoutError
 from vaultexec.model.transaction import BlockchainTransaction, TxState
-from vaultexec.testing.anvil import DEV_PRIVATE_KEYS
 
 DEAD = "0x000000000000000000000000000000000000dEaD"
 ECHO_REVERTER = "365f5f37365ffd"
@@ -23,18 +21,6 @@ GWEI = 10**9
 FAST = TrackerConfig(poll_interval=0.01, timeout=20, drop_check_after=0.0, stuck_after=3600)
 
 
-@pytest.fixture()
-def wallet(client: RPCClient) -> HotWallet:
-    hot = HotWallet.from_key(DEV_PRIVATE_KEYS[1], 31337)
-    hot.sync_nonce(client)
-    return hot
-
-
-@pytest.fixture()
-def manual_mining(client: RPCClient) -> Iterator[None]:
-    client.call("evm_setAutomine", [False])
-    yield
-    client.call("evm_setAutomine", [True])
 
 
 def sign_transfers(client: RPCClient, wallet: HotWallet, count: int, data: str = "0x",

@@ -3,54 +3,25 @@ land; a replacement the wallet cannot pay is not made; a refused first broadcast
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
 from vaultexec.chain.gaps import TRANSFER_GAS, NonceGapFiller
 from vaultexec.chain.gas import FeeQuote, fetch_fees
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.model.transaction import BlockchainTransaction, TxState
-from vaultexec.testing.anvil import DEV_PRIVATE_KEYS
 
+from conftest import set_balance  # isort: skip
 from test_broadcast import DEAD, mined_nonce, sign_transfers, state  # isort: skip
 
-POOR_KEY = "0x" + "5a" * 32
 REPLACE_AT_ONCE = TrackerConfig(poll_interval=0.01, timeout=10, stuck_after=0.0, drop_check_after=0.0)
 
 
-@pytest.fixture()
-def poor(client: RPCClient) -> HotWallet:
-    """A wallet of its own (its balance is set by each test)."""
-    wallet = HotWallet.from_key(POOR_KEY, 31337)
-    client.call("anvil_setBalance", [wallet.address, hex(10**18)])
-    wallet.sync_nonce(client)
-    return wallet
 
-
-@pytest.fixture()
-def wallet(client: RPCClient) -> HotWallet:
-    hot = HotWallet.from_key(DEV_PRIVATE_KEYS[1], 31337)
-    hot.sync_nonce(client)
-    return hot
-
-
-@pytest.fixture()
-def manual_mining(client: RPCClient) -> Iterator[None]:
-    client.call("evm_setAutomine", [False])
-    yield
-    client.call("evm_setAutomine", [True])
 
 
 def worst_case(tx: BlockchainTransaction) -> int:
     assert tx.gas_limit is not None
     return tx.gas_limit * tx.get_planned_gas_price() + int((tx.details or {})["value"])
-
-
-def set_balance(client: RPCClient, address: str, wei: int) -> None:
-    client.call("anvil_setBalance", [address, hex(wei)])
 
 
 def test_refused_replacement_keeps_the_accepted_version_in_flight(client: RPCClient, poor: HotWallet,

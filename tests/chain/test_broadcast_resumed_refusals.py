@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,22 +19,10 @@ from vaultexec.testing.anvil import AnvilInstance
 from vaultexec.testing.faultproxy import Fault, FaultProxy
 
 from test_broadcast import DEAD, sign_transfers, state  # isort: skip
-from test_broadcast_refusals import POOR_KEY, REPLACE_AT_ONCE, set_balance, worst_case  # isort: skip
+from conftest import POOR_KEY, set_balance  # isort: skip
+from test_broadcast_refusals import REPLACE_AT_ONCE, worst_case  # isort: skip
 
 
-@pytest.fixture()
-def poor(client: RPCClient) -> HotWallet:
-    wallet = HotWallet.from_key(POOR_KEY, 31337)
-    set_balance(client, wallet.address, 10**18)
-    wallet.sync_nonce(client)
-    return wallet
-
-
-@pytest.fixture()
-def manual_mining(client: RPCClient) -> Iterator[None]:
-    client.call("evm_setAutomine", [False])
-    yield
-    client.call("evm_setAutomine", [True])
 
 
 def sent_by_a_crashed_run(client: RPCClient, wallet: HotWallet) -> tuple[BlockchainTransaction, str]:

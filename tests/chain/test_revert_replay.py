@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,17 +22,10 @@ class FailingCalls(FaultProxy):
 
     error: dict[str, Any] | None = None
 
-    def _forward(self, body: bytes) -> tuple[int, bytes]:
-        status, data = super()._forward(body)
-        request, answer = json.loads(body), json.loads(data)
-        requests, answers = (request, answer) if isinstance(request, list) else ([request], [answer])
-        by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
-        for sent in requests:
-            if sent.get("method") == "eth_call" and self.error is not None:
-                replaced = by_id[sent["id"]]
-                replaced.pop("result", None)
-                replaced["error"] = self.error
-        return status, json.dumps(answer).encode()
+    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
+        if request.get("method") == "eth_call" and self.error is not None:
+            reply.pop("result", None)
+            reply["error"] = self.error
 
 
 @pytest.fixture()

@@ -3,11 +3,11 @@ receipts served late, a transaction refused at its first broadcast (no nonce gap
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -39,20 +39,13 @@ class LaggingReceipts(FaultProxy):
         self.first_seen: dict[str, float] = {}
         self.hidden = 0
 
-    def _forward(self, body: bytes) -> tuple[int, bytes]:
-        status, data = super()._forward(body)
-        request, answer = json.loads(body), json.loads(data)
-        requests, answers = (request, answer) if isinstance(request, list) else ([request], [answer])
-        by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
-        for sent in requests:
-            reply = by_id.get(sent.get("id"))
-            if sent.get("method") != "eth_getTransactionReceipt" or not reply or not reply.get("result"):
-                continue
-            seen = self.first_seen.setdefault(sent["params"][0], time.monotonic())
-            if time.monotonic() - seen < RECEIPT_LAG:
-                reply["result"] = None
-                self.hidden += 1
-        return status, json.dumps(answer).encode()
+    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
+        if request.get("method") != "eth_getTransactionReceipt" or not reply.get("result"):
+            return
+        seen = self.first_seen.setdefault(request["params"][0], time.monotonic())
+        if time.monotonic() - seen < RECEIPT_LAG:
+            reply["result"] = None
+            self.hidden += 1
 
 
 def executor_for(url: str, world: World, vault: Contract, tmp_path: Path, tracker: TrackerConfig | None = None,

@@ -20,6 +20,8 @@ from vaultexec.model import AssetIdentifier, ExchangeKind, TradingPairIdentifier
 from vaultexec.model.trade import TradeExecution, TradePricing
 from vaultexec.testing.world import World
 
+from market_moves import push_weth_price_up  # isort: skip
+
 USDC = AssetIdentifier(31337, "0x" + "11" * 20, "USDC", 6)
 WETH = AssetIdentifier(31337, "0x" + "22" * 20, "WETH", 18)
 PAIR = TradingPairIdentifier(WETH, USDC, "0x" + "33" * 20, "0x" + "44" * 20, 500, ExchangeKind.uniswap_v3)
@@ -54,15 +56,6 @@ def test_a_mid_price_the_executor_sets_is_still_the_reference() -> None:
     assert decision_price(trade) == (Decimal(3050), "planned_mid_price")
 
 
-def _push_weth_price_up(world: World, usdc: int) -> None:
-    """Someone buys WETH with `usdc` whole USDC on the V2 pool: its USDC/WETH price rises (~1 % per 50,000)."""
-    trader = world.web3.eth.accounts[3]
-    raw = usdc * 10**6
-    world.fund("USDC", trader, raw)
-    world.usdc.functions.approve(world.uniswap_v2_router.address, raw).transact({"from": trader})
-    world.uniswap_v2_router.functions.swapExactTokensForTokens(
-        raw, 1, [world.usdc.address, world.weth.address], trader, 2**63).transact({"from": trader})
-
 
 def test_price_cannot_walk_when_the_executor_reprices_planned_price(web3: Web3, world: World, vault: Contract,
                                                                     asset_manager: LocalAccount) -> None:
@@ -70,10 +63,10 @@ def test_price_cannot_walk_when_the_executor_reprices_planned_price(web3: Web3, 
     routing = VaultRouting(web3, vault.address, asset_manager.address, [pairs["v2"]])
     trade = make_trade(1, pairs["v2"], Decimal(3000))
     trade.planned_price, trade.planned_max_slippage = Decimal(3000), Decimal("0.02")
-    _push_weth_price_up(world, 50_000)  # ~ +1 %: within 2 % of 3000
+    push_weth_price_up(world, 50_000)  # ~ +1 %: within 2 % of 3000
     routing.plan_trades([trade])
     assert trade.planned_mid_price is not None and trade.planned_mid_price > Decimal(3020), "the pool's mid now"
     trade.planned_price = Decimal(3000)  # the executor re-decides at the same price
-    _push_weth_price_up(world, 50_000)  # ~ +2.3 % from 3000, within 2 % of the first plan's pool mid
+    push_weth_price_up(world, 50_000)  # ~ +2.3 % from 3000, within 2 % of the first plan's pool mid
     with pytest.raises(PriceMovedError, match="from the decision price 3000"):
         routing.plan_trades([trade])

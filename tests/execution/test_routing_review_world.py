@@ -14,15 +14,8 @@ from vaultexec.errors import PriceMovedError
 from vaultexec.execution import VaultRouting
 from vaultexec.testing.world import World
 
+from market_moves import push_weth_price_up  # isort: skip
 
-def _push_weth_price_up(world: World, usdc: int) -> None:
-    """Someone buys WETH with `usdc` whole USDC on the V2 pool: its USDC/WETH price rises."""
-    trader = world.web3.eth.accounts[3]
-    raw = usdc * 10**6
-    world.fund("USDC", trader, raw)
-    world.usdc.functions.approve(world.uniswap_v2_router.address, raw).transact({"from": trader})
-    world.uniswap_v2_router.functions.swapExactTokensForTokens(
-        raw, 1, [world.usdc.address, world.weth.address], trader, 2**63).transact({"from": trader})
 
 
 def test_price_guard_keeps_the_executor_decision_price_when_replanned(
@@ -35,8 +28,8 @@ def test_price_guard_keeps_the_executor_decision_price_when_replanned(
     trade = make_trade(1, pairs["v2"], Decimal(3000))
     trade.planned_mid_price = Decimal(3000)
     trade.planned_max_slippage = Decimal("0.02")
-    _push_weth_price_up(world, 50_000)  # ~ +1 %: the quote is still within 2 % of 3000
+    push_weth_price_up(world, 50_000)  # ~ +1 %: the quote is still within 2 % of 3000
     routing.plan_trades([trade])
-    _push_weth_price_up(world, 50_000)  # ~ +2 % more: beyond 2 % of the decision price
+    push_weth_price_up(world, 50_000)  # ~ +2 % more: beyond 2 % of the decision price
     with pytest.raises(PriceMovedError, match="from the decision price 3000"):
         routing.plan_trades([trade])

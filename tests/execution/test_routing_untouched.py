@@ -30,17 +30,10 @@ from vaultexec.execution.routing import DECISION_NOTE
 from vaultexec.model import TradeExecution, TradingPairIdentifier
 from vaultexec.testing.world import World
 
+from market_moves import push_weth_price_up  # isort: skip
+
 Pairs = dict[str, TradingPairIdentifier]
 
-
-def _push_weth_price_up(world: World, usdc: int) -> None:
-    """Someone buys WETH with `usdc` whole USDC on the V2 pool: its USDC/WETH price rises (~1 % per 50,000)."""
-    trader = world.web3.eth.accounts[3]
-    raw = usdc * 10**6
-    world.fund("USDC", trader, raw)
-    world.usdc.functions.approve(world.uniswap_v2_router.address, raw).transact({"from": trader})
-    world.uniswap_v2_router.functions.swapExactTokensForTokens(
-        raw, 1, [world.usdc.address, world.weth.address], trader, 2**63).transact({"from": trader})
 
 
 def _good_sell(pairs: Pairs) -> TradeExecution:
@@ -131,11 +124,11 @@ def test_refusal_does_not_move_the_decision_price(web3: Web3, world: World, vaul
     trade.planned_mid_price = Decimal(3000)
     trade.planned_max_slippage = Decimal("0.02")
     vault.functions.withdraw(usdc.address, balance - 10 * 10**6).transact({"from": deployer})
-    _push_weth_price_up(world, 50_000)  # ~ +1 %: within the guard, refused for the balance
+    push_weth_price_up(world, 50_000)  # ~ +1 %: within the guard, refused for the balance
     with pytest.raises(InsufficientBalanceError):
         VaultRouting(web3, vault.address, asset_manager.address, [pairs["v2"]]).setup_trades([trade])
     world.fund("USDC", vault.address, balance)
-    _push_weth_price_up(world, 50_000)  # ~ +2.3 % from 3000
+    push_weth_price_up(world, 50_000)  # ~ +2.3 % from 3000
     with pytest.raises(PriceMovedError, match=r"\+2\.\d+% from the decision price 3000"):
         VaultRouting(web3, vault.address, asset_manager.address, [pairs["v2"]]).setup_trades([trade])
     assert trade.planned_mid_price == Decimal(3000) and trade.is_planned()
@@ -149,13 +142,13 @@ def test_replanned_after_success_in_a_new_routing_and_process(web3: Web3, world:
     trade = make_trade(1, pairs["v2"], Decimal(3000))
     trade.planned_mid_price = Decimal(3000)
     trade.planned_max_slippage = Decimal("0.02")
-    _push_weth_price_up(world, 50_000)
+    push_weth_price_up(world, 50_000)
     VaultRouting(web3, vault.address, asset_manager.address, [pairs["v2"]]).plan_trades([trade])
     assert trade.planned_mid_price is not None and trade.planned_mid_price > Decimal(3020), "the pool's mid now"
     assert trade.notes == f"{DECISION_NOTE}3000 USDC per WETH (the executor's; the price guard judges re-plans " \
                           "against it)"
     reloaded = TradeExecution.from_json(trade.to_json())
-    _push_weth_price_up(world, 50_000)
+    push_weth_price_up(world, 50_000)
     with pytest.raises(PriceMovedError, match="from the decision price 3000"):
         VaultRouting(web3, vault.address, asset_manager.address, [pairs["v2"]]).plan_trades([reloaded])
 
@@ -180,7 +173,7 @@ def test_executor_repriced_trade_is_judged_on_its_new_price(web3: Web3, world: W
     trade.planned_mid_price = Decimal(3000)
     trade.planned_max_slippage = Decimal("0.02")
     VaultRouting(web3, vault.address, asset_manager.address, [pairs["v2"]]).plan_trades([trade])
-    _push_weth_price_up(world, 150_000)  # ~ +7 %: beyond 2 % of 3000
+    push_weth_price_up(world, 150_000)  # ~ +7 %: beyond 2 % of 3000
     trade.planned_mid_price = Decimal(3210)
     VaultRouting(web3, vault.address, asset_manager.address, [pairs["v2"]]).plan_trades([trade])
     assert (trade.notes or "").splitlines()[-1].startswith(f"{DECISION_NOTE}3210 ")

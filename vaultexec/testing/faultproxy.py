@@ -3,12 +3,14 @@
 Loopback only, thread-based, bounded (at most `max_connections` concurrent connections, bodies up to
 `max_body` bytes), and `stop()` returns once the listener and every connection are closed.
 Queued faults are applied one per incoming HTTP request, in order; with none queued it forwards.
+Subclasses may change what the node answers per JSON-RPC call by overriding `rewrite_reply`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import logging
 import socket
 import threading
@@ -115,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
         try:
-            status, data = proxy._forward(body)
+            status, data = proxy._relay(body)
         except OSError as exc:
             logger.debug("faultproxy: upstream failed: %s", exc)
             self._answer(502, b"upstream unreachable")
@@ -210,6 +212,27 @@ class FaultProxy:
             with self._lock:
                 self.faults_applied.append(fault)
             logger.info("faultproxy: injecting %s", fault)
+
+    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
+        """Hook: change, in place, the node's reply to one JSON-RPC `request` (default: leave it)."""
+
+    def _relay(self, body: bytes) -> tuple[int, bytes]:
+        """Forward `body`; when a subclass rewrites replies, pair each reply with its request by id."""
+        status, data = self._forward(body)
+        if type(self).rewrite_reply is FaultProxy.rewrite_reply:
+            return status, data
+        try:
+            request, answer = json.loads(body), json.loads(data)
+        except ValueError:
+            return status, data
+        requests = request if isinstance(request, list) else [request]
+        answers = answer if isinstance(answer, list) else [answer]
+        by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
+        for sent in requests:
+            reply = by_id.get(sent.get("id")) if isinstance(sent, dict) else None
+            if reply is not None:
+                self.rewrite_reply(sent, reply)
+        return status, json.dumps(answer).encode()
 
     def _forward(self, body: bytes) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port,
