@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 import pytest
 
@@ -176,3 +177,56 @@ def test_gap_filler_that_cannot_reach_the_node_gives_the_nonce_back(
     assert reuse.nonce == refused.nonce  # the next transaction closes the gap
     tracker.send_and_track([reuse, later])
     assert state(reuse) is TxState.confirmed and state(later) is TxState.confirmed
+
+
+class BackendWithoutIt(FaultProxy):
+    """A load-balanced provider whose answering backend lacks the transaction: it refuses every send for
+    insufficient funds and does not know any hash; the chain behind it is the real one."""
+
+    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
+        if request.get("method") == "eth_sendRawTransaction":
+            reply.pop("result", None)
+            reply["error"] = {"code": -32000, "message": "insufficient funds for gas * price + value"}
+        elif request.get("method") == "eth_getTransactionByHash":
+            reply["result"] = None
+
+
+def test_refused_resend_of_a_transaction_assumed_sent_is_not_final(
+        plain_anvil: AnvilInstance, client: RPCClient, poor: HotWallet, manual_mining: None) -> None:
+    stored, original = sent_by_a_crashed_run(client, poor)  # stored only as signed, yet in the pool
+    restarted = HotWallet.from_key(POOR_KEY, 31337)
+    with BackendWithoutIt(plain_anvil.url) as proxy:
+        proxied = RPCClient(proxy.url, timeout=10)
+        gaps = NonceGapFiller(proxied, restarted)
+        tracker = TransactionTracker(proxied, TrackerConfig(poll_interval=0.01, timeout=10, drop_check_after=0.0,
+                                                            stuck_after=3600), gaps=gaps)
+        tracker.assume_sent([stored])  # what resume() does with every stored transaction
+        tracker.poll([stored])  # unknown to this backend: sent again, refused "definitely"
+        assert state(stored) is TxState.broadcasted and stored.revert_reason is None
+        assert tracker.stats.refused_resends == 1 and gaps.fillers == {}
+        assert "may still land" in (stored.notes or "")
+        client.call("evm_mine")
+        tracker.track([stored])
+    assert stored.tx_state is TxState.confirmed and stored.tx_hash == original and stored.status is True
+
+
+def test_refused_resend_of_a_stored_broadcasted_transaction_the_node_lost_is_not_final(
+        client: RPCClient, poor: HotWallet, manual_mining: None) -> None:
+    [sent] = sign_transfers(client, poor, 1)
+    TransactionTracker(client, TrackerConfig()).broadcast([sent])  # an earlier run sent it and stored that
+    stored = copy.deepcopy(sent)
+    assert stored.broadcasted_at is not None and not stored.replaced_tx_hashes
+    client.call("anvil_dropTransaction", [sent.tx_hash])  # the node lost it
+    set_balance(client, poor.address, worst_case(sent) // 2)  # and now refuses it for insufficient funds
+    restarted = HotWallet.from_key(POOR_KEY, 31337)
+    gaps = NonceGapFiller(client, restarted)
+    tracker = TransactionTracker(client, TrackerConfig(poll_interval=0.01, timeout=10, drop_check_after=0.0,
+                                                       stuck_after=0.3), gaps=gaps)
+    tracker.poll([stored])  # first sight of it: its wait starts now
+    tracker.poll([stored])  # unknown: sent again, refused; no assume_sent: only broadcasted_at says "sent"
+    assert state(stored) is TxState.broadcasted and stored.revert_reason is None
+    assert tracker.stats.refused_resends == 1 and gaps.fillers == {}
+    set_balance(client, poor.address, 10**18)
+    client.call("evm_setAutomine", [True])
+    tracker.track([stored])  # after stuck_after the same bytes go again, and land
+    assert stored.tx_state is TxState.confirmed and stored.status is True

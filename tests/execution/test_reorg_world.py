@@ -100,3 +100,22 @@ def test_receipts_served_late_are_not_taken_for_a_reorg(
         assert proxy.hidden == 1  # the receipt was asked for and not served: its block was checked instead
         assert reopen_reorged_trades(lagging, executor.store, RunState(), reorg_window(world.chain_id)) == []
     assert executor.store.load(1).is_success()
+
+
+def test_settlement_above_the_nodes_head_is_checked_again_once_the_chain_is_that_long(
+        web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, asset_manager: LocalAccount,
+        tmp_path: Path) -> None:
+    snapshot = anvil.rpc("evm_snapshot")
+    executor = new_executor(anvil, world, vault, tmp_path)
+    [trade] = executor.execute_trades([make_trade(1, pair(world.addresses, "WETH", "USDC", 500), "1000")])
+    height = trade.blockchain_transactions[-1].block_number
+    assert trade.is_success() and height is not None
+    assert anvil.rpc("evm_revert", [snapshot])  # the node's head is now below the settlement block
+    assert web3.eth.block_number < height
+    assert find_reorged(executor.client, executor.store, window=reorg_window(world.chain_id)) == []
+    assert executor.check_reorgs() == [] and executor.store.load(1).is_success()  # a lagging node, maybe
+
+    while web3.eth.block_number < height:  # the chain reaches that height again, without the trade
+        anvil.rpc("evm_mine")
+    [found] = find_reorged(executor.client, executor.store, window=reorg_window(world.chain_id))
+    assert found.trade.trade_id == 1 and "is gone" in found.reason

@@ -1,21 +1,23 @@
-"""repair() asks the chain before it says "nothing executed", and closes by hand (force, with a note) a trade
-that landed but cannot be settled."""
+"""repair() asks the chain before it says "nothing executed" (a nonce another transaction used counts once it
+is the chain's confirmations deep, and never while a node still holds our transaction in its pool), and
+closes by hand (force, with a note) a trade that landed but cannot be settled."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from web3 import Web3
 
 from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
 from vaultexec.chain.gas import fetch_fees
-from vaultexec.chain.rpc import RPCClient
+from vaultexec.chain.rpc import Reply, RPCClient
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.errors import BadInputError
+from vaultexec.errors import BadInputError, NodeRejectedError
 from vaultexec.execution.repair import repair_trades
 from vaultexec.execution.settle import track_and_settle
 from vaultexec.model.run_state import RunState
@@ -58,12 +60,12 @@ def refused_trade(world: World, tx: BlockchainTransaction) -> TradeExecution:
     return trade
 
 
-def signed_transfer(client: RPCClient, world: World) -> BlockchainTransaction:
+def signed_transfer(client: RPCClient, world: World, value: int = 1) -> BlockchainTransaction:
     wallet = HotWallet.from_key(ASSET_MANAGER_KEY, world.chain_id)
     client.call("anvil_setBalance", [wallet.address, hex(10**20)])
     wallet.sync_nonce(client)
     return wallet.sign_blockchain_transaction(BlockchainTransaction(contract_address=DEAD), "0x", 30_000,
-                                              fetch_fees(client, world.chain_id), value=1)
+                                              fetch_fees(client, world.chain_id), value=value)
 
 
 def test_landed_trade_that_cannot_be_settled_is_closed_by_hand(client: RPCClient, web3: Web3, world: World,
@@ -135,3 +137,82 @@ def test_failed_trade_never_sent_is_repaired_after_the_chain_is_asked(client: RP
     asked = client.stats.since(before).requests_by_method
     assert asked["eth_getTransactionCount"] == 1 and asked["eth_getTransactionReceipt"] == 1
     assert asked["eth_getTransactionByHash"] == 1
+
+
+def broadcasted_trade(world: World, tx: BlockchainTransaction) -> TradeExecution:
+    trade = make_trade(1, pair(world.addresses, "WETH", "USDC"), "1000")
+    trade.mark_started(STARTED)
+    tx.tx_state, tx.broadcasted_at = TxState.broadcasted, STARTED
+    trade.set_blockchain_transactions([tx])
+    trade.mark_broadcasted(STARTED)
+    return trade
+
+
+def test_nonce_used_by_another_transaction_counts_once_it_is_confirmations_deep(
+        client: RPCClient, anvil: AnvilInstance, world: World, store: ExecutionStore) -> None:
+    for _ in range(3):  # blocks of its own below the head (anvil keeps no state from before its loaded one)
+        anvil.rpc("evm_mine")
+    ours = signed_transfer(client, world)
+    other = signed_transfer(client, world, value=2)  # same nonce, other bytes: it takes the nonce, ours never lands
+    assert ours.nonce == other.nonce and ours.tx_hash != other.tx_hash
+    client.call("eth_sendRawTransaction", [other.signed_bytes])
+    store.create(broadcasted_trade(world, ours))
+    before = client.stats.snapshot()
+    early = repair_trades(client, store, VAULT, RunState(), [1], confirmations=3)
+    assert not early.repaired and "less than 3 blocks ago" in early.refused[1] and "wait for 3" in early.refused[1]
+    assert client.stats.since(before).requests_by_method["eth_getTransactionCount"] == 2  # latest, head - 3
+    assert store.load(1).get_status() is TradeStatus.broadcasted
+    for _ in range(2):
+        anvil.rpc("evm_mine")
+    assert 1 in repair_trades(client, store, VAULT, RunState(), [1], confirmations=3).refused  # 2 deep
+    anvil.rpc("evm_mine")
+    late = repair_trades(client, store, VAULT, RunState(), [1], confirmations=3)
+    assert [t.trade_id for t in late.repaired] == [1] and "used by another transaction" in (
+        store.load(1).notes or "")
+
+
+class LaggingNode:
+    """Answers nonce 7 of the sender as mined at the head, serves no receipt, and by hash `by_hash` (our
+    transaction still pending: a load-balanced provider whose backends disagree); the nonce at an older
+    block is refused as a node without that block's state refuses it."""
+
+    def __init__(self, by_hash: dict[str, Any] | None) -> None:
+        self.by_hash = by_hash
+
+    def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Reply]:
+        return [self._answer(method, params) for method, params in calls]
+
+    def _answer(self, method: str, params: Sequence[Any]) -> Reply:
+        if method == "eth_getTransactionCount" and params[1] != "latest":
+            return Reply(method, error=NodeRejectedError("refused", method, -32000, "missing trie node"))
+        answers: dict[str, Any] = {"eth_blockNumber": "0x100", "eth_getTransactionCount": "0x8",
+                                   "eth_getTransactionReceipt": None, "eth_getTransactionByHash": self.by_hash}
+        return Reply(method, result=answers[method])
+
+    def call(self, method: str, params: Sequence[Any] = ()) -> Any:
+        return self._answer(method, params).value()
+
+
+OURS = "0x" + "11" * 32
+
+
+def store_nonce_seven(world: World, store: ExecutionStore) -> None:
+    store.create(broadcasted_trade(world, BlockchainTransaction(
+        contract_address=VAULT, from_address="0x" + "bb" * 20, nonce=7, tx_hash=OURS, signed_bytes="0x01")))
+
+
+@pytest.mark.parametrize("confirmations", [0, 12])
+def test_nonce_used_while_our_transaction_is_in_the_pool_is_not_called_unexecuted(
+        world: World, store: ExecutionStore, confirmations: int) -> None:
+    store_nonce_seven(world, store)
+    node = LaggingNode({"hash": OURS, "blockNumber": None})
+    result = repair_trades(node, store, VAULT, RunState(), [1], confirmations=confirmations)  # type: ignore[arg-type]
+    assert not result.repaired and "still holds a transaction of this trade in its pool" in result.refused[1]
+    assert store.load(1).get_status() is TradeStatus.broadcasted
+
+
+def test_nonce_depth_the_node_cannot_tell_is_a_refusal(world: World, store: ExecutionStore) -> None:
+    store_nonce_seven(world, store)
+    result = repair_trades(LaggingNode(None), store, VAULT, RunState(), [1], confirmations=12)  # type: ignore[arg-type]
+    assert not result.repaired and "cannot tell whether it was 12 blocks ago (missing trie node)" in result.refused[1]
+    assert store.load(1).get_status() is TradeStatus.broadcasted

@@ -1,12 +1,14 @@
 """What the store says about a batch once it is sent, and what resume() makes of it: a crash right after the
 broadcast leaves the trades stored as broadcasted, so a refused replacement at resume never fails a trade
-whose transaction then executes; a transaction resume() sends is stored as sent before it is mined; repair
-waits for the chain's confirmation depth."""
+whose transaction then executes; neither does a refused re-send after a crash between the send and that
+write; a transaction resume() sends is stored as sent before it is mined; repair waits for the chain's
+confirmation depth."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -21,6 +23,7 @@ from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.model.transaction import TxState
 from vaultexec.store.sqlite import SQLiteStore
 from vaultexec.testing.anvil import AnvilInstance
+from vaultexec.testing.faultproxy import FaultProxy
 from vaultexec.testing.world import World
 
 from exec_pipeline import make_executor, make_trade, pair, register_world, world_pairs  # isort: skip
@@ -104,6 +107,43 @@ def test_crash_after_broadcast_then_refused_replacement_at_resume_does_not_fail_
     assert executed_events(web3, vault, start_block) == 1
 
 
+class BackendWithoutIt(FaultProxy):
+    """A load-balanced provider whose answering backend lacks the transaction: it refuses every send for
+    insufficient funds and does not know any hash; the chain behind it is the real one."""
+
+    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
+        if request.get("method") == "eth_sendRawTransaction":
+            reply.pop("result", None)
+            reply["error"] = {"code": -32000, "message": "insufficient funds for gas * price + value"}
+        elif request.get("method") == "eth_getTransactionByHash":
+            reply["result"] = None
+
+
+def test_crash_between_send_and_store_then_refused_resend_at_resume_does_not_fail_the_trade(
+        web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path, automine: None) -> None:
+    start_block = web3.eth.block_number + 1
+    crash_with_one_trade(anvil, world, vault, tmp_path / "s.db", STAGE_SIGNED)
+    stored = SQLiteStore(tmp_path / "s.db", vault.address).load(1)
+    sent = stored.blockchain_transactions[-1]
+    assert stored.get_status() is TradeStatus.started and sent.broadcasted_at is None  # stored only as signed
+    anvil.rpc("eth_sendRawTransaction", [sent.signed_bytes])  # the crashed run sent it before its write
+
+    with BackendWithoutIt(anvil.url) as proxy:
+        register_world(world.addresses)
+        restarted = make_executor(proxy.url, vault.address, world.chain_id, world_pairs(world.addresses),
+                                  SQLiteStore(tmp_path / "s.db", vault.address), RunState(), tracker=IMPATIENT)
+        assert restarted.resume() == []  # re-sent and refused "for good" by a backend that lacks it
+    after = restarted.store.load(1)
+    tx = after.blockchain_transactions[-1]
+    assert after.is_pending() and tx.revert_reason is None, after.notes
+    assert tx.tx_hash == sent.tx_hash and restarted.run_state.trades_failed == 0
+
+    anvil.rpc("evm_mine")
+    [settled] = executor(anvil, world, vault, SQLiteStore(tmp_path / "s.db", vault.address)).resume()
+    assert settled.is_success() and settled.blockchain_transactions[-1].tx_hash == sent.tx_hash
+    assert executed_events(web3, vault, start_block) == 1
+
+
 def test_transaction_resume_sends_is_stored_as_sent_before_it_is_mined(
         web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path, automine: None) -> None:
     start_block = web3.eth.block_number + 1
@@ -135,16 +175,16 @@ def test_repair_waits_for_the_confirmation_depth(web3: Web3, anvil: AnvilInstanc
     assert [t.trade_id for t in late.settled] == [1] and restarted.store.load(1).is_success()
 
 
-def test_batch_is_stored_as_sent_in_one_write_and_a_refused_write_does_not_stop_it(
+def test_batch_is_stored_as_sent_in_one_write_and_a_refused_write_is_made_again(
         web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path) -> None:
     class CountingStore(SQLiteStore):
-        """Counts writes; refuses the first batched update (the one right after the broadcast)."""
+        """Records writes; refuses the first batched update (the one right after the broadcast)."""
 
-        updates: int = 0
+        updates: list[str] = []
         batched: list[list[str]] = []
 
         def update(self, trade: TradeExecution) -> None:
-            self.updates += 1
+            self.updates.append(trade.get_status().value)
             super().update(trade)
 
         def update_many(self, trades: Sequence[TradeExecution]) -> None:
@@ -158,5 +198,6 @@ def test_batch_is_stored_as_sent_in_one_write_and_a_refused_write_does_not_stop_
     trades = [make_trade(1, pair(a, "WETH", "USDC", 500), "1000"), make_trade(2, pair(a, "WETH", "USDC"), "500")]
     settled = executor(anvil, world, vault, store).execute_trades(trades)
     assert [t.get_status() for t in settled] == [TradeStatus.success] * 2
-    assert store.batched == [["broadcasted", "broadcasted"], ["success", "success"]] and store.updates == 0
+    assert store.batched == [["broadcasted", "broadcasted"], ["success", "success"]]
+    assert store.updates == ["broadcasted", "broadcasted"]  # the refused write, made at the next change
     assert [t.get_status() for t in store.export_all()] == [TradeStatus.success] * 2

@@ -1,9 +1,12 @@
 """The price guard's reference does not drift when the executor re-prices a quoted trade through
-`planned_price` only: the pool mid routing wrote into `planned_mid_price` is routing's, not the executor's."""
+`planned_price` only: the pool mid routing wrote into `planned_mid_price` is routing's, not the executor's.
+A trade routing never quoted is judged on its own `planned_mid_price`, even when its `price_structure`
+repeats it (the trading executor's trades do)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -17,6 +20,7 @@ from vaultexec.execution.plan import TradeQuote
 from vaultexec.execution.price_guard import decision_price, price_guard
 from vaultexec.execution.quoting import commit_quote, utcnow
 from vaultexec.model import AssetIdentifier, ExchangeKind, TradingPairIdentifier
+from vaultexec.model.compat import ExchangeRouter, RouterMap, trade_from_executor_json
 from vaultexec.model.trade import TradeExecution, TradePricing
 from vaultexec.testing.world import World
 
@@ -70,3 +74,18 @@ def test_price_cannot_walk_when_the_executor_reprices_planned_price(web3: Web3, 
     push_weth_price_up(world, 50_000)  # ~ +2.3 % from 3000, within 2 % of the first plan's pool mid
     with pytest.raises(PriceMovedError, match="from the decision price 3000"):
         routing.plan_trades([trade])
+
+
+#: A trade as the trading executor hands it over: its `price_structure` repeats its planned mid price.
+EXECUTOR_TRADE = Path(__file__).parents[1] / "model" / "data" / "executor_v3_buy.json"
+MAINNET_V3 = RouterMap((ExchangeRouter(1, "0x1F98431c8aD98523631AE4a59f267346ea31F984",
+                                       "0xE592427A0AEce92De3Edee1F18E0157C05861564", ExchangeKind.uniswap_v3),))
+
+
+def test_an_executor_trade_routing_never_quoted_is_judged_on_its_mid_price() -> None:
+    trade = trade_from_executor_json(EXECUTOR_TRADE.read_text(), MAINNET_V3)
+    trade.planned_max_slippage = Decimal("0.01")
+    assert trade.price_structure is not None and trade.price_structure.mid_price == trade.planned_mid_price
+    assert trade.planned_mid_price == Decimal("2271.2975") and trade.planned_price == Decimal("2272.4331")
+    assert decision_price(trade) == (Decimal("2271.2975"), "planned_mid_price")
+    assert price_guard(trade) == (Decimal("0.01"), Decimal("2271.2975"))

@@ -21,7 +21,6 @@ import http.client
 import itertools
 import json
 import logging
-import re
 import socket
 import ssl
 import threading
@@ -31,14 +30,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from web3 import Web3
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from vaultexec.chain.rpc_url import parse_rpc_url, redact_url
 from vaultexec.errors import (
-    ConfigurationError,
     NodeBusyError,
     NodeRejectedError,
     PermanentRPCError,
@@ -139,7 +137,7 @@ class RPCClient:
 
     def __init__(self, url: str, timeout: float = 30.0, retry: RetryPolicy | None = None,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-        self._scheme, self._host, self._port, self._path = _parse_url(url)
+        self._scheme, self._host, self._port, self._path = parse_rpc_url(url)
         self.url = url
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -150,7 +148,7 @@ class RPCClient:
         self._ids = itertools.count(1)
 
     def __repr__(self) -> str:
-        return f"RPCClient({_redact(self.url)!r})"
+        return f"RPCClient({redact_url(self.url)!r})"
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -254,7 +252,7 @@ class RPCClient:
                 elapsed = time.monotonic() - started
                 if attempt >= self.retry.attempts or elapsed + delay > self.retry.deadline:
                     raise TransientRPCError(
-                        f"{_describe(methods)} to {_redact(self.url)} still failing after {attempt} attempts "
+                        f"{_describe(methods)} to {redact_url(self.url)} still failing after {attempt} attempts "
                         f"over {elapsed:.1f}s: {exc}. Check that the node is up and reachable, then retry."
                     ) from exc
                 self.stats.retries += 1
@@ -279,15 +277,15 @@ class RPCClient:
                 self._drop_connection()
         status = response.status
         if status == 429 or status >= 500:
-            raise TransientHTTPError(f"HTTP {status} {response.reason} from {_redact(self.url)}", status,
+            raise TransientHTTPError(f"HTTP {status} {response.reason} from {redact_url(self.url)}", status,
                                      parse_retry_after(response.getheader("Retry-After")))
         if status >= 400:
-            raise PermanentRPCError(f"HTTP {status} {response.reason} from {_redact(self.url)}: "
+            raise PermanentRPCError(f"HTTP {status} {response.reason} from {redact_url(self.url)}: "
                                     f"{data[:200]!r}")
         try:
             return json.loads(data)
         except ValueError as exc:
-            raise PermanentRPCError(f"Node at {_redact(self.url)} answered HTTP {status} with non-JSON: "
+            raise PermanentRPCError(f"Node at {redact_url(self.url)} answered HTTP {status} with non-JSON: "
                                     f"{data[:200]!r}") from exc
 
     def _connection(self) -> http.client.HTTPConnection:
@@ -307,7 +305,7 @@ class RPCClient:
 def classify_network_error(exc: BaseException, url: str) -> RPCError:
     """Our error for a transport fault: DNS and TLS failures are permanent (a wrong host name or scheme,
     an untrusted certificate: retrying cannot help), other network faults transient."""
-    where = _redact(url)
+    where = redact_url(url)
     if isinstance(exc, socket.gaierror) and exc.errno not in TRANSIENT_DNS_ERRNOS:
         return PermanentRPCError(f"Cannot resolve the host of {where}: {exc.strerror or exc}. "
                                  "Check the host name in the RPC URL.")
@@ -339,35 +337,6 @@ def _encode(payload: Any) -> bytes:
 
 def _describe(methods: list[str]) -> str:
     return methods[0] if len(methods) == 1 else f"batch of {len(methods)} ({', '.join(sorted(set(methods)))})"
-
-
-def _parse_url(url: str) -> tuple[str, str, int | None, str]:
-    """(scheme, host, port, path with query) of an http(s) URL; ConfigurationError naming the URL (without
-    credentials or path) when it is not one."""
-    example = "give e.g. http://127.0.0.1:8545"
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:  # a port that is not a number 0-65535, a broken [IPv6] host
-        raise ConfigurationError(f"RPC URL {_redact(url)!r} is not a valid URL ({exc}); {example}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"RPC URL {_redact(url)!r} is not an http(s) URL; {example}")
-    return parts.scheme, parts.hostname, port, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
-def _redact(url: str) -> str:
-    """The URL without credentials, path or query (providers often put API keys there), as the user wrote
-    it; for text that is not scheme://host, what comes before its first "/", "?" or "#"."""
-    text = url.strip()
-    scheme, separator, rest = text.partition("://")
-    if separator and scheme and rest:
-        return f"{scheme}://{_before_path(rest).rpartition('@')[2]}"
-    head = _before_path(text)
-    return head.rpartition("@")[2] + ("/..." if len(head) < len(text) else "")
-
-
-def _before_path(text: str) -> str:
-    return re.split(r"[/?#]", text, maxsplit=1)[0]
 
 
 class ClientProvider(JSONBaseProvider):

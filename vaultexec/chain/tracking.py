@@ -1,12 +1,16 @@
 """The broadcast tracker's knobs and counters, and its private state of each nonce between polls
-(see chain.broadcast, which exports `TrackerConfig` and `TrackerStats`)."""
+(see chain.broadcast, which exports `TrackerConfig`, `TrackerStats` and `Persist`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from vaultexec.model.transaction import BlockchainTransaction
+
+#: Stores a transaction's new state (the tracker calls it before anything depends on that state).
+Persist = Callable[[BlockchainTransaction], None]
 
 
 @dataclass(frozen=True)

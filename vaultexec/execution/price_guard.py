@@ -46,10 +46,17 @@ def _carries_routing_prices(trade: TradeExecution) -> bool:
 def _executor_mid_price(trade: TradeExecution) -> Decimal | None:
     """planned_mid_price when the executor set it; None when unset or still the pool mid routing wrote."""
     mid = trade.planned_mid_price
-    pricing = trade.price_structure
-    if mid is None or (pricing is not None and mid == pricing.mid_price):
+    if mid is None or _routing_wrote_mid(trade, mid):
         return None
     return mid
+
+
+def _routing_wrote_mid(trade: TradeExecution, mid: Decimal) -> bool:
+    """`mid` is the pool mid of routing's last quote: routing quoted the trade (its decision price is in
+    `notes`) and `price_structure.mid_price` is still `mid`. The trading executor's own trades carry a
+    `price_structure` whose mid equals their planned mid too; that one is the executor's."""
+    pricing = trade.price_structure
+    return pricing is not None and mid == pricing.mid_price and recorded_decision_price(trade) is not None
 
 
 def decision_price(trade: TradeExecution) -> tuple[object, str]:
@@ -58,9 +65,10 @@ def decision_price(trade: TradeExecution) -> tuple[object, str]:
     Before routing's first quote: `planned_mid_price`, else `planned_price`. An accepted plan overwrites both
     with the pool's prices, so it records the decision price in `notes` (price guard on only); a re-plan
     reads it back while the trade still carries routing's prices. That survives a new VaultRouting, a store
-    round trip and a new process. A trade the executor re-priced since is judged on its new price: a
-    `planned_mid_price` still equal to routing's mid (`price_structure.mid_price`) is routing's, not the
-    executor's, so a new `planned_price` alone is the reference then.
+    round trip and a new process. A trade the executor re-priced since is judged on its new price: once
+    routing has quoted the trade (a decision price in `notes`), a `planned_mid_price` still equal to routing's
+    mid (`price_structure.mid_price`) is routing's, not the executor's, so a new `planned_price` alone is the
+    reference then. Before that the mid is the executor's, even when its own `price_structure` repeats it.
     """
     recorded = recorded_decision_price(trade)
     if recorded is not None and _carries_routing_prices(trade):

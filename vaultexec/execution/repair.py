@@ -2,15 +2,22 @@
 
 resume: every trade the store holds as started or broadcasted re-enters tracking with its *stored*
 transaction: a receipt settles it; a transaction the node does not know whose nonce is unused is sent
-again, same bytes; a nonce used by another transaction fails the trade. Nothing is ever re-signed with a
-new nonce, so a trade can never execute twice.
+again, same bytes; a nonce used by another transaction fails the trade. Every stored transaction counts as
+possibly sent (`TransactionTracker.assume_sent`), even one stored only as signed: the crash may have come
+between the send and the write recording it, so a node refusing the re-send never fails the trade (it
+stays in flight; resume() or repair() closes it once the chain says what happened). Nothing is ever
+re-signed with a new nonce, so a trade can never execute twice.
 
 repair: for trades resume cannot finish; it never says "nothing executed" without asking the chain (one
-batched request: each sender's mined nonce, the receipt and the by-hash lookup of every stored hash).
+batched request: each sender's mined nonce, the receipt and the by-hash lookup of every stored hash; and
+when a nonce is used with none of the trade's hashes found, one more: the sender's nonce `confirmations`
+blocks below the head).
 
 - never signed -> repaired (nothing can have been sent);
-- no receipt, nonce used by another transaction, or nonce unused and no hash known to the node ->
-  repaired (nothing of it executed);
+- nonce used by another transaction (no hash of the trade known to the node) at least `confirmations`
+  blocks ago -> repaired (nothing of it executed); used in the last blocks -> refused (wait for them);
+- nonce used while a hash of the trade is still in the node's pool -> refused (a lagging node: try again);
+- a failed trade whose nonce is unused and none of whose hashes the node knows -> repaired;
 - a receipt with fewer than `confirmations` blocks on top of it -> refused (wait for them: a shallow
   block can still be reorged out);
 - a receipt that reverted -> a pending trade settles failed, a failed one is repaired (gas spent, nothing
@@ -72,6 +79,8 @@ def resume_trades(client: RPCClient, tracker: TransactionTracker, log: WriteAhea
             tx.tx_state = TxState.broadcasted  # re-check the receipt: a reorg may have removed it
         log.track(trade)
         resumable.append(trade)
+    # the crash may have come between a send and the write recording it: a refusal is never final here
+    tracker.assume_sent([trade.blockchain_transactions[-1] for trade in resumable])
     return settled + track_and_settle(client, tracker, resumable, store, vault, run_state, native_token_price)
 
 
@@ -104,6 +113,15 @@ class ChainFacts:
     in_block: bool = False
     #: A hash is known to the node, not mined yet.
     in_pool: bool = False
+    #: The nonce was already used `confirmations` blocks below the head (asked only when nothing of the
+    #: trade was found: then a reorg can no longer bring one of its transactions back).
+    nonce_settled: bool = False
+    #: Why the node could not say whether it was (e.g. it keeps no state that old).
+    settled_unknown: str | None = None
+
+    def used_by_another(self) -> bool:
+        """The nonce is used and none of the trade's hashes is known to the node."""
+        return self.nonce_mined and self.receipt is None and not self.in_block and not self.in_pool
 
 
 def repair_trades(client: RPCClient, store: ExecutionStore, vault: str, run_state: RunState,
@@ -124,7 +142,7 @@ def repair_trades(client: RPCClient, store: ExecutionStore, vault: str, run_stat
         if trade_id not in candidates:
             result.refused[trade_id] = "not started, broadcasted or failed: nothing to repair"
     chosen = [candidates[i] for i in wanted if i in candidates]
-    facts = look_up_chain(client, chosen)
+    facts = look_up_chain(client, chosen, confirmations)
     to_settle = []
     for trade in chosen:
         if trade.trade_id in facts:
@@ -173,6 +191,19 @@ def _decide(client: RPCClient, trade: TradeExecution, facts: ChainFacts, closing
     if facts.in_block:
         result.refused[trade.trade_id] = (f"a transaction of nonce {tx.nonce} is in a block, but the node serves "
                                           "no receipt for it yet: try again in a minute")
+    elif facts.nonce_mined and facts.in_pool:
+        result.refused[trade.trade_id] = (
+            f"nonce {tx.nonce} is used, yet the node still holds a transaction of this trade in its pool (a node "
+            "that lags behind the chain): try again in a minute")
+    elif facts.nonce_mined and facts.settled_unknown is not None:
+        result.refused[trade.trade_id] = (
+            f"nonce {tx.nonce} is used, but the node cannot tell whether it was {closing.confirmations} blocks "
+            f"ago ({facts.settled_unknown}): try again later, or on a node that keeps that block's state")
+    elif facts.nonce_mined and not facts.nonce_settled:
+        result.refused[trade.trade_id] = (
+            f"nonce {tx.nonce} was used by another transaction less than {closing.confirmations} blocks ago (a "
+            f"shallow block can still be reorged out, and this trade's transaction land instead): wait for "
+            f"{closing.confirmations} confirmations, then run repair again")
     elif facts.nonce_mined:
         _mark_repaired(trade, store, run_state, note or f"repaired: nonce {tx.nonce} was used by another "
                        "transaction and none of this trade's landed: nothing of it executed")
@@ -253,8 +284,10 @@ def _closing_note(note: str | None, tx: BlockchainTransaction, error: str | None
             f"({tx.block_hash}), gas used {tx.realised_gas_units_consumed}{why}")
 
 
-def look_up_chain(client: RPCClient, trades: Sequence[TradeExecution]) -> dict[int, ChainFacts]:
-    """One batch: the head, senders' mined nonces, the receipt and the by-hash lookup of every stored hash."""
+def look_up_chain(client: RPCClient, trades: Sequence[TradeExecution], confirmations: int = 0) -> dict[int, ChainFacts]:
+    """One batch: the head, senders' mined nonces, the receipt and the by-hash lookup of every stored hash;
+    a second one, only for trades whose nonce is used with none of their hashes found (and `confirmations`
+    above 0): their senders' nonces `confirmations` blocks below the head."""
     txs = {t.trade_id: tx for t in trades if (tx := _sent_tx(t)) is not None}
     if not txs:
         return {}
@@ -278,7 +311,32 @@ def look_up_chain(client: RPCClient, trades: Sequence[TradeExecution]) -> dict[i
         if isinstance(known, dict):
             fact.in_block = fact.in_block or known.get("blockNumber") is not None
             fact.in_pool = fact.in_pool or known.get("blockNumber") is None
+    _check_nonces_settled(client, txs, facts, confirmations)
     return facts
+
+
+def _check_nonces_settled(client: RPCClient, txs: dict[int, BlockchainTransaction], facts: dict[int, ChainFacts],
+                          confirmations: int) -> None:
+    """Set `nonce_settled` of the trades whose nonce another transaction used: one batched request of the
+    senders' nonces at head - `confirmations` (none needed when `confirmations` is 0)."""
+    used = {trade_id: tx for trade_id, tx in txs.items() if facts[trade_id].used_by_another()}
+    if not used:
+        return
+    if confirmations <= 0:
+        for trade_id in used:
+            facts[trade_id].nonce_settled = True
+        return
+    head = next(iter(facts.values())).head
+    senders = sorted({str(tx.from_address) for tx in used.values()})
+    block = hex(max(head - confirmations, 0))
+    replies = client.batch([("eth_getTransactionCount", [sender, block]) for sender in senders])
+    answers = dict(zip(senders, replies, strict=True))
+    for trade_id, tx in used.items():
+        reply = answers[str(tx.from_address)]
+        if reply.error is not None:
+            facts[trade_id].settled_unknown = reply.error.rpc_message
+        else:
+            facts[trade_id].nonce_settled = int(reply.result, 16) > int(tx.nonce or 0)
 
 
 def _mark_repaired(trade: TradeExecution, store: ExecutionStore, run_state: RunState, note: str) -> None:

@@ -8,7 +8,8 @@ they are sent too: `WriteAheadLog.persist_tx` is the tracker's `persist` callbac
 Once a node accepted a trade's transaction the trade is stored as broadcasted, with the transaction's
 `broadcasted_at`: after a crash that record says "some version of it may be in a pool", so a later
 refusal to re-send it is never taken for "nothing was executed". The executor stores a whole batch that
-way with one `update_many` (`WriteAheadLog.batched`).
+way with one `update_many` (`WriteAheadLog.batched`); if that write fails, the next state change of each of
+its transactions stores the trade again.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ class WriteAheadLog:
     vault_address: str
     #: id(tx) -> (trade, what was last stored of its transaction); lets `persist_tx` store only what matters.
     _tracked: dict[int, tuple[TradeExecution, _StoredTx]] = field(default_factory=dict)
-    #: Trades `persist_tx` must store, by id, while inside `batched()` (None outside).
-    _deferred: dict[int, TradeExecution] | None = field(default=None, init=False, repr=False)
+    #: Inside `batched()` (None outside): by trade id, the trades `persist_tx` must store, with id(tx) and
+    #: what was stored of their transaction before the batch (restored if the batched write fails).
+    _deferred: dict[int, _Deferred] | None = field(default=None, init=False, repr=False)
 
     def sign_and_store(self, requests: Sequence[SignRequest], wallet: HotWallet, fees: FeeQuote,
                        now: datetime.datetime) -> list[TradeExecution]:
@@ -145,7 +147,7 @@ class WriteAheadLog:
             sent_at = tx.broadcasted_at or utc_now()
             trade.mark_broadcasted(max(sent_at, trade.started_at or sent_at))
         if self._deferred is not None:
-            self._deferred[trade.trade_id] = trade
+            self._deferred.setdefault(trade.trade_id, _Deferred(trade, id(tx), stored))
         else:
             self.store.update(trade)
         self._tracked[id(tx)] = (trade, current)
@@ -154,16 +156,41 @@ class WriteAheadLog:
 
     @contextmanager
     def batched(self) -> Iterator[None]:
-        """Inside, `persist_tx` only collects the trades to store; leaving without an error stores them with
-        one `update_many`. Only around sends: a replacement must be stored before it is sent, so never
-        around anything that re-signs."""
+        """Inside, `persist_tx` only collects the trades to store; leaving stores them with one `update_many`
+        (leaving with an error too: then best effort, a store error is logged and the first error raised).
+        If that write fails, the next `persist_tx` of those trades writes them again. Only around sends: a
+        replacement must be stored before it is sent, so never around anything that re-signs."""
         self._deferred = {}
         try:
             yield
-        finally:
-            deferred, self._deferred = self._deferred, None
-        if deferred:
-            self.store.update_many(list(deferred.values()))
+        except BaseException:
+            try:
+                self._store_deferred()
+            except Exception as exc:
+                logger.error("storing the trades sent before that error failed too: %s", exc)
+            raise
+        self._store_deferred()
+
+    def _store_deferred(self) -> None:
+        """One `update_many` of the collected trades; on failure, forget that they were stored."""
+        deferred, self._deferred = self._deferred or {}, None
+        if not deferred:
+            return
+        try:
+            self.store.update_many([entry.trade for entry in deferred.values()])
+        except BaseException:
+            for entry in deferred.values():
+                self._tracked[entry.tx_id] = (entry.trade, entry.stored_before)
+            raise
+
+
+@dataclass(frozen=True)
+class _Deferred:
+    """A trade `persist_tx` must store at the end of `batched()`, and what the store held of its transaction."""
+
+    trade: TradeExecution
+    tx_id: int
+    stored_before: _StoredTx
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ WATCH, and the EXEC fails (and the batch is retried) if any writer touched the v
 batch is all or nothing. Reads that span several keys (a page of the time index with its bodies, the
 status indexes with their bodies) are one Lua script each, so they see one state of the vault.
 
-The Lua scripts live in `redis_lua`, the URL handling (`connect`, `?durability=`) in `redis_url`.
+The Lua scripts live in `redis_lua`; the URL handling (`connect`, `?durability=`) and the persistence
+check in `redis_url`.
 
 Durability is the server's: it must run with `appendonly yes` and `appendfsync always` for "on disk
 before it returns". The store checks that when it opens (CONFIG GET) and refuses otherwise, unless opened
@@ -36,7 +37,6 @@ import redis
 
 from vaultexec.errors import (
     BadInputError,
-    ConfigurationError,
     DuplicateRecordError,
     RecordNotFoundError,
     StoreError,
@@ -58,7 +58,15 @@ from vaultexec.store.codec import (
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
 from vaultexec.store.redis_lua import BY_STATUS_LUA, CREATE_LUA, MAX_MEMBER_LUA, PAGE_LUA, REPLACE_LUA
-from vaultexec.store.redis_url import RELAXED, STRICT, connect, split_durability
+from vaultexec.store.redis_url import (
+    RELAXED,
+    STRICT,
+    check_persistence,
+    connect,
+    persistence_settings,
+    server_name,
+    split_durability,
+)
 
 __all__ = ["DEFAULT_PREFIX", "RELAXED", "STRICT", "RedisStore", "connect", "member_of", "split_durability"]
 
@@ -70,10 +78,6 @@ _CAS_ATTEMPTS = 20
 
 def member_of(trade_id: int) -> str:
     return f"{trade_id:020d}"
-
-
-def _text(value: object) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def _sha1(body: bytes) -> str:
@@ -114,40 +118,12 @@ class RedisStore:
         return cls(connect(plain), vault, prefix, durability)
 
     def _server(self) -> str:
-        kwargs = self.client.connection_pool.connection_kwargs
-        place = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
-        return f"Redis {place}/{kwargs.get('db')}"
+        return server_name(self.client)
 
     def _check_persistence(self) -> None:
         """Refuse (or, relaxed, warn about) a server that acknowledges writes before they are on disk."""
-        config = self._call("read the server's persistence settings", self._persistence_settings)
-        if config is None:
-            return
-        appendonly, appendfsync = config.get("appendonly"), config.get("appendfsync")
-        if appendonly == "yes" and appendfsync == "always":
-            return
-        found = f"appendonly {appendonly}, appendfsync {appendfsync}"
-        if self.durability == RELAXED:
-            logger.warning("%s runs with %s: acknowledged writes of vault %s can be lost in a crash "
-                           "(durability=relaxed accepted that)", self._server(), found, self._vault)
-            return
-        raise ConfigurationError(
-            f"{self._server()} runs with {found}: it acknowledges writes before they are on disk, so a crash "
-            "could lose the write-ahead record of a signed transaction. Configure the server with "
-            "`appendonly yes` and `appendfsync always` (redis.conf, or CONFIG SET both then CONFIG REWRITE), "
-            "or accept the risk by opening the store with `?durability=relaxed` in its URL "
-            "(RedisStore(..., durability=\"relaxed\")).")
-
-    def _persistence_settings(self) -> dict[str, str] | None:
-        """appendonly / appendfsync as CONFIG GET gives them; None (with a warning) if CONFIG is refused."""
-        try:
-            raw = self.client.config_get("append*")
-        except redis.ResponseError as exc:  # managed Redis: CONFIG renamed, disabled or not in the ACL
-            logger.warning("%s refuses CONFIG GET (%s): cannot check that writes are on disk before they are "
-                           "acknowledged; make sure the server runs with appendonly yes and appendfsync "
-                           "always", self._server(), exc)
-            return None
-        return {_text(name): _text(value) for name, value in raw.items()}
+        settings = self._call("read the server's persistence settings", persistence_settings, self.client)
+        check_persistence(settings, self.durability, self._server(), self._vault)
 
     @property
     def vault(self) -> str:
