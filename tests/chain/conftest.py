@@ -12,6 +12,8 @@ from vaultexec.chain.rpc import RetryPolicy, RPCClient
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.testing.anvil import DEV_PRIVATE_KEYS, AnvilInstance, launch_anvil
 
+from chain_wallets import POOR_KEY, set_balance  # isort: skip
+
 #: Fast retries so fault tests stay quick.
 FAST_RETRY = RetryPolicy(attempts=5, initial_backoff=0.01, max_backoff=0.05, deadline=10.0)
 
@@ -77,14 +79,6 @@ class DevChain:
 @pytest.fixture()
 def dev_chain(client: RPCClient) -> DevChain:
     return DevChain(client)
-
-
-#: A key of its own for tests that set the wallet's balance (not a dev account).
-POOR_KEY = "0x" + "5a" * 32
-
-
-def set_balance(client: RPCClient, address: str, wei: int) -> None:
-    client.call("anvil_setBalance", [address, hex(wei)])
 
 
 @pytest.fixture()

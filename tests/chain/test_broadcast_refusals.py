@@ -10,7 +10,7 @@ from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 
-from conftest import set_balance  # isort: skip
+from chain_wallets import set_balance  # isort: skip
 from test_broadcast import DEAD, mined_nonce, sign_transfers, state  # isort: skip
 
 REPLACE_AT_ONCE = TrackerConfig(poll_interval=0.01, timeout=10, stuck_after=0.0, drop_check_after=0.0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
 
 import pytest
 
@@ -17,10 +16,10 @@ from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 from vaultexec.testing.anvil import AnvilInstance
-from vaultexec.testing.faultproxy import Fault, FaultProxy
+from vaultexec.testing.faultproxy import BackendWithoutTheTx, Fault, FaultProxy
 
 from test_broadcast import DEAD, sign_transfers, state  # isort: skip
-from conftest import POOR_KEY, set_balance  # isort: skip
+from chain_wallets import POOR_KEY, set_balance  # isort: skip
 from test_broadcast_refusals import REPLACE_AT_ONCE, worst_case  # isort: skip
 
 
@@ -179,23 +178,11 @@ def test_gap_filler_that_cannot_reach_the_node_gives_the_nonce_back(
     assert state(reuse) is TxState.confirmed and state(later) is TxState.confirmed
 
 
-class BackendWithoutIt(FaultProxy):
-    """A load-balanced provider whose answering backend lacks the transaction: it refuses every send for
-    insufficient funds and does not know any hash; the chain behind it is the real one."""
-
-    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
-        if request.get("method") == "eth_sendRawTransaction":
-            reply.pop("result", None)
-            reply["error"] = {"code": -32000, "message": "insufficient funds for gas * price + value"}
-        elif request.get("method") == "eth_getTransactionByHash":
-            reply["result"] = None
-
-
 def test_refused_resend_of_a_transaction_assumed_sent_is_not_final(
         plain_anvil: AnvilInstance, client: RPCClient, poor: HotWallet, manual_mining: None) -> None:
     stored, original = sent_by_a_crashed_run(client, poor)  # stored only as signed, yet in the pool
     restarted = HotWallet.from_key(POOR_KEY, 31337)
-    with BackendWithoutIt(plain_anvil.url) as proxy:
+    with BackendWithoutTheTx(plain_anvil.url) as proxy:
         proxied = RPCClient(proxy.url, timeout=10)
         gaps = NonceGapFiller(proxied, restarted)
         tracker = TransactionTracker(proxied, TrackerConfig(poll_interval=0.01, timeout=10, drop_check_after=0.0,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -23,7 +22,7 @@ from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.model.transaction import TxState
 from vaultexec.store.sqlite import SQLiteStore
 from vaultexec.testing.anvil import AnvilInstance
-from vaultexec.testing.faultproxy import FaultProxy
+from vaultexec.testing.faultproxy import BackendWithoutTheTx
 from vaultexec.testing.world import World
 
 from exec_pipeline import make_executor, make_trade, pair, register_world, world_pairs  # isort: skip
@@ -107,18 +106,6 @@ def test_crash_after_broadcast_then_refused_replacement_at_resume_does_not_fail_
     assert executed_events(web3, vault, start_block) == 1
 
 
-class BackendWithoutIt(FaultProxy):
-    """A load-balanced provider whose answering backend lacks the transaction: it refuses every send for
-    insufficient funds and does not know any hash; the chain behind it is the real one."""
-
-    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
-        if request.get("method") == "eth_sendRawTransaction":
-            reply.pop("result", None)
-            reply["error"] = {"code": -32000, "message": "insufficient funds for gas * price + value"}
-        elif request.get("method") == "eth_getTransactionByHash":
-            reply["result"] = None
-
-
 def test_crash_between_send_and_store_then_refused_resend_at_resume_does_not_fail_the_trade(
         web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path, automine: None) -> None:
     start_block = web3.eth.block_number + 1
@@ -128,7 +115,7 @@ def test_crash_between_send_and_store_then_refused_resend_at_resume_does_not_fai
     assert stored.get_status() is TradeStatus.started and sent.broadcasted_at is None  # stored only as signed
     anvil.rpc("eth_sendRawTransaction", [sent.signed_bytes])  # the crashed run sent it before its write
 
-    with BackendWithoutIt(anvil.url) as proxy:
+    with BackendWithoutTheTx(anvil.url) as proxy:
         register_world(world.addresses)
         restarted = make_executor(proxy.url, vault.address, world.chain_id, world_pairs(world.addresses),
                                   SQLiteStore(tmp_path / "s.db", vault.address), RunState(), tracker=IMPATIENT)

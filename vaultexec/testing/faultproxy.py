@@ -243,3 +243,16 @@ class FaultProxy:
             return response.status, response.read()
         finally:
             conn.close()
+
+
+class BackendWithoutTheTx(FaultProxy):
+    """A load-balanced provider whose answering backend lacks our transaction: every send is refused for
+    insufficient funds and no hash is known, while the chain behind it is the real one (it may still mine
+    what an earlier backend accepted)."""
+
+    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
+        if request.get("method") == "eth_sendRawTransaction":
+            reply.pop("result", None)
+            reply["error"] = {"code": -32000, "message": "insufficient funds for gas * price + value"}
+        elif request.get("method") == "eth_getTransactionByHash":
+            reply["result"] = None
