@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-LOCAL_WORLD_SUITES = frozenset({"vault", "chain", "dex", "execution", "cli"})
+LOCAL_WORLD_SUITES = frozenset({"vault", "chain", "dex", "execution", "cli", "integrations"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
