@@ -15,8 +15,10 @@ from typing import Any
 from vaultexec.errors import SerialisationError
 
 #: Deepest JSON nesting read or written. Real records nest about 15 levels; the limit keeps parsing and
-#: writing far from the C stack, which a raised recursion limit (py_ecc sets 100000) would let overflow.
-MAX_JSON_DEPTH = 500
+#: writing far from the C stack, which a raised recursion limit (py_ecc sets 100000) would let overflow,
+#: and (a few frames per level) well inside Python's default recursion limit of 1000, which is what runs
+#: under web3 7 (nothing raises it there): the depth check must refuse before a RecursionError can.
+MAX_JSON_DEPTH = 200
 #: Free-form values sit at most this many levels inside the typed model (trade -> price_structure -> path
 #: -> pair -> asset -> executor_extra -> ...), so a written free-form value never exceeds MAX_JSON_DEPTH.
 FREE_DEPTH = MAX_JSON_DEPTH - 50
