@@ -31,10 +31,10 @@ import copy
 import dataclasses
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from vaultexec.errors import BadInputError, SerialisationError
+from vaultexec.errors import BadInputError, ExecutorRecordError, SerialisationError
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.extra import EXECUTOR_EXTRA_FIELD, ExecutorExtra, ExecutorOverride, get_executor_extra
 from vaultexec.model.identifiers import (
@@ -44,6 +44,7 @@ from vaultexec.model.identifiers import (
     TradingPairIdentifier,
     checksum_address,
 )
+from vaultexec.model.jsontext import float_form_tree
 from vaultexec.model.serialisation import (
     MAX_JSON_DEPTH,
     JsonNumber,
@@ -100,6 +101,9 @@ class ExchangeRouter:
     factory: str
     router: str
     kind: ExchangeKind
+    #: The exchange's one swap fee (V2 style, hundredths of a bip: 3000 = 0.3%), when it has one; it fills
+    #: a legacy record's missing pair fee (written back as it was, null).
+    fee: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factory", checksum_address(self.factory, f"chain {self.chain_id} factory"))
@@ -310,15 +314,19 @@ def _pair_from(value: Any, routers: RouterMap, path: str) -> TradingPairIdentifi
     if kind not in _SPOT_KINDS:
         raise BadInputError(f"{path}: pair kind {kind!r} is not a spot market; vault trades are DEX swaps only")
     exchange = routers.find_by_factory(base.chain_id, data.get("exchange_address"))
-    if data.get("fee") is None:
-        raise BadInputError(f"{path}: the pair has no fee; the route needs the pool's fee tier")
+    fee = data.get("fee")
+    if fee is None:
+        if exchange.kind is not ExchangeKind.uniswap_v2 or exchange.fee is None:
+            raise BadInputError(f"{path}: the pair has no fee and exchange {exchange.factory} has no single fee "
+                                "to take; the route needs the pool's fee tier")
+        fee = fee_tier_to_fraction(exchange.fee)  # legacy record: the V2 exchange's one fee, unambiguous
     try:
         pair = TradingPairIdentifier(
             base=base,
             quote=quote,
             pool_address=data.get("pool_address"),  # type: ignore[arg-type]  # validated by the class
             exchange_address=exchange.router,
-            fee=fee_fraction_to_tier(data["fee"], f"{path}.fee"),
+            fee=fee_fraction_to_tier(fee, f"{path}.fee"),
             kind=exchange.kind,
             internal_id=data.get("internal_id"),
             exchange_name=data.get("exchange_name"),
@@ -477,13 +485,23 @@ def _tx_to(tx: BlockchainTransaction) -> dict[str, Any]:
 def trade_from_executor_dict(data: dict[str, Any], routers: RouterMap) -> TradeExecution:
     """Load one trade-executor TradeExecution dict (JSON tree) into our model, keeping everything we do not model.
 
-    Raises BadInputError (or its subclass SerialisationError) naming the field on anything we cannot carry:
-    an unknown factory, a fee that is no Uniswap tier, a non-spot pair, a malformed value.
+    Raises BadInputError naming the field on anything we cannot carry: an unknown factory, a fee that is no
+    Uniswap tier, a non-spot pair, a malformed value. Where the record does not load into our model it is
+    an `ExecutorRecordError`, a BadInputError that is also a SerialisationError.
+
+    Legacy records: a `planned_reserve` of 0 is taken as |planned_quantity| x planned_price (rounded down to
+    the reserve's decimals) for a sell, and for a buy that already ran (started), where nothing else can be
+    meant; a missing pair fee is the exchange's single V2 fee (`ExchangeRouter.fee`). Both are written back
+    as they were.
     """
     try:
         return _trade_from(data, routers)
     except RecursionError as e:
-        raise SerialisationError(f"TradeExecution: data nested too deeply to load: {e}") from e
+        raise ExecutorRecordError(f"TradeExecution: data nested too deeply to load: {e}") from e
+    except SerialisationError as e:
+        if isinstance(e, BadInputError):
+            raise
+        raise ExecutorRecordError(str(e)) from e
 
 
 def _trade_from(data: dict[str, Any], routers: RouterMap) -> TradeExecution:
@@ -500,6 +518,7 @@ def _trade_from(data: dict[str, Any], routers: RouterMap) -> TradeExecution:
 
     names = {f.name for f in dataclasses.fields(TradeExecution)} - {*_TRADE_NESTED_FIELDS, EXECUTOR_EXTRA_FIELD}
     scalars = {k: v for k, v in tree.items() if k in names}
+    _fill_legacy_planned_reserve(scalars, reserve)
     trade = load_dict(TradeExecution, {**scalars, "pair": _our_tree(pair), "reserve_currency": _our_tree(reserve)})
     trade.pair = pair
     trade.reserve_currency = reserve
@@ -514,6 +533,40 @@ def _trade_from(data: dict[str, Any], routers: RouterMap) -> TradeExecution:
     _remember(trade, tree, _trade_plain(trade, None))
     logger.debug("Loaded executor trade #%d (%s)", trade.trade_id, trade.pair.get_ticker())
     return trade
+
+
+def _fill_legacy_planned_reserve(scalars: dict[str, Any], reserve: AssetIdentifier) -> None:
+    """A legacy `planned_reserve` of 0: |planned_quantity| x planned_price, rounded down to the reserve's decimals,
+    for a sell or a buy that already started (never for a buy still to execute: what it may spend is unknown)."""
+    if not _is_zero(scalars.get("planned_reserve")):
+        return
+    trade_id = scalars.get("trade_id")
+    try:
+        quantity = Decimal(str(scalars.get("planned_quantity")))
+        price = Decimal(str(scalars.get("planned_price")))
+    except ArithmeticError:
+        raise BadInputError(f"trade #{trade_id}: planned_reserve is 0 and planned_quantity / planned_price do not "
+                            "give it; fix the record") from None
+    if quantity == 0:
+        return  # a bookkeeping (repair) trade: zero on both sides, as the model takes it
+    if quantity > 0 and scalars.get("started_at") is None:
+        raise BadInputError(f"trade #{trade_id}: a planned buy of {quantity} with planned_reserve 0: what it may "
+                            "spend is unknown; set planned_reserve")
+    derived = (abs(quantity) * price).quantize(Decimal(1).scaleb(-reserve.decimals), rounding=ROUND_DOWN)
+    if not derived.is_finite() or derived <= 0:
+        raise BadInputError(f"trade #{trade_id}: planned_reserve is 0 and |planned_quantity| {quantity} x "
+                            f"planned_price {price} gives {derived}; fix the record")
+    logger.info("trade #%s: legacy planned_reserve 0 read as %s", trade_id, derived)
+    scalars["planned_reserve"] = str(derived)
+
+
+def _is_zero(value: Any) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False
+    try:
+        return Decimal(str(value)) == 0
+    except ArithmeticError:
+        return False
 
 
 def _trade_plain(trade: TradeExecution, routers: RouterMap | None) -> dict[str, Any]:
@@ -541,8 +594,9 @@ def trade_from_executor_json(text: str | bytes, routers: RouterMap) -> TradeExec
 
 
 def trade_to_executor_json(trade: TradeExecution, routers: RouterMap | None = None) -> str:
-    """`trade_to_executor_dict` as JSON text, decimals written with their exact digits."""
-    return write_json_tree(trade_to_executor_dict(trade, routers), decimal_text=str)
+    """`trade_to_executor_dict` as JSON text: numbers exact, in the form trade-executor's `json.dumps` writes them
+    (`jsontext.float_form_text`), so an executor trade loaded and written back is the same text."""
+    return write_json_tree(float_form_tree(trade_to_executor_dict(trade, routers)), decimal_text=str)
 
 
 __all__ = [
