@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from vaultexec.errors import ConfigurationError
 from vaultexec.model.addresses import checksum as to_checksum_address
@@ -55,7 +55,7 @@ class Deployment:
         return [r for r in (self.v2_router, self.swap_router, self.swap_router02) if r is not None]
 
 
-_UNISWAP_V3_COMMON = {
+_UNISWAP_V3_COMMON: dict[str, Any] = {
     "v3_factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
     "swap_router": "0xE592427A0AEce92De3Edee1F18E0157C05861564",
     "swap_router02": "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45",
