@@ -32,4 +32,7 @@ def main(folder: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+    if len(sys.argv) < 2:
+        print("usage: te_state_files.py DIR (a folder of trade-executor state files); nothing measured")
+    else:
+        main(sys.argv[1])
