@@ -161,11 +161,16 @@ class VaultExecutorExecutionModel:
         A started trade the store never recorded was never signed (the write-ahead comes first), so nothing of
         it can land: it is marked failed.
         """
-        pending = [t for t in state.portfolio.get_all_trades() if _status(t) in _PENDING]
-        if not pending:
-            return []
+        all_trades = list(state.portfolio.get_all_trades())
+        pending = [t for t in all_trades if _status(t) in _PENDING]
         core = self._core(_NoPlanning())
-        core.resume()
+        settled = core.resume()  # always: the store may hold signed trades the state never saw as started
+        known = {t.trade_id for t in all_trades}
+        strays = sorted(t.trade_id for t in settled if t.trade_id not in known)
+        if strays:
+            logger.warning("vaultexec settled trade(s) %s that trade-executor's state does not hold (the state "
+                           "was not synced before a crash): reconcile its balances (trade-executor's "
+                           "correct-accounts)", strays)
         changed = []
         now = utc_now()
         for te_trade in pending:
