@@ -218,3 +218,38 @@ def test_arguments_in_vaultexec_order_are_a_clear_error_and_builder_addresses(we
     assert builder.get_token_delivery_address() == vault.address
     assert builder.get_gas_wallet_address() == asset_manager.address
     assert builder.get_gas_wallet_balance() > Decimal(0)
+
+
+class TEAssetDelta:
+    """trade-executor's AssetDelta: token address and signed raw amount."""
+
+    def __init__(self, asset: str, raw_amount: int) -> None:
+        self.asset = asset
+        self.raw_amount = raw_amount
+
+
+def test_tx_builder_signs_a_router_swap_as_the_vaults_execute(web3: Web3, world: World, vault: Contract,
+                                                              asset_manager: LocalAccount, tmp_path: Path) -> None:
+    """trade-executor's router hands the builder a bound swap; the vault executes it within the deltas' bounds."""
+    model, _ = build(web3, world, vault, tmp_path)
+    builder = model.tx_builder
+    builder.init()
+    usdc, weth = world.addresses.tokens["USDC"], world.addresses.tokens["WETH"]
+    router = world.uniswap_v2_router
+    amount_in = 1_000 * 10**6
+    quoted = router.functions.getAmountsOut(amount_in, [usdc, weth]).call()[-1]
+    swap = router.functions.swapExactTokensForTokens(amount_in, quoted * 99 // 100, [usdc, weth], vault.address,
+                                                     2**40)
+    before = balances(world, vault)
+    tx = builder.sign_transaction(router, swap, gas_limit=600_000,
+                                  asset_deltas=[TEAssetDelta(usdc, -amount_in), TEAssetDelta(weth, quoted * 99 // 100)],
+                                  notes="te swap")
+    assert isinstance(tx, ExecutorTransaction) and tx.contract_address == vault.address
+    assert tx.from_address == asset_manager.address and tx.function_selector == "execute"
+    sent = web3.eth.send_raw_transaction(bytes.fromhex(tx.signed_bytes[2:]))
+    assert "0x" + sent.hex().removeprefix("0x") == tx.tx_hash
+    assert web3.eth.wait_for_transaction_receipt(sent)["status"] == 1
+    after = balances(world, vault)
+    assert before["USDC"] - after["USDC"] == amount_in
+    assert after["WETH"] - before["WETH"] == quoted  # nothing moved in the pool between quote and swap
+    assert world.token("USDC").functions.allowance(vault.address, router.address).call() == 0

@@ -1,9 +1,10 @@
 """trade-executor's TransactionBuilder for our vault: a contract call signed as `vault.execute(...)`.
 
 trade-executor's routers build a swap (`args_bound_func`, a web3 ContractFunction with its arguments bound)
-and ask the builder to sign it. For a vault, the call is wrapped: the hot wallet signs `vault.execute([call],
-maxSpend, minReceive)`, the bounds taken from the trade's asset deltas, so the vault enforces them on chain.
-Tokens stay in (and are delivered to) the vault; gas is paid by the hot wallet.
+and ask the builder to sign it. For a vault, the call is wrapped: the hot wallet signs `vault.execute(calls,
+maxSpend, minReceive)`, the bounds taken from the trade's asset deltas, so the vault enforces them on chain;
+`calls` approve the called contract for exactly each spend bound, then make the call (the vault's guard
+leaves no allowance behind). Tokens stay in (and are delivered to) the vault; gas is paid by the hot wallet.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from vaultexec.chain.gas import fetch_fees
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
+from vaultexec.dex.erc20 import encode_approve
 from vaultexec.errors import BadInputError
 from vaultexec.integrations.trade_executor.objects import TransactionFactory, default_transaction_factory
 from vaultexec.model.addresses import checksum
@@ -65,8 +67,9 @@ class VaultTransactionBuilder:
         data = bytes.fromhex(args_bound_func._encode_transaction_data()[2:])
         target = checksum(contract.address)
         spend, receive = bounds_of(asset_deltas)
-        calldata = encode_execute_call([VaultCall(target, data, str(getattr(args_bound_func, "fn_name", "")))],
-                                       spend, receive)
+        approvals = [VaultCall(bound.asset, encode_approve(target, bound.amount), "approve") for bound in spend]
+        call = VaultCall(target, data, str(getattr(args_bound_func, "fn_name", "")))
+        calldata = encode_execute_call([*approvals, call], spend, receive)
         limit = gas_limit or DEFAULT_GAS_LIMIT
         fees = fetch_fees(self.client, self.chain_id)
         signed = self.wallet.sign_call(self.vault_address, "0x" + calldata.hex(), limit, fees)
