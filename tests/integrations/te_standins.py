@@ -50,7 +50,14 @@ class StandInTrade:
         self.blockchain_transactions: list[Any] = []
 
     def to_json(self) -> str:
-        return write_json_tree(self._data)
+        """Its JSON form with the fields execution sets so far (as dataclasses-json writes the live object)."""
+        data = dict(self._data)
+        data["planned_max_slippage"] = (None if self.planned_max_slippage is None
+                                        else Decimal(repr(self.planned_max_slippage)))
+        for name in ("started_at", "broadcasted_at", "executed_at", "failed_at"):
+            value = getattr(self, name)
+            data[name] = None if value is None else Decimal(str(value.replace(tzinfo=datetime.UTC).timestamp()))
+        return write_json_tree(data)
 
     def is_buy(self) -> bool:
         return self.planned_quantity > 0

@@ -43,10 +43,9 @@ class VaultRoutingState:
 class VaultRoutingModel:
     """trade-executor's RoutingModel interface, routing through our vault (V2/V3, direct or three-way)."""
 
-    def __init__(self, routing: BatchRouting | TradePlanner, routers: RouterMap,
+    def __init__(self, routing: BatchRouting, routers: RouterMap,
                  transaction_factory: TransactionFactory | None = None) -> None:
-        self.planner: TradePlanner = routing if isinstance(routing, RoutingPlanner) else RoutingPlanner(
-            routing)  # type: ignore[arg-type]
+        self.planner: TradePlanner = RoutingPlanner(routing)
         self.routers = routers
         self.transaction_factory = transaction_factory or default_transaction_factory()
         #: Our copy of each trade-executor trade this model set up or resumed, by trade id.
