@@ -10,7 +10,7 @@ unconfirmed trades again with `rebroadcast=True`.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from vaultexec.testing.plugin import ASSET_MANAGER_KEY
 from vaultexec.testing.world import World
 
 from exec_pipeline import FAST_RETRY, make_trade, pair, register_world, world_pairs  # isort: skip
+from market_moves import push_weth_price_up  # isort: skip
 from te_standins import StandInState, StandInTrade, TradeStatus  # isort: skip
 from test_executor import SYMBOLS, balances  # isort: skip
 
@@ -56,8 +57,8 @@ def te_trades(world: World, trades: Sequence[TradeExecution]) -> list[StandInTra
     return [StandInTrade(trade_to_executor_dict(t, routers)) for t in trades]
 
 
-def build(web3: Web3, world: World, vault: Contract, tmp_path: Path,
-          crash_at: str | None = None) -> tuple[VaultExecutorExecutionModel, VaultRoutingModel]:
+def build(web3: Web3, world: World, vault: Contract, tmp_path: Path, crash_at: str | None = None,
+          hook: Callable[[str], None] | None = None) -> tuple[VaultExecutorExecutionModel, VaultRoutingModel]:
     """The adapter wired as an application would: one RPC client, our routing, the asset manager's wallet."""
     register_world(world.addresses)
     client = RPCClient(web3.provider.endpoint_uri, timeout=30, retry=FAST_RETRY)  # type: ignore[attr-defined]
@@ -69,6 +70,8 @@ def build(web3: Web3, world: World, vault: Contract, tmp_path: Path,
                                           drop_check_after=2.0, nonce_consumed_after=0.5, nonce_consumed_blocks=0))
 
     def crash(stage: str, trades: Sequence[TradeExecution]) -> None:
+        if hook is not None:
+            hook(stage)
         if stage == crash_at:
             raise CrashError(stage)
 
@@ -153,6 +156,27 @@ def test_failing_trade_is_marked_failed_with_reason(web3: Web3, world: World, va
     assert bad.get_revert_reason(), "the failure carries its reason"
     assert not bad.blockchain_transactions[0].signed_bytes  # refused before signing: no gas spent
     assert web3.eth.get_transaction_count(asset_manager.address) == nonce + 1
+
+
+def test_trade_reverting_on_chain_is_marked_failed_with_its_receipt(web3: Web3, world: World, vault: Contract,
+                                                                    asset_manager: LocalAccount,
+                                                                    tmp_path: Path) -> None:
+    """Someone moves the pool after our trade was signed: it lands and reverts on the vault's minimum receive."""
+    def move_market(stage: str) -> None:
+        if stage == STAGE_SIGNED:
+            push_weth_price_up(world, 500_000)
+
+    model, routing_model = build(web3, world, vault, tmp_path, hook=move_market)
+    trades = te_trades(world, [make_trade(13, pair(world.addresses, "WETH", "USDC"), "2000")])
+    state = StandInState(trades)
+    before = balances(world, vault)
+    run_cycle(model, routing_model, state, trades, max_slippage=0.01)
+    (trade,) = trades
+    assert trade.get_status() == TradeStatus.failed and state.successes == []
+    tx = trade.blockchain_transactions[0]
+    assert tx.status is False and tx.block_number and tx.realised_gas_units_consumed  # landed, gas paid
+    assert tx.revert_reason and trade.get_revert_reason() == tx.revert_reason
+    assert balances(world, vault) == before  # a reverted trade moves nothing
 
 
 def test_crash_after_broadcast_then_repair_unconfirmed_trades(web3: Web3, world: World, vault: Contract,
