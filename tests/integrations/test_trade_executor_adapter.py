@@ -24,7 +24,7 @@ from vaultexec.chain.broadcast import TrackerConfig
 from vaultexec.chain.rpc import RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.dex.deployments import executor_router_map
-from vaultexec.errors import BadInputError
+from vaultexec.errors import BadInputError, SettlementError
 from vaultexec.execution.executor import STAGE_BROADCAST, STAGE_SIGNED, ExecutorConfig
 from vaultexec.execution.routing import VaultRouting
 from vaultexec.integrations.trade_executor import (
@@ -177,6 +177,9 @@ def test_trade_reverting_on_chain_is_marked_failed_with_its_receipt(web3: Web3, 
     assert tx.status is False and tx.block_number and tx.realised_gas_units_consumed  # landed, gas paid
     assert tx.revert_reason and trade.get_revert_reason() == tx.revert_reason
     assert balances(world, vault) == before  # a reverted trade moves nothing
+    with pytest.raises(SettlementError, match="trade #13 failed"):  # trade-executor's stop_on_execution_failure
+        routing_model.settle_trade(web3, state, trade, {}, stop_on_execution_failure=True)
+    assert trade.get_status() == TradeStatus.failed  # settled once, not marked again
 
 
 def test_crash_after_broadcast_then_repair_unconfirmed_trades(web3: Web3, world: World, vault: Contract,
