@@ -23,6 +23,10 @@ class SerialisationError(VaultExecError, ValueError):
     """Stored or received data does not load into the model (unknown/missing field, wrong type)."""
 
 
+class ExecutorRecordError(BadInputError, SerialisationError):
+    """A trade-executor record (`model.compat`) we refuse: both a bad input and data that does not load."""
+
+
 class ToolchainError(VaultExecError):
     """A required external tool (anvil, forge, solc, redis-server) is missing or failed to start."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
@@ -76,7 +77,7 @@ def register_config_deployment(fields: Mapping[str, str], chain_id: int) -> Depl
     unknown = set(fields) - set(DEPLOYMENT_FIELDS)
     if unknown:
         raise BadInputError(f"[deployment]: unknown keys {sorted(unknown)}; allowed: {', '.join(DEPLOYMENT_FIELDS)}")
-    values = {k: v for k, v in fields.items() if k != "name"}
+    values: dict[str, Any] = {k: v for k, v in fields.items() if k != "name"}
     for key, value in values.items():
         if not Web3.is_address(value):
             raise BadInputError(f"[deployment] {key}: {value!r} is not an address")

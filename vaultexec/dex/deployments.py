@@ -3,14 +3,20 @@
 Sources (checked when written): Uniswap V2 docs "V2 Deployment Addresses"
 (docs.uniswap.org/contracts/v2/reference/smart-contracts/v2-deployments); Uniswap v3-periphery
 `deploys.md` (factory, SwapRouter, SwapRouter02, QuoterV2 per chain; Base has no original SwapRouter);
-docs.base.org/chain/contracts for Base; SushiSwap's `@sushiswap/core` npm README for its Ethereum V2.
+docs.base.org/chain/contracts for Base; SushiSwap's `@sushiswap/core` npm README for its Ethereum V2
+(factory, router, pair init code hash). The Uniswap-V2-style exchanges of trade-executor's state files:
+Trader Joe V1 on Avalanche (traderjoe-xyz/joe-docs "Joe V1 Contracts": JoeFactory, JoeRouter; its pair init
+code hash and fee were not found in its public docs and are left None), QuickSwap V2 on Polygon (factory and
+router as listed by web3-ethereum-defi; init code hash = Uniswap V2's pair hash, as SushiSwap's router
+provider lists it; 0.3% fee), PancakeSwap V2 on BSC (developer.pancakeswap.finance "v2 Addresses"; init code
+hash as read from its factory and quoted by web3-ethereum-defi; 0.25% fee).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from vaultexec.errors import ConfigurationError
 from vaultexec.model.addresses import checksum as to_checksum_address
@@ -19,7 +25,7 @@ from vaultexec.model.identifiers import ExchangeKind
 
 logger = logging.getLogger(__name__)
 
-ETHEREUM, POLYGON, BASE, ARBITRUM = 1, 137, 8453, 42161
+ETHEREUM, BSC, POLYGON, BASE, ARBITRUM, AVALANCHE = 1, 56, 137, 8453, 42161, 43114
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,10 @@ class Deployment:
     swap_router: str | None = None
     swap_router02: str | None = None
     quoter_v2: str | None = None
+    #: keccak256 of the V2 pair's creation code (pair address = CREATE2(factory, tokens, this)), 0x hex.
+    v2_init_code_hash: str | None = None
+    #: V2 swap fee in hundredths of a bip (3000 = 0.3%); None where not published.
+    v2_fee: int | None = None
 
     def __post_init__(self) -> None:
         for field_name in ("v2_factory", "v2_router", "v3_factory", "swap_router", "swap_router02", "quoter_v2"):
@@ -45,12 +55,15 @@ class Deployment:
         return [r for r in (self.v2_router, self.swap_router, self.swap_router02) if r is not None]
 
 
-_UNISWAP_V3_COMMON = {
+_UNISWAP_V3_COMMON: dict[str, Any] = {
     "v3_factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
     "swap_router": "0xE592427A0AEce92De3Edee1F18E0157C05861564",
     "swap_router02": "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45",
     "quoter_v2": "0x61fFE014bA17989E743c5F6cB21bF9697530B21e",
 }
+
+#: Uniswap V2's pair init code hash (its forks that kept the pair bytecode share it).
+_UNISWAP_V2_PAIR_HASH = "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f"
 
 KNOWN_DEPLOYMENTS: tuple[Deployment, ...] = (
     Deployment(ETHEREUM, "uniswap", v2_factory="0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f",
@@ -65,7 +78,16 @@ KNOWN_DEPLOYMENTS: tuple[Deployment, ...] = (
                swap_router02="0x2626664c2603336E57B271c5C0b26F421741e481",
                quoter_v2="0x3d4e44Eb1374240CE5F1B871ab261CD16335B76a"),
     Deployment(ETHEREUM, "sushiswap", v2_factory="0xC0AEe478e3658e2610c5F7A4A2E1777cE9e4f2Ac",
-               v2_router="0xd9e1cE17f2641f24aE83637ab66a2cca9C378B9F"),
+               v2_router="0xd9e1cE17f2641f24aE83637ab66a2cca9C378B9F",
+               v2_init_code_hash="0xe18a34eb0e04b04f7a0ac29a6e80748dca96319b42c54d679cb821dca90c6303"),
+    Deployment(AVALANCHE, "trader-joe", v2_factory="0x9Ad6C38BE94206cA50bb0d90783181662f0Cfa10",
+               v2_router="0x60aE616a2155Ee3d9A68541Ba4544862310933d4"),
+    Deployment(POLYGON, "quickswap", v2_factory="0x5757371414417b8C6CAad45bAeF941aBc7d3Ab32",
+               v2_router="0xa5E0829CaCEd8fFDD4De3c43696c57F7D7A678ff",
+               v2_init_code_hash=_UNISWAP_V2_PAIR_HASH, v2_fee=3000),
+    Deployment(BSC, "pancakeswap", v2_factory="0xcA143Ce32Fe78f1f7019d7d551a6402fC5350c73",
+               v2_router="0x10ED43C718714eb63d5aA57B78B54704E256024E",
+               v2_init_code_hash="0x00fb7f630766e6a796048ea87d01acd3068e8ff67d078148a3fa3f4a84f69bd5", v2_fee=2500),
 )
 
 _registry: dict[tuple[int, str], Deployment] = {(d.chain_id, d.name): d for d in KNOWN_DEPLOYMENTS}
@@ -143,9 +165,10 @@ def executor_router_map() -> RouterMap:
     entries: dict[tuple[int, str], ExchangeRouter] = {}
     for deployment in _registry.values():
         v3_router = deployment.swap_router or deployment.swap_router02
-        for factory, router, kind in ((deployment.v2_factory, deployment.v2_router, ExchangeKind.uniswap_v2),
-                                      (deployment.v3_factory, v3_router, ExchangeKind.uniswap_v3)):
+        for factory, router, kind, fee in (
+                (deployment.v2_factory, deployment.v2_router, ExchangeKind.uniswap_v2, deployment.v2_fee),
+                (deployment.v3_factory, v3_router, ExchangeKind.uniswap_v3, None)):
             if factory and router:
                 entries.setdefault((deployment.chain_id, factory),
-                                   ExchangeRouter(deployment.chain_id, factory, router, kind))
+                                   ExchangeRouter(deployment.chain_id, factory, router, kind, fee))
     return RouterMap(tuple(entries.values()))

@@ -15,8 +15,10 @@ from typing import Any
 from vaultexec.errors import SerialisationError
 
 #: Deepest JSON nesting read or written. Real records nest about 15 levels; the limit keeps parsing and
-#: writing far from the C stack, which a raised recursion limit (py_ecc sets 100000) would let overflow.
-MAX_JSON_DEPTH = 500
+#: writing far from the C stack, which a raised recursion limit (py_ecc sets 100000) would let overflow,
+#: and (a few frames per level) well inside Python's default recursion limit of 1000, which is what runs
+#: under web3 7 (nothing raises it there): the depth check must refuse before a RecursionError can.
+MAX_JSON_DEPTH = 200
 #: Free-form values sit at most this many levels inside the typed model (trade -> price_structure -> path
 #: -> pair -> asset -> executor_extra -> ...), so a written free-form value never exceeds MAX_JSON_DEPTH.
 FREE_DEPTH = MAX_JSON_DEPTH - 50
@@ -26,6 +28,33 @@ _JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 class JsonNumber(str):
     """Text of an exact JSON number literal, emitted without quotes by `write_json_tree`."""
+
+
+def float_form_text(value: Decimal) -> str:
+    """`value` as Python's float repr writes it ("1.2071146431284867e-07", "5.89e-05") when that repr has exactly
+    `value`'s digits and exponent, else the exact Decimal text. trade-executor writes its float fields with
+    `json.dumps` (the float's repr), so a number read from its JSON is written back as the same text."""
+    if value.is_finite():
+        text = repr(float(value))
+        if "n" not in text and Decimal(text).as_tuple() == value.as_tuple():
+            return text
+    return exact_decimal_text(value)
+
+
+def float_form_tree(tree: Any) -> Any:
+    """Copy of a JSON tree whose non-integer numbers (Decimal, `JsonNumber`) are `float_form_text` numbers."""
+    if isinstance(tree, JsonNumber):
+        text = str.__str__(tree)
+        if any(c in text for c in ".eE"):
+            return JsonNumber(float_form_text(Decimal(text)))
+        return tree
+    if isinstance(tree, Decimal):
+        return JsonNumber(float_form_text(tree))
+    if isinstance(tree, dict):
+        return {k: float_form_tree(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [float_form_tree(v) for v in tree]
+    return tree
 
 
 def exact_decimal_text(value: Decimal) -> str:

@@ -1,0 +1,1 @@
+"""Adapters that plug vaultexec into other executors' interfaces (see docs/routing.md)."""
