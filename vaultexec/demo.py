@@ -22,10 +22,10 @@ from web3 import Web3
 
 from vaultexec.chain.rpc import RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.cli.markets import MarketRequest, MarketResolver
-from vaultexec.cli.trading import build_executor, make_trade, next_trade_id
 from vaultexec.dex.deployments import register_world
+from vaultexec.execution.assembly import build_executor, make_trade, next_trade_id
 from vaultexec.execution.executor import STAGE_SIGNED
+from vaultexec.execution.markets import MarketRequest, MarketResolver
 from vaultexec.model.identifiers import TradingPairIdentifier
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store import ExecutionStore, open_store
