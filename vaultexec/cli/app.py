@@ -51,12 +51,12 @@ class _Run:
     secret_env_vars: tuple[str, ...] = (DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR)
 
 
-#: Width of tables when stdout is not a terminal (a pipe, a file, a test): wide enough not to truncate.
-PIPE_WIDTH = 220
+#: Width when stdout is not a terminal (a pipe, a file, a test): tables are made to fit 100 columns.
+PIPE_WIDTH = 100
 
 
 def stdout_console() -> Console:
-    """Console for results; when piped it is wide, so tables keep every figure readable.
+    """Console for results; when piped it is 100 columns wide (the tables are made to fit that).
 
     Text is printed as given (no markup, no emoji codes): symbols and revert reasons come from the chain.
     """
