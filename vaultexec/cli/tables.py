@@ -81,7 +81,8 @@ def trade_cells(trade: TradeExecution) -> tuple[str, ...]:
 def trades_table(trades: Iterable[TradeExecution], title: str) -> RenderableType:
     """One line per trade (see `trade_cells`), the legend, then one line per failed trade with its reason."""
     trades = list(trades)
-    table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0), caption=Text(LEGEND), caption_justify="left")
+    table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0),
+                  caption=Text(LEGEND), caption_justify="left")
     for name, justify in (("#", "right"), ("trade", "left"), ("spent", "right"), ("received", "right"),
                           ("price", "right"), ("slip.", "right"), ("LP fee", "right"), ("gas", "right"),
                           ("status", "left")):

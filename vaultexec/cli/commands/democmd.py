@@ -53,3 +53,49 @@ def demo_command(ctx: click.Context) -> None:
     out.print(f"{len(result.trades)} trades ({summary}) in {result.seconds:.1f}s. Anvil stopped.")
     out.print(f"Reports stored in {redact_urls(result.store_url)}", soft_wrap=True)
     out.print(f"for vault {result.vault}.")
+
+
+@cli.command("world")
+@click.option("--port", type=int, help="Port for anvil (default: a free one).")
+@click.option("--config-out", type=click.Path(dir_okay=False, path_type=Path), default=Path("world.json"),
+              show_default=True, help="Where to write the world's config file (tokens, deployment, pools).")
+@click.pass_obj
+def world_command(session: Session, port: int | None, config_out: Path) -> None:
+    """Serve the local world until Ctrl-C: anvil, Uniswap V2/V3, tokens, and a configured, funded vault.
+
+    The vault's asset manager is the address of your key (--private-key-env / --keystore), funded with
+    ETH for gas; the world's deployer (anvil's first dev account) owns the vault. SIGTERM and SIGHUP stop
+    the world like Ctrl-C (anvil included).
+    """
+    if not config_out.parent.is_dir():
+        raise BadInputError(f"Cannot write {config_out}: folder {config_out.parent} does not exist. "
+                            "Choose another --config-out.")
+    manager = session.account().address
+    err = stderr_console()
+
+    def ready(world: LocalWorld) -> None:
+        try:
+            config_out.write_text(json.dumps(world.config, indent=2) + "\n")
+        except OSError as exc:
+            raise BadInputError(f"Cannot write {config_out}: {exc.strerror or exc}. Choose another "
+                                "--config-out.") from None
+        err.print(f"World ready on chain {world.chain_id}; vault {world.vault} traded by {manager}.")
+        err.print(f"Config written to {config_out}. In another shell:")
+        sys.stdout.write(f"export VAULTEXEC_RPC_URL={world.rpc_url}\nexport VAULTEXEC_VAULT={world.vault}\n")
+        sys.stdout.flush()
+        err.print(f"then e.g. `vaultexec trade WETH/USDC buy 1000 --fee 500 --config {config_out} --dry-run`."
+                  " Ctrl-C stops the world.")
+
+    def wait() -> None:
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            err.print("Stopping the world.")
+
+    err.print("Starting anvil and deploying the world...")
+    try:
+        with stop_signals_interrupt():  # SIGTERM/SIGHUP stop anvil too, like Ctrl-C
+            serve_world(manager, port, ready, wait)
+    except KeyboardInterrupt:  # before the world was ready
+        raise CommandStopped("Interrupted while starting the world; anvil stopped.", EXIT_INTERRUPTED) from None
