@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -151,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print_plain(err, exc.format_message())
         code = exc.exit_code
     except click.ClickException as exc:
-        print_plain(err, redact_urls(redact_secrets(f"error (usage): {one_line(exc.format_message())}",
+        print_plain(err, redact_urls(redact_secrets(f"error (usage): {one_line(usage_message(exc))}",
                                                     output_secrets())))
         if exc.exit_code == 2:
             print_plain(err, "Try 'vaultexec --help' (or COMMAND --help).")
@@ -162,6 +163,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         code = report_failure(exc, _Run.verbose, output_secrets(), err)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+_NEGATIVE_NUMBER = re.compile(r"-\d[\d_.]*")
+
+
+def usage_message(exc: click.ClickException) -> str:
+    """Click's message, or a clearer one where click misreads the input (a negative amount as an option)."""
+    if isinstance(exc, click.NoSuchOption) and _NEGATIVE_NUMBER.fullmatch(exc.option_name):
+        return (f"Amount {exc.option_name}: amounts are positive numbers; the SIDE (buy or sell) gives the "
+                "direction, e.g. `vaultexec trade WETH/USDC sell 5`.")
+    return exc.format_message()
 
 
 def output_secrets() -> list[str]:

@@ -106,7 +106,8 @@ def request_table(trade: TradeExecution) -> Table:
 def plan_table(trade: TradeExecution, plan: TradePlan) -> Table:
     """What will be sent: route, amounts and bounds, prices, fees, gas and the pre-flight verdict."""
     spend, receive = plan.asset_deltas
-    table = Table(title=Text(f"Plan of trade #{trade.trade_id}: {trade.get_human_description()}"),
+    side = "buy" if trade.is_buy() else "sell"
+    table = Table(title=Text(f"Plan of trade #{trade.trade_id}: {side} {trade.pair.get_ticker()}"),
                   title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")
