@@ -99,7 +99,8 @@ def cli(ctx: click.Context, rpc_url: str | None, private_key_env: str, keystore:
     the same option given before it, which wins over its environment variable, which wins over the default.
 
     The key is read from an environment variable (--private-key-env) or a keystore file, never from the
-    command line, and is never printed. Exit codes per error class: see docs/cli.md.
+    command line, and is never printed. Exit codes per error class, JSON output, config files: `vaultexec
+    docs cli`; all documentation: `vaultexec docs`.
     """
     # Runs once, just before the subcommand, with the merged global options (see cli.globalopts).
     _Run.verbose = verbose

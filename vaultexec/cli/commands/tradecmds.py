@@ -55,7 +55,7 @@ from vaultexec.model.trade import TradeExecution
 @click.option("--via-fee", type=int, help="V3 fee tier of the VIA/QUOTE hop (default: --fee).")
 @click.option("--router", metavar="ADDRESS", help="Router to use (default: the deployment's).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML/JSON file with [tokens] and [deployment] (docs/cli.md).")
+              help="TOML/JSON file with [tokens] and [deployment] (`vaultexec docs cli`).")
 @click.option("--token", "tokens", multiple=True, metavar="SYMBOL=0xADDR", help="Declare a token symbol.")
 @click.option("--timeout", type=int, metavar="SECONDS", help="Wait at most this long for the transaction "
               "(default 300); a trade still in flight is left for `vaultexec resume` (exit 9).")

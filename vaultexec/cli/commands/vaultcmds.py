@@ -65,7 +65,7 @@ def apply_config(session: Session, request: ConfigRequest, vault_address: str, d
 
 _config_options = [
     click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                 help="TOML or JSON file with tokens, assets, routers, pools, spend_limits (docs/cli.md)."),
+                 help="TOML or JSON file with tokens, assets, routers, pools, spend_limits (`vaultexec docs cli`)."),
     click.option("--token", "tokens", multiple=True, metavar="SYMBOL=0xADDR",
                  help="Declare a token symbol usable in the other flags."),
     click.option("--asset", "assets", multiple=True, metavar="TOKEN", help="Allow this asset."),
