@@ -34,6 +34,7 @@ from vaultexec.cli.session import (
     STORE_ENV_VAR,
     VAULT_ENV_VAR,
     Session,
+    check_env_var_name,
     looks_like_secret,
 )
 
@@ -106,6 +107,9 @@ def cli(ctx: click.Context, rpc_url: str | None, private_key_env: str, keystore:
     _Run.verbose = verbose
     _Run.secret_env_vars = tuple(dict.fromkeys((*_Run.secret_env_vars, private_key_env, keystore_password_env)))
     setup_logging(verbose)
+    # Refused on every command, also those that never read the key: a key pasted here is a mistake.
+    check_env_var_name(private_key_env, "--private-key-env")
+    check_env_var_name(keystore_password_env, "--keystore-password-env")
     session = Session(rpc_url=rpc_url, key_env=private_key_env, keystore=keystore,
                       keystore_password_env=keystore_password_env, vault_address=vault_address,
                       store_url=store_url, expected_chain_id=chain_id, verbose=verbose,
