@@ -19,7 +19,9 @@ from web3.contract import Contract
 
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet, account_from_env, account_from_keystore
+from vaultexec.cli.failures import redact_urls
 from vaultexec.errors import BadInputError, ConfigurationError, RPCError, WalletError
+from vaultexec.execution.assembly import bind_store
 from vaultexec.store import ExecutionStore, open_store
 from vaultexec.vault.deploy import get_vault
 
@@ -158,8 +160,16 @@ class Session:
         return get_vault(self.web3(), self.require_vault_address())
 
     def store(self) -> ExecutionStore:
+        """The vault's store; with an RPC URL it is bound to the node's chain (another chain's store is refused)."""
         if self._store is None:
-            self._store = open_store(self.store_url, self.require_vault_address())
+            store = open_store(self.store_url, self.require_vault_address())
+            if self.rpc_url:
+                try:
+                    bind_store(store, self.client(), self.chain_id, redact_urls(self.store_url))
+                except BaseException:
+                    store.close()
+                    raise
+            self._store = store
         return self._store
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
+from vaultexec.chain.rpc_url import redact_url
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.dex.deployments import Deployment
 from vaultexec.errors import BadInputError
@@ -28,8 +29,10 @@ from vaultexec.model.identifiers import TradingPairIdentifier
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeType
 from vaultexec.store import ExecutionStore, open_store
+from vaultexec.store.chainbinding import bind_store_to_chain
 
-__all__ = ["UNQUOTED", "ExecutorParts", "build_executor", "connect_parts", "make_trade", "next_trade_id"]
+__all__ = ["UNQUOTED", "ExecutorParts", "bind_store", "build_executor", "connect_parts", "genesis_hash", "make_trade",
+           "next_trade_id"]
 
 #: Stand-in for the side routing fills from its quote (buy: quantity; sell: reserve) before planning.
 UNQUOTED = Decimal(1)
@@ -96,10 +99,22 @@ class ExecutorParts:
         self.client.close()
 
 
+def genesis_hash(client: RPCClient) -> str:
+    """Hash of block 0: with the chain id, what tells a restarted local chain from the one before."""
+    block = client.call("eth_getBlockByNumber", ["0x0", False])
+    return str(block["hash"])
+
+
+def bind_store(store: ExecutionStore, client: RPCClient, chain_id: int, where: str) -> None:
+    """Record the node's chain in the store on first use; refuse a store of another chain (store.chainbinding)."""
+    bind_store_to_chain(store, chain_id, genesis_hash(client), where)
+
+
 def connect_parts(rpc_url: str | RPCClient, key: str | LocalAccount, vault: str, store: str | ExecutionStore,
                   retry: RetryPolicy | None = None) -> ExecutorParts:
     """Connect to the node, load the key (a 0x-hex private key or an account), open the store (a URL such as
-    sqlite:///trades.db or redis://host:6379/0, or an open store) for `vault`."""
+    sqlite:///trades.db or redis://host:6379/0, or an open store) for `vault`; the store is bound to the
+    node's chain (refused if it holds another chain's trades)."""
     if not Web3.is_address(vault):
         raise BadInputError(f"Vault {vault!r} is not an address (0x + 40 hex digits).")
     vault = Web3.to_checksum_address(vault)
@@ -111,5 +126,13 @@ def connect_parts(rpc_url: str | RPCClient, key: str | LocalAccount, vault: str,
         opened = open_store(store, vault) if isinstance(store, str) else store
     except BaseException:
         client.close()
+        raise
+    try:
+        where = "given" if not isinstance(store, str) else store if store.startswith("sqlite:") else redact_url(store)
+        bind_store(opened, client, wallet.chain_id, where)
+    except BaseException:
+        client.close()
+        if isinstance(store, str):
+            opened.close()
         raise
     return ExecutorParts(client, web3, vault, wallet, opened)
