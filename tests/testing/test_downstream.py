@@ -1,5 +1,5 @@
-"""A project that pip-installs vaultexec (a wheel, not the checkout) uses the plugin's fixtures, with no
-VAULTEXEC_ variable set: `vaultexec toolchain` installs what npm must bring, the fixtures find it.
+"""A project that pip-installs vaultexec (a wheel, not the checkout) uses the plugin's fixtures and runs the
+demo, with no VAULTEXEC_ variable set: `vaultexec toolchain` installs what npm must bring, both find it.
 
 vaultexec itself comes from the wheel, installed into a fresh venv in a temporary folder outside the
 checkout; its dependencies (web3, pytest, ...) come from this test's own environment through a .pth line,
@@ -72,3 +72,5 @@ def test_an_installed_wheel_serves_a_downstream_project(tmp_path: Path) -> None:
     (project / "test_downstream.py").write_text(DOWNSTREAM_TESTS)
     output = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_downstream.py"], env, project)
     assert "2 passed" in output, output
+    demo = run([venv / "bin" / "vaultexec", "demo"], env, project)
+    assert "7 trades (1 failed, 6 success)" in demo, demo
