@@ -159,11 +159,12 @@ class Session:
     def vault(self) -> Contract:
         return get_vault(self.web3(), self.require_vault_address())
 
-    def store(self) -> ExecutionStore:
-        """The vault's store; with an RPC URL it is bound to the node's chain (another chain's store is refused)."""
+    def store(self, check_chain: bool = True) -> ExecutionStore:
+        """The vault's store; with an RPC URL (and `check_chain`) it is bound to the node's chain, and another
+        chain's store is refused. `export-csv` passes False: it reads the file only and needs no node."""
         if self._store is None:
             store = open_store(self.store_url, self.require_vault_address())
-            if self.rpc_url:
+            if self.rpc_url and check_chain:
                 try:
                     bind_store(store, self.client(), self.chain_id, redact_urls(self.store_url))
                 except BaseException:

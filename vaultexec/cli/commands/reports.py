@@ -126,7 +126,7 @@ def export_csv_command(session: Session, output: str | None, since: str | None, 
         start, end = day, day
     if end is not None:
         end = end + timedelta(days=1) - timedelta(microseconds=1)
-    store = session.store()
+    store = session.store(check_chain=False)  # the file only: no node needed
     err = Console(stderr=True, highlight=False)
     if output == "-":
         caption = export_csv(store.iterate_by_time(start, end), sys.stdout)
