@@ -23,11 +23,11 @@ from vaultexec.chain.rpc import RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.cli.argtypes import address, positive_decimal, script_parser
 from vaultexec.cli.chainread import token_decimals, token_symbol
-from vaultexec.cli.confirmed import failure_reason, raise_if_refused
 from vaultexec.cli.failures import EXIT_ABORTED, EXIT_TRADE_FAILED, NOTHING_SENT_MESSAGE, run_script
-from vaultexec.cli.trading import build_executor, make_trade, next_trade_id
 from vaultexec.dex.deployments import Deployment
 from vaultexec.errors import TransactionTimeoutError
+from vaultexec.execution.assembly import build_executor, make_trade, next_trade_id
+from vaultexec.execution.confirmed import failure_reason, raise_if_refused
 from vaultexec.execution.plan import TradePlan
 from vaultexec.model import AssetIdentifier, ExchangeKind, TradeExecution, TradingPairIdentifier
 from vaultexec.store import open_store

@@ -5,7 +5,8 @@ runs a batch of buys and sells (V2, V3, a three-way route) and one trade that fa
 pre-flight, then a whale moves the pool's price before it is broadcast, so the vault reverts it on chain
 and the decoded revert reason is reported. Reports go to the store given, by default the demo's own
 `DEMO_STORE_URL`: every fresh dev chain gives the vault the same address, so sharing a store with
-`vaultexec world` would mix both runs' trades under one vault.
+`vaultexec world` would mix both runs' trades under one vault. Each run is a new chain, and a store is
+bound to its chain (store.chainbinding): a run with the default store replaces the previous run's file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -22,10 +24,10 @@ from web3 import Web3
 
 from vaultexec.chain.rpc import RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.cli.markets import MarketRequest, MarketResolver
-from vaultexec.cli.trading import build_executor, make_trade, next_trade_id
 from vaultexec.dex.deployments import register_world
+from vaultexec.execution.assembly import bind_store, build_executor, make_trade, next_trade_id
 from vaultexec.execution.executor import STAGE_SIGNED
+from vaultexec.execution.markets import MarketRequest, MarketResolver
 from vaultexec.model.identifiers import TradingPairIdentifier
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store import ExecutionStore, open_store
@@ -121,9 +123,19 @@ def _execute(store: ExecutionStore, client: RPCClient, web3: Web3, vault: str, w
     return model.execute_trades(trades)
 
 
+def remove_previous_demo_store() -> None:
+    """Delete the default demo store of an earlier run (its chain is gone; this run's chain is a new one)."""
+    path = Path(DEMO_STORE_URL.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
 def run_demo(store_url: str, progress: Progress) -> DemoResult:
-    """Run the demo end to end; anvil is stopped whatever happens. Returns the stored trades of this run."""
+    """Run the demo end to end; anvil is stopped whatever happens. Returns the stored trades of this run.
+    With the default store (`DEMO_STORE_URL`) the previous run's store is replaced."""
     started = time.monotonic()
+    if store_url == DEMO_STORE_URL:
+        remove_previous_demo_store()
     progress("starting anvil", 0)
     with launch_anvil(code_size_limit=CODE_SIZE_LIMIT) as node:
         deploy_web3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 60}))
@@ -141,6 +153,7 @@ def run_demo(store_url: str, progress: Progress) -> DemoResult:
         resolver = MarketResolver(web3, world.chain_id, world.addresses.tokens)
         store = open_store(store_url, vault)
         try:
+            bind_store(store, client, world.chain_id, store_url)
             progress(f"batch of {len(BATCH)} buys and sells (V2, V3, three-way)", 3)
             first_id = next_trade_id(store)
             _execute(store, client, web3, vault, wallet, resolver, BATCH)

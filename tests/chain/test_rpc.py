@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
@@ -108,9 +110,37 @@ def test_persistent_fault_gives_up_as_transient(proxy: FaultProxy, proxied: RPCC
 
 def test_http_4xx_is_permanent(proxy: FaultProxy, proxied: RPCClient) -> None:
     proxy.inject(Fault.http_error(403))
-    with pytest.raises(PermanentRPCError, match="HTTP 403"):
+    with pytest.raises(PermanentRPCError, match="HTTP 403") as info:
         proxied.call("eth_chainId")
     assert proxied.stats.retries == 0
+    assert "check the RPC URL" in str(info.value) and "b'" not in str(info.value)  # text, not a bytes repr
+
+
+def test_http_404_with_an_empty_body_says_so() -> None:
+    """A wrong path on a real HTTP server: 404, no body (http.server on loopback)."""
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rpc = RPCClient(f"http://127.0.0.1:{server.server_port}/wrong/path")
+        with pytest.raises(PermanentRPCError) as info:
+            rpc.call("eth_chainId")
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(info.value)
+    assert message.startswith("HTTP 404 Not Found from http://127.0.0.1:") and "(empty body)" in message
+    assert "b''" not in message
 
 
 def test_connection_refused_is_transient() -> None:

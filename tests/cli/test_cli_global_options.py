@@ -175,3 +175,13 @@ def test_a_command_cannot_redeclare_a_global_option() -> None:
         group.add_command(GlobalOptionsCommand("c", params=[click.Option(["--store", "other_store"])]))
     with pytest.raises(TypeError, match="GlobalOptionsCommand"):
         group.add_command(click.Command("plain"))
+
+
+@pytest.mark.parametrize("command", [["status"], ["export-csv", "--output", "-"]])
+def test_key_pasted_as_a_name_is_refused_on_commands_that_need_no_key(cli_env: dict[str, str],
+                                                                     command: list[str]) -> None:
+    """docs/cli.md: a key given where a variable NAME goes is always refused, not only where a key is used."""
+    for flag in ("--private-key-env", "--keystore-password-env"):
+        result = run_cli([*command, flag, ASSET_MANAGER_KEY], cli_env)
+        assert_one_line_error(result, 2, f"{flag} takes the NAME")
+        assert ASSET_MANAGER_KEY.removeprefix("0x") not in result.output.lower()

@@ -58,6 +58,7 @@ def test_deploy_and_configure_from_toml(anvil: AnvilInstance, web3: Web3, world:
     args = ["--private-key-env", "OWNER_KEY", "configure", "--config", str(config)]
     dry = run_cli([*args, "--dry-run"], owner_env(anvil, owner_key, address))
     assert dry.code == 0 and "5 of 5 settings to send" in dry.stderr, dry.output
+    assert "50000.5 USDC" in dry.stderr and "50000500000 raw" in dry.stderr, dry.stderr  # in the token, then raw
     assert not vault.functions.isAssetAllowed(world.usdc.address).call()
 
     configured = run_cli(args, owner_env(anvil, owner_key, address))

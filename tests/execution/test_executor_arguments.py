@@ -54,3 +54,16 @@ def test_timestamp_first_is_refused_with_the_right_order() -> None:
 def test_wrong_argument_types_are_bad_input(trades: object, ts: object, match: str) -> None:
     with pytest.raises(BadInputError, match=match):
         model().execute_trades(trades, ts)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ({"opened_at": None}, r"trade #1 has no opened_at"),
+    ({"trade_id": -1}, r"id -1"),
+])
+def test_a_trade_the_store_cannot_hold_is_refused_before_planning(change: dict[str, object], match: str) -> None:
+    """A field the store needs (id, opened_at) is checked up front: the Untouchable planner is never reached."""
+    unstorable = trade()
+    for name, value in change.items():
+        setattr(unstorable, name, value)
+    with pytest.raises(BadInputError, match=match):
+        model().execute_trades([unstorable])

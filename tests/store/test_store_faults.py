@@ -65,8 +65,9 @@ def test_redis_write_during_outage_raises_and_is_not_half_applied(private_redis:
         store.create(lost)
     with pytest.raises(StoreUnavailableError, match=r"update trade|read the status"):
         store.update(broadcasted(before))
-    with pytest.raises(StoreUnavailableError):
+    with pytest.raises(StoreUnavailableError, match="Nothing was written") as read:
         store.load(before.trade_id)
+    assert "write" not in str(read.value).replace("Nothing was written", "")  # a read says nothing of writes
 
     private_redis.start()
     assert store.load(before.trade_id).get_status().value == "started"  # the refused update did not land

@@ -45,7 +45,7 @@ def test_port_clash_gives_clear_error() -> None:
 
 def test_bad_binary_from_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(ANVIL_ENV_VAR, str(tmp_path / "no-such-anvil"))
-    with pytest.raises(ToolchainError, match=r"is not an executable file.*npm ci"):
+    with pytest.raises(ToolchainError, match=r"is not an executable file.*Run `vaultexec toolchain` once"):
         find_anvil()
 
 

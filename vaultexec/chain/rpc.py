@@ -132,6 +132,14 @@ def classify_reply_error(method: str, error: dict[str, Any]) -> RPCReplyError:
     return cls(f"{method} failed on the node: {message} (code {code})", method, code, message, data)
 
 
+def body_excerpt(data: bytes, limit: int = 200) -> str:
+    """The start of an HTTP body as one line of text (its repr when it is not UTF-8), or "(empty body)"."""
+    text = " ".join(data[:limit].decode("utf-8", errors="replace").split())
+    if not text:
+        return "(empty body)"
+    return repr(text) + ("..." if len(data) > limit else "")
+
+
 class RPCClient:
     """Thread-safe JSON-RPC over one keep-alive HTTP/1.1 connection (reopened after a fault)."""
 
@@ -281,12 +289,12 @@ class RPCClient:
                                      parse_retry_after(response.getheader("Retry-After")))
         if status >= 400:
             raise PermanentRPCError(f"HTTP {status} {response.reason} from {redact_url(self.url)}: "
-                                    f"{data[:200]!r}")
+                                    f"{body_excerpt(data)}; check the RPC URL (its path, its API key).")
         try:
             return json.loads(data)
         except ValueError as exc:
             raise PermanentRPCError(f"Node at {redact_url(self.url)} answered HTTP {status} with non-JSON: "
-                                    f"{data[:200]!r}") from exc
+                                    f"{body_excerpt(data)}; check that the RPC URL is a JSON-RPC endpoint.") from exc
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:

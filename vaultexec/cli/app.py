@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,7 @@ from vaultexec.cli.session import (
     STORE_ENV_VAR,
     VAULT_ENV_VAR,
     Session,
+    check_env_var_name,
     looks_like_secret,
 )
 
@@ -51,12 +53,12 @@ class _Run:
     secret_env_vars: tuple[str, ...] = (DEFAULT_KEY_ENV_VAR, DEFAULT_KEYSTORE_PASSWORD_ENV_VAR)
 
 
-#: Width of tables when stdout is not a terminal (a pipe, a file, a test): wide enough not to truncate.
-PIPE_WIDTH = 220
+#: Width when stdout is not a terminal (a pipe, a file, a test): tables are made to fit 100 columns.
+PIPE_WIDTH = 100
 
 
 def stdout_console() -> Console:
-    """Console for results; when piped it is wide, so tables keep every figure readable.
+    """Console for results; when piped it is 100 columns wide (the tables are made to fit that).
 
     Text is printed as given (no markup, no emoji codes): symbols and revert reasons come from the chain.
     """
@@ -98,12 +100,16 @@ def cli(ctx: click.Context, rpc_url: str | None, private_key_env: str, keystore:
     the same option given before it, which wins over its environment variable, which wins over the default.
 
     The key is read from an environment variable (--private-key-env) or a keystore file, never from the
-    command line, and is never printed. Exit codes per error class: see docs/cli.md.
+    command line, and is never printed. Exit codes per error class, JSON output, config files: `vaultexec
+    docs cli`; all documentation: `vaultexec docs`.
     """
     # Runs once, just before the subcommand, with the merged global options (see cli.globalopts).
     _Run.verbose = verbose
     _Run.secret_env_vars = tuple(dict.fromkeys((*_Run.secret_env_vars, private_key_env, keystore_password_env)))
     setup_logging(verbose)
+    # Refused on every command, also those that never read the key: a key pasted here is a mistake.
+    check_env_var_name(private_key_env, "--private-key-env")
+    check_env_var_name(keystore_password_env, "--keystore-password-env")
     session = Session(rpc_url=rpc_url, key_env=private_key_env, keystore=keystore,
                       keystore_password_env=keystore_password_env, vault_address=vault_address,
                       store_url=store_url, expected_chain_id=chain_id, verbose=verbose,
@@ -151,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print_plain(err, exc.format_message())
         code = exc.exit_code
     except click.ClickException as exc:
-        print_plain(err, redact_urls(redact_secrets(f"error (usage): {one_line(exc.format_message())}",
+        print_plain(err, redact_urls(redact_secrets(f"error (usage): {one_line(usage_message(exc))}",
                                                     output_secrets())))
         if exc.exit_code == 2:
             print_plain(err, "Try 'vaultexec --help' (or COMMAND --help).")
@@ -162,6 +168,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         code = report_failure(exc, _Run.verbose, output_secrets(), err)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+_NEGATIVE_NUMBER = re.compile(r"-\d[\d_.]*")
+
+
+def usage_message(exc: click.ClickException) -> str:
+    """Click's message, or a clearer one where click misreads the input (a negative amount as an option)."""
+    if isinstance(exc, click.NoSuchOption) and _NEGATIVE_NUMBER.fullmatch(exc.option_name):
+        return (f"Amount {exc.option_name}: amounts are positive numbers; the SIDE (buy or sell) gives the "
+                "direction, e.g. `vaultexec trade WETH/USDC sell 5`.")
+    return exc.format_message()
 
 
 def output_secrets() -> list[str]:

@@ -1,51 +1,19 @@
-"""Small on-chain reads the CLI needs: ERC-20 metadata and balances, the vault's current guard settings."""
+"""Small on-chain reads the CLI needs: the vault's current guard settings (token reads live in dex.token_reads)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
-from vaultexec.dex.erc20 import decode_uint, encode_balance_of, encode_decimals, selector
+from vaultexec.dex.token_reads import token_balance, token_decimals, token_symbol
 from vaultexec.errors import ConfigurationError
 from vaultexec.vault.deploy import VaultConfig
 
-SYMBOL = selector("symbol()")
-
-
-def _call(web3: Web3, token: str, data: bytes, what: str) -> bytes:
-    checksum = Web3.to_checksum_address(token)
-    try:
-        result = bytes(web3.eth.call({"to": checksum, "data": Web3.to_hex(data)}))
-    except Exception as exc:  # web3 raises many types for a reverting or missing contract
-        raise ConfigurationError(f"{checksum} does not answer {what}: is it an ERC-20 token on this chain? "
-                                 f"({type(exc).__name__})") from exc
-    if not result:
-        raise ConfigurationError(f"{checksum} has no {what}: no ERC-20 token at this address on this chain.")
-    return result
-
-
-def token_decimals(web3: Web3, token: str) -> int:
-    return decode_uint(_call(web3, token, encode_decimals(), "decimals()"))
-
-
-def token_balance(web3: Web3, token: str, owner: str) -> int:
-    """Raw balance of `owner`."""
-    return decode_uint(_call(web3, token, encode_balance_of(owner), "balanceOf()"))
-
-
-def token_symbol(web3: Web3, token: str) -> str:
-    """The token's symbol (string ABI; bytes32 symbols of old tokens are decoded too)."""
-    data = _call(web3, token, SYMBOL, "symbol()")
-    if len(data) == 32:
-        return data.rstrip(b"\0").decode(errors="replace")
-    (symbol,) = decode(["string"], data)
-    return str(symbol)
-
+__all__ = ["missing_settings", "require_owner", "token_balance", "token_decimals", "token_symbol", "vault_view"]
 
 def vault_view(vault: Contract, name: str) -> Any:
     """The answer of the vault's view function `name` (no arguments); ConfigurationError when the contract

@@ -19,7 +19,9 @@ from web3.contract import Contract
 
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet, account_from_env, account_from_keystore
+from vaultexec.cli.failures import redact_urls
 from vaultexec.errors import BadInputError, ConfigurationError, RPCError, WalletError
+from vaultexec.execution.assembly import bind_store
 from vaultexec.store import ExecutionStore, open_store
 from vaultexec.vault.deploy import get_vault
 
@@ -157,9 +159,18 @@ class Session:
     def vault(self) -> Contract:
         return get_vault(self.web3(), self.require_vault_address())
 
-    def store(self) -> ExecutionStore:
+    def store(self, check_chain: bool = True) -> ExecutionStore:
+        """The vault's store; with an RPC URL (and `check_chain`) it is bound to the node's chain, and another
+        chain's store is refused. `export-csv` passes False: it reads the file only and needs no node."""
         if self._store is None:
-            self._store = open_store(self.store_url, self.require_vault_address())
+            store = open_store(self.store_url, self.require_vault_address())
+            if self.rpc_url and check_chain:
+                try:
+                    bind_store(store, self.client(), self.chain_id, redact_urls(self.store_url))
+                except BaseException:
+                    store.close()
+                    raise
+            self._store = store
         return self._store
 
     def close(self) -> None:

@@ -1,5 +1,7 @@
-"""Rich tables of trades, built from the same row the CSV export writes (so screen and files agree).
+"""Rich tables of trades, built from the same fields the CSV export writes (so screen and files agree).
 
+Tables fit 100 columns: one line per trade with units in the cells, a legend under the table, and the
+reason of each failed trade on its own line below (a revert reason is too long for a cell).
 Every cell is a `Text`, never markup: token symbols and revert reasons come from the chain and are shown
 exactly as they are (`[/x]` or `:abc:` in them is neither markup nor an emoji).
 """
@@ -10,14 +12,20 @@ from collections import Counter
 from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from rich import box
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from vaultexec.model.trade import TradeExecution
-from vaultexec.store.export import trade_row
+from vaultexec.store.export import trade_fields
 
-#: Significant digits shown for amounts and prices (stored values stay exact).
-DISPLAY_DIGITS = 8
+#: Significant digits shown for amounts and prices (stored values stay exact: export-csv, --json).
+DISPLAY_DIGITS = 6
+#: Widest a table may be: a 100-column terminal shows it whole.
+TABLE_WIDTH = 100
+LEGEND = ("price: quote token per base token. slip.: executed price vs planned, + = worse for the vault. "
+          "LP fee: in the quote token. gas: gas units used.")
 
 
 def realised_slippage(trade: TradeExecution) -> Decimal | None:
@@ -44,32 +52,48 @@ def short_number(text: str) -> str:
 
 
 def percent(fraction: Decimal | None) -> str:
-    return "" if fraction is None else f"{fraction * 100:.3f}%"
+    return "" if fraction is None else f"{fraction * 100:+.2f}%"
 
 
-def trades_table(trades: Iterable[TradeExecution], title: str) -> Table:
-    """One row per trade: pair, side, planned vs executed amounts, price, slippage, fees, gas, status, reason."""
-    table = Table(title=Text(title), title_justify="left", show_lines=False)
-    for name, justify in (("id", "right"), ("pair", "left"), ("side", "left"), ("planned", "right"),
-                          ("executed", "right"), ("price", "right"), ("slippage", "right"),
-                          ("LP fees", "right"), ("gas", "right"), ("status", "left"), ("revert reason", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+def _amount(value: Decimal | None, symbol: str) -> str:
+    return "" if value is None else f"{short_number(str(abs(value)))} {symbol}"
+
+
+def trade_cells(trade: TradeExecution) -> tuple[str, ...]:
+    """#, trade, spent, received, price, slip., LP fee, gas, status: what the vault spent and received,
+    executed amounts once known (else the planned spend)."""
+    fields = trade_fields(trade)
+    base, quote = trade.pair.base.token_symbol, trade.pair.quote.token_symbol
+    executed = trade.executed_quantity is not None
+    if trade.is_buy():
+        spent = _amount(trade.executed_reserve if executed else trade.planned_reserve, quote)
+        received = _amount(trade.executed_quantity, base) if executed else ""
+    else:
+        spent = _amount(trade.executed_quantity if executed else trade.planned_quantity, base)
+        received = _amount(trade.executed_reserve, quote) if executed else ""
+    price = f"{short_number(fields['executed_price'])} {quote}" if fields["executed_price"] else ""
+    fees = f"{short_number(fields['lp_fees_paid'])} {quote}" if fields["lp_fees_paid"] else ""
+    gas = f"{int(fields['gas_used']):,}" if fields["gas_used"] else ""
+    return (fields["trade_id"], f"{fields['side']} {fields['pair']}", spent, received, price,
+            percent(realised_slippage(trade)), fees, gas, fields["status"])
+
+
+def trades_table(trades: Iterable[TradeExecution], title: str) -> RenderableType:
+    """One line per trade (see `trade_cells`), the legend, then one line per failed trade with its reason."""
+    trades = list(trades)
+    table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0),
+                  caption=Text(LEGEND), caption_justify="left")
+    for name, justify in (("#", "right"), ("trade", "left"), ("spent", "right"), ("received", "right"),
+                          ("price", "right"), ("slip.", "right"), ("LP fee", "right"), ("gas", "right"),
+                          ("status", "left")):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for trade in trades:
-        row = trade_row(trade)
-        base, quote = trade.pair.base.token_symbol, trade.pair.quote.token_symbol
-        planned = (f"{short_number(str(trade.planned_reserve))} {quote}" if trade.is_buy()
-                   else f"{short_number(str(abs(trade.planned_quantity)))} {base}")
-        executed = ""
-        if trade.executed_quantity is not None:
-            executed = f"{short_number(str(abs(trade.executed_quantity)))} {base}"
-            if trade.executed_reserve is not None:
-                executed += f" / {short_number(str(abs(trade.executed_reserve)))} {quote}"
-        status = row["status"]
+        *cells, status = trade_cells(trade)
         style = {"success": "green", "failed": "red"}.get(status, "yellow")
-        cells = (row["trade_id"], row["pair"], row["side"], planned, executed, short_number(row["executed_price"]),
-                 percent(realised_slippage(trade)), short_number(row["lp_fees_paid"]), row["gas_used"])
-        table.add_row(*map(Text, cells), Text(status, style=style), Text(row["revert_reason"]))
-    return table
+        table.add_row(*map(Text, cells), Text(status, style=style))
+    reasons = [Text(f"#{trade.trade_id} {trade.get_status().value}: {trade.get_revert_reason()}")
+               for trade in trades if trade.get_revert_reason()]
+    return Group(table, *reasons)
 
 
 def status_counts(trades: Iterable[TradeExecution]) -> Counter[str]:

@@ -1,36 +1,28 @@
-"""Shared by `trade`, `resume`, `repair` and the demo: build trades, the executor, and show plans."""
+"""Shared by `trade`, `resume`, `repair`: parse what the user typed, show plans (building trades and the executor
+lives in `vaultexec.execution.assembly`, re-exported here)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
 from decimal import Decimal
 
 import click
 from rich.table import Table
 from rich.text import Text
-from web3 import Web3
 
-from vaultexec.chain.rpc import RPCClient
-from vaultexec.chain.wallet import HotWallet
-from vaultexec.cli.confirmed import ConfirmedPlanner
 from vaultexec.cli.failures import EXIT_ABORTED, EXIT_INTERRUPTED, NOTHING_SENT_MESSAGE, CommandStopped, was_interrupted
 from vaultexec.cli.vaultconfig import parse_decimal
-from vaultexec.dex.deployments import Deployment
 from vaultexec.errors import BadInputError
-from vaultexec.execution.executor import ExecutorConfig, VaultExecutionModel, default_tracker_config
+from vaultexec.execution.assembly import UNQUOTED, build_executor, make_trade, next_trade_id
 from vaultexec.execution.plan import TradePlan
-from vaultexec.execution.routing import VaultRouting
 from vaultexec.execution.routing_input import MAX_UINT256
 from vaultexec.model.identifiers import AssetIdentifier, TradingPairIdentifier
-from vaultexec.model.run_state import RunState, utc_now
-from vaultexec.model.trade import TradeExecution, TradeType
-from vaultexec.store.protocol import ExecutionStore
+from vaultexec.model.trade import TradeExecution
+
+__all__ = ["UNQUOTED", "build_executor", "make_trade", "next_trade_id"]  # re-exported, see module doc
 
 #: Largest slippage tolerance the CLI accepts, in percent (the model refuses >= 100 %).
 MAX_SLIPPAGE_PERCENT = Decimal(50)
-#: Stand-in for the side routing fills from its quote (buy: quantity; sell: reserve) before planning.
-UNQUOTED = Decimal(1)
+
 
 
 def parse_side(text: str) -> bool:
@@ -83,42 +75,6 @@ def confirm_sending(question: str) -> None:
         raise CommandStopped(NOTHING_SENT_MESSAGE, EXIT_ABORTED)
 
 
-def next_trade_id(store: ExecutionStore) -> int:
-    """One above the highest stored id (1 for an empty store); reads ids only, never a stored record."""
-    highest = store.max_trade_id()
-    return 1 if highest is None else highest + 1
-
-
-def make_trade(trade_id: int, pair: TradingPairIdentifier, buy: bool, amount: Decimal,
-               slippage: Decimal) -> TradeExecution:
-    """A planned trade: a buy spends `amount` of quote, a sell sells `amount` of base.
-
-    The other side and the prices are placeholders until routing quotes the trade.
-    """
-    return TradeExecution(
-        trade_id=trade_id, position_id=trade_id, trade_type=TradeType.rebalance, pair=pair,
-        opened_at=utc_now(), planned_quantity=UNQUOTED if buy else -amount,
-        planned_reserve=amount if buy else UNQUOTED, planned_price=UNQUOTED, reserve_currency=pair.quote,
-        slippage_tolerance=slippage)
-
-
-def build_executor(client: RPCClient, web3: Web3, vault: str, wallet: HotWallet, store: ExecutionStore,
-                   pairs: Sequence[TradingPairIdentifier], run_state: RunState | None = None,
-                   timeout: int | None = None,
-                   deployment: Deployment | None = None) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
-    """The executor and its planner (`planner.routing` plans a trade to show it, `planner.confirm(plan)` holds
-    the trade to that plan); `timeout` (seconds) bounds the wait for each transaction; `deployment` gives
-    routers and quoters no registered deployment knows."""
-    routing = VaultRouting(web3, vault, wallet.address, list(pairs), client=client, deployment=deployment)
-    planner = ConfirmedPlanner(routing)
-    tracker = None
-    if timeout is not None:
-        tracker = replace(default_tracker_config(wallet.chain_id), timeout=float(timeout))
-    model = VaultExecutionModel(client, vault, planner, wallet, store, run_state or RunState(),
-                                ExecutorConfig(tracker=tracker))
-    return model, planner
-
-
 def route_description(pair: TradingPairIdentifier, buy: bool) -> str:
     """The route as chosen before any quote: venue, router, and each hop's pool and fee tier."""
     hops = pair.get_route_pools(buy)
@@ -150,7 +106,8 @@ def request_table(trade: TradeExecution) -> Table:
 def plan_table(trade: TradeExecution, plan: TradePlan) -> Table:
     """What will be sent: route, amounts and bounds, prices, fees, gas and the pre-flight verdict."""
     spend, receive = plan.asset_deltas
-    table = Table(title=Text(f"Plan of trade #{trade.trade_id}: {trade.get_human_description()}"),
+    side = "buy" if trade.is_buy() else "sell"
+    table = Table(title=Text(f"Plan of trade #{trade.trade_id}: {side} {trade.pair.get_ticker()}"),
                   title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")

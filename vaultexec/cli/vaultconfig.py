@@ -18,6 +18,7 @@ from typing import Any
 from web3 import Web3
 
 from vaultexec.errors import BadInputError
+from vaultexec.execution.markets import check_fee, resolve_token
 from vaultexec.vault.deploy import PoolConfig, RouterKind, SpendLimit, VaultConfig
 
 #: Router kinds as written in config files and flags.
@@ -27,7 +28,6 @@ ROUTER_KINDS: dict[str, RouterKind] = {
     "uniswap_v3_swap_router": RouterKind.UNISWAP_V3_SWAP_ROUTER,
     "uniswap_v3_swap_router02": RouterKind.UNISWAP_V3_SWAP_ROUTER02,
 }
-MAX_FEE = 1_000_000
 
 
 @dataclass
@@ -80,14 +80,6 @@ def _int(value: object, what: str) -> int:
         return int(str(value).strip())
     except ValueError:
         raise BadInputError(f"{what}: {value!r} is not an integer") from None
-
-
-def check_fee(value: object, what: str) -> int:
-    """A pool fee tier (hundredths of a basis point) as an int, or BadInputError naming `what`."""
-    fee = _int(value, what)
-    if not 0 <= fee < MAX_FEE:
-        raise BadInputError(f"{what}: fee {fee} outside 0..{MAX_FEE - 1} (0 for Uniswap V2, 500 = 0.05 %)")
-    return fee
 
 
 def load_config_file(path: Path) -> ConfigRequest:
@@ -204,21 +196,6 @@ def config_from_flags(tokens: Iterable[str], assets: Iterable[str], routers: Ite
         request.spend_limits.append(RawSpendLimit(token, parse_decimal(capacity, f"--spend-limit {item}"),
                                                   _int(period, f"--spend-limit {item}")))
     return request
-
-
-def resolve_token(reference: str, tokens: Mapping[str, str]) -> str:
-    """Checksummed address of a token named by address or by a declared symbol (case-insensitive)."""
-    if Web3.is_address(reference):
-        return Web3.to_checksum_address(reference)
-    by_symbol = {symbol.upper(): address for symbol, address in tokens.items()}
-    address = by_symbol.get(reference.upper())
-    if address is None:
-        known = ", ".join(sorted(tokens)) or "none"
-        raise BadInputError(f"Unknown token symbol {reference!r} (known: {known}). Give its address, or "
-                            "declare it with --token SYMBOL=0xADDRESS / a [tokens] table.")
-    if not Web3.is_address(address):
-        raise BadInputError(f"Token {reference}: {address!r} is not an address (0x + 40 hex digits)")
-    return Web3.to_checksum_address(address)
 
 
 def _router(address: str, what: str) -> str:

@@ -40,6 +40,7 @@ from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.model.transaction import BlockchainTransaction, TxState
+from vaultexec.store.codec import check_storable
 from vaultexec.store.protocol import ExecutionStore
 
 logger = logging.getLogger(__name__)
@@ -351,6 +352,8 @@ def _check_execute_arguments(trades: object, ts: object) -> None:
         raise BadInputError(f"execute_trades(trades, ts): ts must be a datetime or None, got {type(ts).__name__}.")
     if isinstance(ts, datetime.datetime) and ts.tzinfo is not None:
         raise BadInputError(f"execute_trades(trades, ts): ts {ts} is timezone-aware; pass naive UTC.")
+    for trade in trades:
+        check_storable(trade)  # every field the store needs, before anything is planned or signed
 
 
 def _hex(raw: object) -> str | None:

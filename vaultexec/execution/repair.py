@@ -43,7 +43,7 @@ from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.receipts import apply_receipt, receipt_block
 from vaultexec.chain.revert import known_errors, record_revert
 from vaultexec.chain.rpc import RPCClient
-from vaultexec.errors import BadInputError
+from vaultexec.errors import BadInputError, RecordNotFoundError
 from vaultexec.execution.settle import settle_trades, track_and_settle
 from vaultexec.execution.writeahead import WriteAheadLog
 from vaultexec.model.run_state import RunState, utc_now
@@ -140,7 +140,7 @@ def repair_trades(client: RPCClient, store: ExecutionStore, vault: str, run_stat
     wanted = list(candidates) if trade_ids is None else list(trade_ids)
     for trade_id in wanted:
         if trade_id not in candidates:
-            result.refused[trade_id] = "not started, broadcasted or failed: nothing to repair"
+            result.refused[trade_id] = _not_a_candidate(store, trade_id)
     chosen = [candidates[i] for i in wanted if i in candidates]
     facts = look_up_chain(client, chosen, confirmations)
     to_settle = []
@@ -344,3 +344,13 @@ def _mark_repaired(trade: TradeExecution, store: ExecutionStore, run_state: RunS
     run_state.record_trade_repair(trade.trade_id)
     store.update(trade)
     logger.warning("trade %d repaired: %s", trade.trade_id, note)
+
+
+def _not_a_candidate(store: ExecutionStore, trade_id: int) -> str:
+    """Why `trade_id` is not repaired: it does not exist, or its status needs no repair."""
+    try:
+        status = store.load(trade_id).get_status().value
+    except RecordNotFoundError:
+        return (f"no trade #{trade_id} in the store of this vault; check the id (`vaultexec status` lists the "
+                "trades)")
+    return f"it is {status}, not started, broadcasted or failed: nothing to repair"

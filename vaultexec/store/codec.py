@@ -80,12 +80,23 @@ def tx_hashes_of(trade: TradeExecution) -> frozenset[str]:
     return frozenset(h.lower() for tx in trade.blockchain_transactions for h in tx.get_all_tx_hashes())
 
 
+def check_storable(trade: TradeExecution) -> None:
+    """BadInputError unless the trade has every field the store indexes by (id, opened_at).
+
+    The executor calls it before planning, so such a trade is refused before anything is signed.
+    """
+    if not is_trade_id(trade.trade_id):
+        raise BadInputError(f"Cannot store a trade with id {trade.trade_id!r}: ids are non-negative ints. "
+                            "Give each trade a new non-negative int id.")
+    if trade.opened_at is None:
+        raise BadInputError(f"Cannot store trade #{trade.trade_id}: trade #{trade.trade_id} has no opened_at "
+                            "time to index by. Set opened_at (naive UTC) when you create the trade.")
+
+
 def encode(trade: TradeExecution) -> StoredRow:
     """Serialise a trade for storage; refuses a trade without id or opening time."""
-    if not is_trade_id(trade.trade_id):
-        raise BadInputError(f"Cannot store a trade with id {trade.trade_id!r}: ids are non-negative ints.")
-    if trade.opened_at is None:
-        raise BadInputError(f"Cannot store trade {trade.trade_id}: it has no opened_at time to index by.")
+    check_storable(trade)
+    assert trade.opened_at is not None  # checked above
     return StoredRow(trade.trade_id, to_time_key(trade.opened_at), status_of(trade), dump_json(trade),
                      tx_hashes_of(trade))
 

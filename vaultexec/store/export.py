@@ -59,11 +59,12 @@ def _time(moment: datetime | None) -> str:
 def trade_row(trade: TradeExecution) -> dict[str, str]:
     """One CSV row; the vault's view of signs: a buy receives base and spends reserve. Text cells are
     formula-neutralised (module doc)."""
-    row = _raw_row(trade)
+    row = trade_fields(trade)
     return {name: neutralise_formula(value) if name in TEXT_COLUMNS else value for name, value in row.items()}
 
 
-def _raw_row(trade: TradeExecution) -> dict[str, str]:
+def trade_fields(trade: TradeExecution) -> dict[str, str]:
+    """The exported fields of a trade as exact text, not formula-neutralised (for JSON; CSV uses trade_row)."""
     txs = trade.blockchain_transactions
     paid = [fee for fee in (tx.get_gas_fee_paid() for tx in txs) if fee is not None]
     gas_wei = sum(paid) if paid else None

@@ -84,6 +84,14 @@ class ExecutionStore(Protocol):
         """Every trade of this vault, oldest first."""
         ...
 
+    def get_metadata(self, key: str) -> str | None:
+        """A small record about this vault's store (e.g. "chain", see store.chainbinding), None when unset."""
+        ...
+
+    def set_metadata_if_absent(self, key: str, value: str) -> str:
+        """Set the record `key` unless it is set (atomically); returns the stored value, old or new."""
+        ...
+
     def max_trade_id(self) -> int | None:
         """The highest trade id stored for this vault, or None when it has none. Reads the ids only: no
         record is decoded, so it is cheap and a corrupt record does not stop it."""

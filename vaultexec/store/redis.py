@@ -84,6 +84,9 @@ def _sha1(body: bytes) -> str:
     return hashlib.sha1(body, usedforsecurity=False).hexdigest()
 
 
+#: What `_call` does, by the first word of its description: these may leave a partial write behind.
+_WRITES = ("create", "update", "write", "revert")
+
 class RedisStore:
     """The shared store: several executors (processes, hosts) may write to one Redis.
 
@@ -103,6 +106,7 @@ class RedisStore:
         base = f"{prefix}:{self._vault}"
         self._reports, self._status, self._by_time = f"{base}:reports", f"{base}:status", f"{base}:by_time"
         self._base = base
+        self._meta = f"{base}:meta"
         self._vaults = f"{prefix}:vaults"
         self._create_script = client.register_script(CREATE_LUA)
         self._replace_script = client.register_script(REPLACE_LUA)
@@ -138,6 +142,16 @@ class RedisStore:
     def _where(self, trade_id: int) -> str:
         return f"{self._server()} hash {self._reports} field {member_of(trade_id)}"
 
+    def get_metadata(self, key: str) -> str | None:
+        value = self._call(f"read the store's {key} record", self.client.hget, self._meta, key)
+        return None if value is None else bytes(value).decode()
+
+    def set_metadata_if_absent(self, key: str, value: str) -> str:
+        self._call(f"write the store's {key} record", self.client.hsetnx, self._meta, key, value)
+        stored = self.get_metadata(key)
+        assert stored is not None  # HSETNX just set it, or it was there
+        return stored
+
     def _call(self, what: str, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one Redis round trip, turning client errors into store errors that say what to do.
 
@@ -146,10 +160,12 @@ class RedisStore:
         try:
             return operation(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise StoreUnavailableError(
-                f"Redis store unreachable while trying to {what}: {exc}. If this was a write, it may not "
-                "have been applied: load the trade once Redis is back before writing it again."
-            ) from exc
+            if what.startswith(_WRITES):
+                advice = ("If this was a write, it may not have been applied: load the trade once Redis is back "
+                          "before writing it again.")
+            else:
+                advice = "Nothing was written; run it again once Redis is back (check the URL and the server)."
+            raise StoreUnavailableError(f"Redis store unreachable while trying to {what}: {exc}. {advice}") from exc
         except redis.RedisError as exc:
             raise StoreError(f"Redis store refused to {what}: {exc}") from exc
 

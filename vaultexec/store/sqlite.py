@@ -63,6 +63,12 @@ CREATE TABLE IF NOT EXISTS transitions (
     reason TEXT
 );
 CREATE INDEX IF NOT EXISTS transitions_by_trade ON transitions (vault, trade_id, seq);
+CREATE TABLE IF NOT EXISTS meta (
+    vault TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (vault, key)
+);
 """
 _PAGE = 500
 
@@ -270,6 +276,18 @@ class SQLiteStore:
 
     def export_all(self) -> list[TradeExecution]:
         return list(self.iterate_by_time())
+
+    def get_metadata(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE vault=? AND key=?", (self._vault, key))
+        return None if not rows else str(rows[0][0])
+
+    def set_metadata_if_absent(self, key: str, value: str) -> str:
+        with self._write():
+            self._conn.execute("INSERT OR IGNORE INTO meta (vault, key, value) VALUES (?, ?, ?)",
+                               (self._vault, key, value))
+        stored = self.get_metadata(key)
+        assert stored is not None  # just inserted, or it was there
+        return stored
 
     def max_trade_id(self) -> int | None:
         (highest,) = self._query("SELECT MAX(trade_id) FROM trades WHERE vault=?", (self._vault,))[0]

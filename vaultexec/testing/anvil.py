@@ -16,6 +16,7 @@ from typing import Any
 
 from vaultexec.errors import BadInputError
 from vaultexec.testing.process import LocalServer, find_executable, find_free_port, make_temp_dir
+from vaultexec.testing.toolchain import installed_node_modules
 
 __all__ = [
     "ANVIL_ENV_VAR", "DEV_PRIVATE_KEYS", "AnvilInstance", "AnvilOptions", "find_anvil", "find_free_port",
@@ -27,9 +28,8 @@ ANVIL_ENV_VAR = "VAULTEXEC_ANVIL"
 _LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
 PLATFORM_BINARY = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 INSTALL_HINT = (
-    f"Point {ANVIL_ENV_VAR} at an anvil binary (Foundry 1.7.1), or add \"@foundry-rs/anvil-linux-amd64\": "
-    "\"1.7.1\" to the package.json dependencies of the project running the tests and run `npm ci` there "
-    "(see docs/testing.md)."
+    "Run `vaultexec toolchain` once (it installs anvil, Foundry 1.7.1, into a per-user cache the fixtures "
+    f"find), or point {ANVIL_ENV_VAR} at an anvil binary (see `vaultexec docs testing`)."
 )
 
 #: Anvil's default dev-account keys (mnemonic "test test ... junk"); safe only on local chains.
@@ -49,8 +49,13 @@ def _project_roots() -> list[Path]:
 
 
 def find_anvil() -> str:
-    """Locate anvil: $VAULTEXEC_ANVIL, the project's node_modules platform binary, then PATH."""
-    return find_executable("anvil", ANVIL_ENV_VAR, INSTALL_HINT, [root / PLATFORM_BINARY for root in _project_roots()])
+    """Locate anvil: $VAULTEXEC_ANVIL, the project's node_modules platform binary, the one `vaultexec
+    toolchain` installed, then PATH."""
+    candidates = [root / PLATFORM_BINARY for root in _project_roots()]
+    installed = installed_node_modules()
+    if installed is not None:
+        candidates.append(installed.parent / PLATFORM_BINARY)
+    return find_executable("anvil", ANVIL_ENV_VAR, INSTALL_HINT, candidates)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""pytest plugin (entry point `pytest11`): anvil, web3, world, vault, deployer, asset_manager, redis_server.
+"""pytest plugin (entry point `pytest11`): anvil, web3, world, vault, deployer, asset_manager, redis_server, and a
+ready executor: vault_executor (made of executor_parts, execution_store, world_markets).
 
 The world is deployed once per session on a *base* anvil; tests talk to a second anvil that forks the base
 chain (`--fork-url`), as users run against a mainnet fork. Each test runs between `evm_snapshot` and
@@ -15,6 +16,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -25,7 +27,12 @@ from web3 import Web3
 from web3.contract import Contract
 
 from vaultexec.errors import ConfigurationError
+from vaultexec.execution.assembly import ExecutorParts, connect_parts
+from vaultexec.execution.executor import VaultExecutionModel
+from vaultexec.execution.markets import MarketResolver
+from vaultexec.store import ExecutionStore, open_store
 from vaultexec.testing.anvil import AnvilInstance, launch_anvil
+from vaultexec.testing.executors import world_pairs, world_resolver
 from vaultexec.testing.realchain import prepare_real_world
 from vaultexec.testing.redis import RedisServer, launch_redis
 from vaultexec.testing.vaults import deploy_world_vault
@@ -227,6 +234,38 @@ def vault(session_vault: Contract, world: World, asset_manager: LocalAccount) ->
     """The world vault: guard configured for every world pool and router, funded (see `VAULT_FUNDING`),
     owned by `deployer`, traded by `asset_manager`; rolled back after each test like everything else."""
     return session_vault
+
+
+@pytest.fixture()
+def execution_store(vault: Contract, tmp_path: Path) -> Iterator[ExecutionStore]:
+    """An empty SQLite execution store (in the test's tmp_path) for `vault`'s trades."""
+    store = open_store(f"sqlite:///{tmp_path / 'vaultexec.db'}", vault.address)
+    yield store
+    store.close()
+
+
+@pytest.fixture()
+def executor_parts(anvil: AnvilInstance, asset_manager: LocalAccount, vault: Contract,
+                   execution_store: ExecutionStore) -> Iterator[ExecutorParts]:
+    """What an executor is made of: RPC client and web3 on `anvil`, `asset_manager`'s hot wallet, `vault`,
+    `execution_store` (`parts.store`). Build more executors with `executor_parts.executor(pairs)`."""
+    parts = connect_parts(anvil.url, asset_manager, vault.address, execution_store)
+    yield parts
+    parts.client.close()  # the store is closed by its own fixture
+
+
+@pytest.fixture()
+def world_markets(world: World) -> MarketResolver:
+    """Turns MarketRequest("WETH", "USDC", "v3", 500) into the world's pair (`.pair(request)`)."""
+    return world_resolver(world)
+
+
+@pytest.fixture()
+def vault_executor(executor_parts: ExecutorParts, world_markets: MarketResolver) -> VaultExecutionModel:
+    """A ready executor: trades `vault` through the world's markets (`testing.executors.WORLD_MARKETS`),
+    signed by `asset_manager`, recorded in `execution_store`. See docs/testing.md for an example test."""
+    model, _ = executor_parts.executor(world_pairs(world_markets))
+    return model
 
 
 @pytest.fixture(scope="session")

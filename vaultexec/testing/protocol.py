@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultexec.errors import ToolchainError
+from vaultexec.testing.toolchain import INSTALL_COMMAND, installed_node_modules, toolchain_dir
 
 NODE_MODULES_ENV_VAR = "VAULTEXEC_NODE_MODULES"
 
@@ -50,17 +51,17 @@ class Artifact:
 
 
 def setup_hint() -> str:
-    """How a project gets the npm packages: the exact package.json lines, or the environment variable."""
-    pins = ", ".join(f'"{package}": "{version}"' for package, version in NPM_PACKAGES.items())
+    """How a project gets the npm packages: `vaultexec toolchain`, or the environment variable."""
     return (
-        f'Add them to the "dependencies" of the package.json of the project running the tests ({pins}) and run '
-        f"`npm ci` (or `npm install`) there, or set {NODE_MODULES_ENV_VAR} to a node_modules folder that has "
-        "them. See docs/testing.md, \"Using the fixtures in another project\"."
+        f"Run `{INSTALL_COMMAND}` once (it installs anvil and Uniswap's packages, pinned, into "
+        f"{toolchain_dir()}), or set {NODE_MODULES_ENV_VAR} to a node_modules folder that has them. "
+        "See `vaultexec docs testing`, \"Using the fixtures in another project\"."
     )
 
 
 def find_node_modules() -> Path:
-    """$VAULTEXEC_NODE_MODULES, else the node_modules of the checkout or of cwd and its parents."""
+    """$VAULTEXEC_NODE_MODULES, else the node_modules of the checkout or of cwd and its parents, else the one
+    `vaultexec toolchain` installed (`testing.toolchain`)."""
     configured = os.environ.get(NODE_MODULES_ENV_VAR)
     if configured:
         if not (Path(configured) / "@uniswap").is_dir():
@@ -71,6 +72,9 @@ def find_node_modules() -> Path:
         candidate = root / "node_modules" / "@uniswap"
         if candidate.is_dir():
             return candidate.parent
+    installed = installed_node_modules()
+    if installed is not None:
+        return installed
     raise ToolchainError(
         "Uniswap's npm packages (the bytecode and ABIs of the test world) were not found in a node_modules "
         f"of the current folder or its parents. {setup_hint()}")

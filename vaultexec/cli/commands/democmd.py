@@ -49,8 +49,10 @@ def demo_command(ctx: click.Context) -> None:
     session.console.print(trades_table(result.trades, f"Demo trades of vault {result.vault}"))
     counts = Counter(trade.get_status().value for trade in result.trades)
     summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
-    session.console.print(f"{len(result.trades)} trades ({summary}) in {result.seconds:.1f}s; reports stored "
-                          f"in {redact_urls(result.store_url)} for vault {result.vault}. Anvil stopped.")
+    out = session.console
+    out.print(f"{len(result.trades)} trades ({summary}) in {result.seconds:.1f}s. Anvil stopped.")
+    out.print(f"Reports stored in {redact_urls(result.store_url)}", soft_wrap=True)
+    out.print(f"for vault {result.vault}.")
 
 
 @cli.command("world")

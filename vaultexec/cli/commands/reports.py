@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from vaultexec.cli.app import cli
 from vaultexec.cli.chainread import vault_view
 from vaultexec.cli.failures import redact_urls
 from vaultexec.cli.files import write_atomically
+from vaultexec.cli.jsonout import command_document, trade_document, write_document
 from vaultexec.cli.session import Session
 from vaultexec.cli.tables import counts_table, status_counts, trades_table
 from vaultexec.errors import BadInputError
@@ -52,34 +54,49 @@ def vault_facts(session: Session) -> dict[str, Any] | None:
             "asset_manager": vault_view(vault, "assetManager"), "paused": vault_view(vault, "paused")}
 
 
+def status_document(session: Session, trades: list[TradeExecution]) -> dict[str, Any]:
+    """What `status` reports, as one dict: --json prints it, the tables render it (docs/cli.md, "JSON output").
+
+    Add a new fact as a new key here, then show it in `print_status`.
+    """
+    state = run_state_from_trades(trades, session.require_vault_address())
+    open_trades = [t for t in trades if t.is_pending() or t.is_planned()]
+    settled = [t for t in trades if not (t.is_pending() or t.is_planned())][-RECENT_TRADES:]
+    return command_document(
+        "status", vault=session.require_vault_address(), store=redact_urls(session.store_url),
+        trades_by_state=dict(sorted(status_counts(trades).items())), onchain=vault_facts(session),
+        run_state=json.loads(state.make_exportable_copy().to_json()),
+        open_trades=[trade_document(t) for t in open_trades], recent_trades=[trade_document(t) for t in settled])
+
+
 @cli.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (counts, RunState) only.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (counts, open and recent trades, "
+              "RunState) only; schema: `vaultexec docs cli`.")
 @click.pass_obj
 def status_command(session: Session, as_json: bool) -> None:
     """Trades of the vault by state, open and recent trades, and a RunState summary as JSON."""
-    store = session.store()
-    trades = store.export_all()
-    counts = status_counts(trades)
-    state = run_state_from_trades(trades, store.vault)
-    facts = vault_facts(session)
-    document = {"vault": session.require_vault_address(), "store": redact_urls(session.store_url),
-                "trades_by_state": dict(sorted(counts.items())), "onchain": facts,
-                "run_state": json.loads(state.make_exportable_copy().to_json())}
+    trades = session.store().export_all()
+    document = status_document(session, trades)
     if as_json:
-        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        write_document(document)
         return
-    out = session.console
+    print_status(session.console, document, {t.trade_id: t for t in trades})
+
+
+def print_status(out: Console, document: dict[str, Any], trades: dict[int, TradeExecution]) -> None:
+    """The status document as text and tables (the trades' tables are drawn from the trades themselves)."""
     out.print(f"Vault {document['vault']}  store {document['store']}")
+    facts = document["onchain"]
     if facts:
         out.print(f"chain {facts['chain_id']}  owner {facts['owner']}  asset manager {facts['asset_manager']}"
                   f"  {'PAUSED' if facts['paused'] else 'active'}")
-    out.print(counts_table(counts))
-    open_trades = [t for t in trades if t.is_pending() or t.is_planned()]
+    out.print(counts_table(Counter(document["trades_by_state"])))
+    open_trades = [trades[t["trade_id"]] for t in document["open_trades"]]
     if open_trades:
         out.print(trades_table(open_trades, "Open trades (run `vaultexec resume` to finish them)"))
-    settled = [t for t in trades if not (t.is_pending() or t.is_planned())][-RECENT_TRADES:]
-    if settled:
-        out.print(trades_table(settled, f"Last {len(settled)} settled trades"))
+    recent = [trades[t["trade_id"]] for t in document["recent_trades"]]
+    if recent:
+        out.print(trades_table(recent, f"Last {len(recent)} settled trades"))
     out.print("RunState:")
     out.print_json(json.dumps(document["run_state"]))
 
@@ -109,7 +126,7 @@ def export_csv_command(session: Session, output: str | None, since: str | None, 
         start, end = day, day
     if end is not None:
         end = end + timedelta(days=1) - timedelta(microseconds=1)
-    store = session.store()
+    store = session.store(check_chain=False)  # the file only: no node needed
     err = Console(stderr=True, highlight=False)
     if output == "-":
         caption = export_csv(store.iterate_by_time(start, end), sys.stdout)

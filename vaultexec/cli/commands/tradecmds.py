@@ -6,11 +6,13 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
+from rich.text import Text
 
 from vaultexec.cli.app import cli
-from vaultexec.cli.confirmed import failure_reason, raise_if_refused
 from vaultexec.cli.failures import EXIT_REPAIR_REFUSED, EXIT_TRADE_FAILED, stderr_console
+from vaultexec.cli.jsonout import command_document, plan_document, trade_document, write_document
 from vaultexec.cli.markets import (
     MarketRequest,
     MarketResolver,
@@ -35,6 +37,7 @@ from vaultexec.cli.trading import (
 )
 from vaultexec.cli.vaultconfig import ConfigRequest, config_from_flags, load_config_file
 from vaultexec.errors import BadInputError, TransactionTimeoutError, VaultExecError
+from vaultexec.execution.confirmed import failure_reason, raise_if_refused, was_sent
 from vaultexec.execution.executor import BatchRouting
 from vaultexec.execution.plan import TradePlan
 from vaultexec.model.trade import TradeExecution
@@ -52,16 +55,18 @@ from vaultexec.model.trade import TradeExecution
 @click.option("--via-fee", type=int, help="V3 fee tier of the VIA/QUOTE hop (default: --fee).")
 @click.option("--router", metavar="ADDRESS", help="Router to use (default: the deployment's).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML/JSON file with [tokens] and [deployment] (docs/cli.md).")
+              help="TOML/JSON file with [tokens] and [deployment] (`vaultexec docs cli`).")
 @click.option("--token", "tokens", multiple=True, metavar="SYMBOL=0xADDR", help="Declare a token symbol.")
 @click.option("--timeout", type=int, metavar="SECONDS", help="Wait at most this long for the transaction "
               "(default 300); a trade still in flight is left for `vaultexec resume` (exit 9).")
 @click.option("--dry-run", is_flag=True, help="Plan and pre-flight only; send nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.pass_obj
-def trade_command(session: Session, pair: str, side: str, amount: str, slippage: str, venue: str, fee: int,
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (the plan, and the trade once "
+              "sent) instead of tables; schema: `vaultexec docs cli`.")
+@click.pass_context
+def trade_command(ctx: click.Context, pair: str, side: str, amount: str, slippage: str, venue: str, fee: int,
                   via: str | None, via_fee: int | None, router: str | None, config_file: Path | None,
-                  tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool) -> int:
+                  tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool, as_json: bool) -> int:
     """Trade once: PAIR is BASE/QUOTE (e.g. WETH/USDC), SIDE buy or sell, AMOUNT in quote for a buy
     (what the vault spends) and in base for a sell.
 
@@ -69,7 +74,11 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
     The trade is then quoted again just before it is signed: if it would spend more or may receive less
     than the plan shown, nothing is sent (exit 14).
     """
+    session: Session = ctx.obj
     base, quote = parse_pair(pair)
+    if venue == "v2" and ctx.get_parameter_source("fee") is ParameterSource.COMMANDLINE:
+        raise BadInputError(f"--fee {fee} is a Uniswap V3 fee tier; a V2 pool has one fee (0.3 %). Drop --fee "
+                            "or use --venue v3.")
     buy, human_amount, tolerance = parse_side(side), parse_amount(amount), parse_slippage_percent(slippage)
     timeout = parse_timeout(timeout)
     market_request = MarketRequest(base, quote, venue, fee, via, via_fee, check_router_option(router))
@@ -86,9 +95,14 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
     trade = make_trade(next_trade_id(store), market, buy, human_amount, tolerance)
     model, planner = build_executor(client, web3, vault, wallet, store, [market], timeout=timeout)
     err = stderr_console()
-    plan = plan_or_show_request(session, planner.routing, trade, err)
-    session.console.print(plan_table(trade, plan))
+    plan = plan_or_show_request(session, planner.routing, trade, err, as_json)
+    if as_json:
+        plan_json = plan_document(trade, plan)
+    else:
+        session.console.print(plan_table(trade, plan))
     if dry_run:
+        if as_json:
+            write_document(command_document("trade", dry_run=True, sent=False, plan=plan_json, trade=None))
         err.print("--dry-run: nothing was signed or sent.")
         return 0
     if not yes:
@@ -96,43 +110,57 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
     planner.confirm(plan)
     with err.status("executing"):
         done = model.execute_trades([trade])
-    session.console.print(trades_table(done, "Result"))
     result = done[0]
+    if as_json:
+        write_document(command_document("trade", dry_run=False, sent=was_sent(result), plan=plan_json,
+                                        trade=trade_document(result)))
+    else:
+        session.console.print(trades_table(done, "Result"))
     if result.is_pending():
         raise TransactionTimeoutError(f"Trade #{result.trade_id} is still {result.get_status().value}; run "
                                       "`vaultexec resume` to finish it.")
     raise_if_refused(result, planner.refusals)  # failed before anything was sent: that error and its exit code
     if result.is_failed():
-        err.print(f"Trade #{result.trade_id} failed: {failure_reason(result)}")
+        err.print(Text(f"Trade #{result.trade_id} failed: {failure_reason(result)}"))
         return EXIT_TRADE_FAILED
     return 0
 
 
 def plan_or_show_request(session: Session, routing: BatchRouting, trade: TradeExecution,
-                         err: Console) -> TradePlan:
-    """Plan and pre-flight `trade`; when refused, show what was asked before the error line."""
+                         err: Console, as_json: bool = False) -> TradePlan:
+    """Plan and pre-flight `trade`; when refused, show what was asked before the error line (not with --json:
+    stdout then stays empty and the error is on stderr)."""
     try:
         with err.status("planning and simulating"):
             return routing.plan_trades([trade]).plans[0]
     except VaultExecError:
-        session.console.print(request_table(trade))
+        if not as_json:
+            session.console.print(request_table(trade))
         raise
 
 
 @cli.command("resume")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables; schema: "
+              "`vaultexec docs cli`.")
 @click.pass_obj
-def resume_command(session: Session) -> None:
+def resume_command(session: Session, as_json: bool) -> None:
     """Finish trades a previous run left started or broadcasted (re-sends stored bytes, never re-signs)."""
     model, _ = build_executor(session.client(), session.web3(), session.require_vault_address(),
                               session.wallet(), session.store(), [])
     pending = model.get_pending_trades()
     if not pending:
+        if as_json:
+            write_document(command_document("resume", settled=[], still_in_flight=[]))
         stderr_console().print("No trade in flight; nothing to resume.")
         return
     with stderr_console().status(f"resuming {len(pending)} trades"):
         settled = model.resume()
-    session.console.print(trades_table(settled, f"Resumed: {len(settled)} of {len(pending)} trades settled"))
     still = model.get_pending_trades()
+    if as_json:
+        write_document(command_document("resume", settled=[trade_document(t) for t in settled],
+                                        still_in_flight=[t.trade_id for t in still]))
+    else:
+        session.console.print(trades_table(settled, f"Resumed: {len(settled)} of {len(pending)} trades settled"))
     if still:
         ids = ", ".join(str(t.trade_id) for t in still)
         raise TransactionTimeoutError(f"{len(still)} trades still in flight ({ids}); run `vaultexec resume` "
@@ -144,8 +172,11 @@ def resume_command(session: Session) -> None:
 @click.option("--note", help="Note stored on each repaired trade.")
 @click.option("--force", is_flag=True, help="Also close trades whose transaction landed but cannot be settled "
               "(record what they did yourself); needs --trade-id and --note.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables; schema: "
+              "`vaultexec docs cli`.")
 @click.pass_obj
-def repair_command(session: Session, trade_ids: tuple[int, ...], note: str | None, force: bool) -> int:
+def repair_command(session: Session, trade_ids: tuple[int, ...], note: str | None, force: bool,
+                   as_json: bool) -> int:
     """Close trades that cannot settle by themselves (failed, or their nonce used by another transaction);
     with --force, also those that landed but cannot be settled (the note and the receipt are recorded)."""
     if force and (not trade_ids or not (note or "").strip()):
@@ -154,6 +185,12 @@ def repair_command(session: Session, trade_ids: tuple[int, ...], note: str | Non
     model, _ = build_executor(session.client(), session.web3(), session.require_vault_address(),
                               session.wallet(), session.store(), [])
     result = model.repair(list(trade_ids) or None, note, force=force)
+    if as_json:
+        write_document(command_document(
+            "repair", repaired=[trade_document(t) for t in result.repaired],
+            settled=[trade_document(t) for t in result.settled],
+            refused=[{"trade_id": trade_id, "reason": reason} for trade_id, reason in result.refused.items()]))
+        return EXIT_REPAIR_REFUSED if result.refused else 0
     if result.repaired:
         session.console.print(trades_table(result.repaired, "Repaired"))
     if result.settled:

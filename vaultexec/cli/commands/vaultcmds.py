@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from rich.table import Table
 from web3 import Web3
 
 from vaultexec.cli.app import cli
-from vaultexec.cli.chainread import missing_settings, require_owner, token_decimals
+from vaultexec.cli.chainread import missing_settings, require_owner, token_decimals, token_symbol
 from vaultexec.cli.failures import stderr_console
 from vaultexec.cli.session import Session
 from vaultexec.cli.vaultconfig import ConfigRequest, config_from_flags, load_config_file, resolve_config
@@ -20,7 +21,9 @@ from vaultexec.errors import BadInputError
 from vaultexec.vault.deploy import VaultConfig, configure_vault, deploy_vault
 
 
-def config_table(config: VaultConfig, title: str) -> Table:
+def config_table(config: VaultConfig, title: str,
+                 token: Callable[[str], tuple[str, int]] | None = None) -> Table:
+    """The settings as rows; `token(address)` gives (symbol, decimals) to show spend limits in token units."""
     table = Table(title=title, title_justify="left")
     table.add_column("setting")
     table.add_column("value")
@@ -31,7 +34,13 @@ def config_table(config: VaultConfig, title: str) -> Table:
     for pool in config.pools:
         table.add_row("pool", f"{pool.router} {pool.token_a}/{pool.token_b} fee {pool.fee}")
     for limit in config.spend_limits:
-        table.add_row("spend limit", f"{limit.asset} {limit.capacity} raw / {limit.refill_period}s")
+        if token is None:
+            table.add_row("spend limit", f"{limit.asset} {limit.capacity} raw / {limit.refill_period}s")
+        else:
+            symbol, decimals = token(limit.asset)
+            human = Decimal(limit.capacity).scaleb(-decimals).normalize()
+            table.add_row("spend limit", f"{limit.asset} {human:f} {symbol} per {limit.refill_period} s "
+                                         f"({limit.capacity} raw)")
     return table
 
 
@@ -53,7 +62,13 @@ def apply_config(session: Session, request: ConfigRequest, vault_address: str, d
     if todo == 0:
         err.print(f"Vault {vault.address} already has all {count_settings(config)} settings; nothing sent.")
         return 0
-    err.print(config_table(pending, f"{todo} of {count_settings(config)} settings to send"))
+    symbols = {Web3.to_checksum_address(a): s for s, a in request.tokens.items() if Web3.is_address(a)}
+
+    def token(address: str) -> tuple[str, int]:
+        address = Web3.to_checksum_address(address)
+        return symbols.get(address) or token_symbol(web3, address), token_decimals(web3, address)
+
+    err.print(config_table(pending, f"{todo} of {count_settings(config)} settings to send", token))
     if dry_run:
         err.print("--dry-run: nothing sent.")
         return 0
@@ -65,7 +80,7 @@ def apply_config(session: Session, request: ConfigRequest, vault_address: str, d
 
 _config_options = [
     click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                 help="TOML or JSON file with tokens, assets, routers, pools, spend_limits (docs/cli.md)."),
+                 help="TOML or JSON file with tokens, assets, routers, pools, spend_limits (`vaultexec docs cli`)."),
     click.option("--token", "tokens", multiple=True, metavar="SYMBOL=0xADDR",
                  help="Declare a token symbol usable in the other flags."),
     click.option("--asset", "assets", multiple=True, metavar="TOKEN", help="Allow this asset."),
