@@ -96,6 +96,28 @@ class StoreUnavailableError(StoreError):
     """The store backend cannot be reached (e.g. Redis down); the write did not happen."""
 
 
+class TransactionClaimedError(StoreError):
+    """A trade's transaction hash, or its (chain, wallet, nonce), already belongs to another stored trade.
+
+    Two executors signed the same transaction (or the same nonce) for different trades; nothing was written.
+    """
+
+
+class LeaseHeldError(StoreError):
+    """Another executor holds the lease on this vault or hot wallet; nothing was signed.
+
+    `holder` describes it (host, pid, since); wait for it to finish, or stop it.
+    """
+
+    def __init__(self, message: str, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class LeaseLostError(StoreError):
+    """This executor's lease passed to another executor (it expired while we were paused); the write was refused."""
+
+
 class ConfigurationError(VaultExecError):
     """Connection, chain id or deployment configuration is wrong (wrong chain, unknown address...)."""
 

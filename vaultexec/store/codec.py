@@ -27,6 +27,10 @@ _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
+#: (chain id, lower-case wallet address, nonce): a nonce one trade's transaction uses.
+NonceClaim = tuple[int, str, int]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRow:
     """What a backend writes for one trade."""
@@ -36,6 +40,8 @@ class StoredRow:
     status: str
     body: str
     tx_hashes: frozenset[str]
+    #: (chain id, lower-case sender, nonce) of every signed transaction of the trade.
+    nonces: frozenset[NonceClaim] = frozenset()
 
 
 def normalise_vault(vault: str) -> str:
@@ -80,6 +86,13 @@ def tx_hashes_of(trade: TradeExecution) -> frozenset[str]:
     return frozenset(h.lower() for tx in trade.blockchain_transactions for h in tx.get_all_tx_hashes())
 
 
+def nonces_of(trade: TradeExecution) -> frozenset[NonceClaim]:
+    """(chain id, sender, nonce) of every signed transaction of the trade (an unsigned one claims nothing)."""
+    return frozenset((tx.chain_id, tx.from_address.lower(), tx.nonce) for tx in trade.blockchain_transactions
+                     if tx.tx_hash is not None and tx.nonce is not None and tx.chain_id is not None
+                     and tx.from_address is not None)
+
+
 def encode(trade: TradeExecution) -> StoredRow:
     """Serialise a trade for storage; refuses a trade without id or opening time."""
     if not is_trade_id(trade.trade_id):
@@ -87,7 +100,7 @@ def encode(trade: TradeExecution) -> StoredRow:
     if trade.opened_at is None:
         raise BadInputError(f"Cannot store trade {trade.trade_id}: it has no opened_at time to index by.")
     return StoredRow(trade.trade_id, to_time_key(trade.opened_at), status_of(trade), dump_json(trade),
-                     tx_hashes_of(trade))
+                     tx_hashes_of(trade), nonces_of(trade))
 
 
 def encode_batch(trades: Sequence[TradeExecution]) -> list[StoredRow]:

@@ -38,11 +38,13 @@ import redis
 from vaultexec.errors import (
     BadInputError,
     DuplicateRecordError,
+    LeaseLostError,
     RecordNotFoundError,
     StoreError,
     StoreUnavailableError,
 )
 from vaultexec.model.trade import TradeExecution
+from vaultexec.store.claims import check_claims, claimed_error, claims_of, nonce_of_claim, owner_of, redis_spec
 from vaultexec.store.codec import (
     StoredRow,
     check_trade_id,
@@ -57,7 +59,14 @@ from vaultexec.store.codec import (
 )
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
-from vaultexec.store.redis_lua import BY_STATUS_LUA, CREATE_LUA, MAX_MEMBER_LUA, PAGE_LUA, REPLACE_LUA
+from vaultexec.store.redis_lua import (
+    BY_STATUS_LUA,
+    CREATE_LUA,
+    MAX_MEMBER_LUA,
+    PAGE_LUA,
+    RECORD_CLAIMS_LUA,
+    REPLACE_LUA,
+)
 from vaultexec.store.redis_url import (
     RELAXED,
     STRICT,
@@ -104,12 +113,17 @@ class RedisStore:
         self._reports, self._status, self._by_time = f"{base}:reports", f"{base}:status", f"{base}:by_time"
         self._base = base
         self._vaults = f"{prefix}:vaults"
+        self._claims, self._nonces = f"{prefix}:tx_claims", f"{prefix}:wallet_nonces"
+        #: (lease key, token) pairs every write checks (set by `store.lease` while it holds them).
+        self.fences: tuple[tuple[str, str], ...] = ()
+        self._record_claims_script = client.register_script(RECORD_CLAIMS_LUA)
         self._create_script = client.register_script(CREATE_LUA)
         self._replace_script = client.register_script(REPLACE_LUA)
         self._page_script = client.register_script(PAGE_LUA)
         self._by_status_script = client.register_script(BY_STATUS_LUA)
         self._max_member_script = client.register_script(MAX_MEMBER_LUA)
         self._check_persistence()
+        self._index_claims()
 
     @classmethod
     def from_url(cls, url: str, vault: str, prefix: str = DEFAULT_PREFIX) -> RedisStore:
@@ -158,6 +172,46 @@ class RedisStore:
         return json.dumps({"from": from_status, "to": to_status,
                            "at_us": to_time_key(datetime.now(UTC)), "reason": reason})
 
+    def _spec(self, rows: Sequence[StoredRow]) -> str:
+        return redis_spec(self._vault, rows, self.fences, self._claims, self._nonces)
+
+    def _refused(self, trade_id: int, reply: list[Any]) -> StoreError:
+        """The error of a write script's refusal: 3 = a claim is another trade's, 4 = a lease was lost."""
+        if reply[0] == 3:
+            return claimed_error(self._vault, trade_id, reply[1].decode(), reply[2].decode())
+        held = reply[2].decode(errors="replace") if reply[2] else "nobody (it expired)"
+        return LeaseLostError(
+            f"Trade {trade_id} of vault {self._vault} was not written: this executor's lease {reply[1].decode()} "
+            f"is now held by {held!r} (ours expired while this process was paused or cut off). Stop this "
+            "executor; the lease holder carries on.")
+
+    def _index_claims(self) -> None:
+        """Migration: record the claims of this vault's trades stored before claims existed (once per vault)."""
+        flag = f"{self._base}:claims_indexed"
+        if self._call("read the claims flag", self.client.exists, flag):
+            return
+        bodies: dict[bytes, bytes] = self._call("read the vault's trades", self.client.hgetall, self._reports)
+        rows: list[StoredRow] = []
+        for member, body in bodies.items():
+            trade_id = trade_id_of_member(member, self._vault, f"{self._server()} hash {self._reports}")
+            try:
+                rows.append(encode(decode(body, self._vault, trade_id, self._where(trade_id))))
+            except StoreError as exc:
+                logger.warning("indexing transaction claims: skipped %s", exc)
+        for row in rows:  # HSETNX: the first trade keeps a claim stored twice before claims were checked
+            for claim in claims_of(row):
+                owner = owner_of(self._vault, row.trade_id)
+                self._call("index a claim", self.client.hsetnx, self._claims, claim, owner)
+        if rows:
+            self._call("index the highest nonces", self._record_claims_script, keys=[],
+                       args=[redis_spec(self._vault, rows, (), self._claims, self._nonces, claims=False)])
+        self._call("set the claims flag", self.client.set, flag, "1")
+
+    def highest_nonce(self, chain_id: int, wallet: str) -> int | None:
+        """The highest nonce any stored trade (of any vault under this prefix) signed for `wallet`."""
+        value = self._call("read the highest nonce", self.client.hget, self._nonces, f"{chain_id}:{wallet.lower()}")
+        return None if value is None else nonce_of_claim(":" + value.decode())
+
     # --- writes -----------------------------------------------------------------------------------
 
     def create(self, trade: TradeExecution) -> None:
@@ -166,9 +220,11 @@ class RedisStore:
         keys = [self._reports, self._status, self._by_time, self._by_status(row.status),
                 self._history(member), self._vaults]
         args = [member, row.status, row.body, row.opened_at_us,
-                self._transition_json(None, row.status, None), self._vault]
-        created, status = self._call(f"create trade {row.trade_id}", self._create_script,
-                                     keys=keys, args=args)
+                self._transition_json(None, row.status, None), self._vault, self._spec([row])]
+        reply = self._call(f"create trade {row.trade_id}", self._create_script, keys=keys, args=args)
+        if reply[0] in (3, 4):
+            raise self._refused(row.trade_id, reply)
+        created, status = reply
         if not created:
             raise DuplicateRecordError(
                 f"Trade {row.trade_id} of vault {self._vault} is already stored (status {status.decode()}); "
@@ -197,7 +253,8 @@ class RedisStore:
         for _ in range(_CAS_ATTEMPTS):
             with self.client.pipeline(transaction=True) as pipe:
                 try:
-                    pipe.watch(self._status, self._reports)  # type: ignore[no-untyped-call]
+                    pipe.watch(self._status, self._reports, self._claims,  # type: ignore[no-untyped-call]
+                               *(key for key, _ in self.fences))
                     raw: list[Any] = pipe.hmget(self._status, members)  # immediate after WATCH
                     stored = [value.decode() if isinstance(value, bytes) else value for value in raw]
                     self._check_batch(rows, stored, create)
@@ -205,14 +262,31 @@ class RedisStore:
                         bodies: list[Any] = pipe.hmget(self._reports, members)
                         for row, body in zip(rows, bodies, strict=True):
                             self._check_keeps_hashes(row, body)
+                    self._check_batch_guard(pipe, rows)
                     pipe.multi()
                     self._queue_batch(pipe, rows, members, stored)
+                    owned: dict[Any, Any] = {claim: owner_of(self._vault, row.trade_id)
+                                             for row in rows for claim in claims_of(row)}
+                    if owned:
+                        pipe.hset(self._claims, mapping=owned)
+                    self._record_claims_script(keys=[], args=[self._spec(rows)], client=pipe)
                     pipe.execute()
                     return
                 except redis.WatchError:
                     logger.debug("a batch of %d trades changed under us, retrying", len(rows))
         raise StoreError(f"A batch of {len(rows)} trades of vault {self._vault}: gave up after {_CAS_ATTEMPTS} "
                          "concurrent writes by other writers; nothing of the batch was written.")
+
+    def _check_batch_guard(self, pipe: Any, rows: list[StoredRow]) -> None:
+        """The fences and claims of a batch, read under WATCH (as the write scripts check them)."""
+        for key, token in self.fences:
+            held = pipe.get(key)
+            if held is None or not held.decode(errors="replace").startswith(token + "|"):
+                raise self._refused(rows[0].trade_id, [4, key.encode(), held])
+        wanted = sorted({claim for row in rows for claim in claims_of(row)})
+        found: list[Any] = pipe.hmget(self._claims, wanted) if wanted else []
+        owners = {claim: value.decode() for claim, value in zip(wanted, found, strict=True) if value is not None}
+        check_claims(self._vault, rows, owners)
 
     def _check_batch(self, rows: list[StoredRow], stored: list[str | None], create: bool) -> None:
         for row, status in zip(rows, stored, strict=True):
@@ -275,9 +349,11 @@ class RedisStore:
             keys = [self._reports, self._status, self._by_time, self._by_status(stored),
                     self._by_status(row.status), self._history(member)]
             args = [member, stored, row.status, row.body, row.opened_at_us,
-                    self._transition_json(stored, row.status, reason), _sha1(body)]
-            outcome, _ = self._call(f"update trade {row.trade_id}", self._replace_script,
-                                    keys=keys, args=args)
+                    self._transition_json(stored, row.status, reason), _sha1(body), self._spec([row])]
+            reply = self._call(f"update trade {row.trade_id}", self._replace_script, keys=keys, args=args)
+            if reply[0] in (3, 4):
+                raise self._refused(row.trade_id, reply)
+            outcome = reply[0]
             if outcome == 1:
                 if reason is not None:
                     logger.warning("trade %d of vault %s reverted %s -> %s: %s", row.trade_id, self._vault,

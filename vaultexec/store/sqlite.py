@@ -25,6 +25,7 @@ from vaultexec.errors import (
     StoreUnavailableError,
 )
 from vaultexec.model.trade import TradeExecution
+from vaultexec.store.claims import check_claims, claims_of, describe_claim, nonce_of_claim, nonce_prefix, owner_of
 from vaultexec.store.codec import (
     StoredRow,
     check_trade_id,
@@ -41,7 +42,7 @@ from vaultexec.store.protocol import Transition
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trades (
     vault TEXT NOT NULL,
@@ -63,6 +64,11 @@ CREATE TABLE IF NOT EXISTS transitions (
     reason TEXT
 );
 CREATE INDEX IF NOT EXISTS transitions_by_trade ON transitions (vault, trade_id, seq);
+CREATE TABLE IF NOT EXISTS tx_claims (
+    claim TEXT PRIMARY KEY,
+    vault TEXT NOT NULL,
+    trade_id INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 _PAGE = 500
 
@@ -80,8 +86,11 @@ class SQLiteStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             with self._write():
+                version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     self._conn.execute(statement)
+                if version < 2:
+                    self._index_claims()
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"Cannot open the SQLite store {self.path}: {exc}") from exc
@@ -111,6 +120,7 @@ class SQLiteStore:
                     f"Trade {row.trade_id} of vault {self._vault} is already stored (status {exists[0]}); "
                     "the store is append-only, use update() for a later state."
                 )
+            self._claim([row])
             self._conn.execute("INSERT INTO trades VALUES (?, ?, ?, ?, ?)",
                                (self._vault, row.trade_id, row.opened_at_us, row.status, row.body))
             self._record_transition(row, None, None)
@@ -132,6 +142,7 @@ class SQLiteStore:
                 raise DuplicateRecordError(
                     f"Trade {trade_id} of vault {self._vault} is already stored (status {status}); the store is "
                     f"append-only, so none of the batch's {len(rows)} trades was written.")
+            self._claim(rows)
             self._conn.executemany("INSERT INTO trades VALUES (?, ?, ?, ?, ?)",
                                    [(self._vault, r.trade_id, r.opened_at_us, r.status, r.body) for r in rows])
             self._record_transitions([(row, None) for row in rows])
@@ -150,6 +161,7 @@ class SQLiteStore:
                 status, body = stored[row.trade_id]
                 check_update(row.trade_id, status, row.status)
                 self._check_keeps_hashes(row, body)
+            self._claim(rows)
             self._conn.executemany(
                 "UPDATE trades SET opened_at_us=?, status=?, body=? WHERE vault=? AND trade_id=?",
                 [(r.opened_at_us, r.status, r.body, self._vault, r.trade_id) for r in rows])
@@ -192,6 +204,7 @@ class SQLiteStore:
             else:
                 check_reorg(row.trade_id, stored, row.status)
             self._check_keeps_hashes(row, found[1])
+            self._claim([row])
             if reason is not None:
                 logger.warning("trade %d of vault %s reverted %s -> %s: %s", row.trade_id, self._vault,
                                stored, row.status, reason)
@@ -205,6 +218,50 @@ class SQLiteStore:
             "INSERT INTO transitions (vault, trade_id, from_status, to_status, at_us, reason) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (self._vault, row.trade_id, from_status, row.status, to_time_key(datetime.now(UTC)), reason))
+
+    def _index_claims(self) -> None:
+        """Migration to schema 2: fill `tx_claims` from the stored records (every vault of the file).
+
+        Records stored before claims existed may already share a hash (the defect claims prevent): the first
+        trade keeps the claim and each clash is logged; a record that does not load is skipped and logged.
+        """
+        rows = self._conn.execute("SELECT vault, trade_id, body FROM trades ORDER BY vault, trade_id").fetchall()
+        for vault, trade_id, body in rows:
+            try:
+                row = encode(decode(body, vault, trade_id, self._where(trade_id)))
+            except StoreError as exc:
+                logger.warning("indexing transaction claims: skipped %s", exc)
+                continue
+            for claim in claims_of(row):
+                done = self._conn.execute("INSERT OR IGNORE INTO tx_claims VALUES (?, ?, ?)",
+                                          (claim, vault, trade_id))
+                if done.rowcount == 0:
+                    logger.warning("indexing transaction claims: trade %d of vault %s shares %s with an "
+                                   "earlier trade (stored before claims were checked)", trade_id, vault,
+                                   describe_claim(claim))
+        if rows:
+            logger.info("SQLite store %s: indexed the transaction claims of %d trades", self.path, len(rows))
+
+    def _claim(self, rows: list[StoredRow]) -> None:
+        """Check and record the rows' transaction claims (inside the caller's write transaction)."""
+        wanted = sorted({claim for row in rows for claim in claims_of(row)})
+        owners: dict[str, str | None] = {}
+        for start in range(0, len(wanted), _PAGE):
+            chunk = wanted[start:start + _PAGE]
+            marks = ",".join("?" * len(chunk))
+            found = self._conn.execute(f"SELECT claim, vault, trade_id FROM tx_claims WHERE claim IN ({marks})",
+                                       chunk).fetchall()
+            owners.update((claim, owner_of(vault, trade_id)) for claim, vault, trade_id in found)
+        check_claims(self._vault, rows, owners)
+        self._conn.executemany("INSERT OR IGNORE INTO tx_claims VALUES (?, ?, ?)",
+                               [(claim, self._vault, row.trade_id) for row in rows for claim in claims_of(row)])
+
+    def highest_nonce(self, chain_id: int, wallet: str) -> int | None:
+        """The highest nonce any stored trade (of any vault in this file) signed for `wallet` on `chain_id`."""
+        prefix = nonce_prefix(chain_id, wallet)
+        rows = self._query("SELECT claim FROM tx_claims WHERE claim >= ? AND claim < ? ORDER BY claim DESC "
+                           "LIMIT 1", (prefix, prefix + "~"))
+        return nonce_of_claim(rows[0][0]) if rows else None
 
     # --- reads ------------------------------------------------------------------------------------
 
@@ -319,18 +376,44 @@ class _WriteTransaction:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         conn = self._store._conn
+        path = self._store.path
         try:
             if exc_type is None:
                 try:
                     conn.execute("COMMIT")
                 except sqlite3.Error as error:
-                    conn.execute("ROLLBACK")
+                    _rollback(conn, path)
                     raise StoreUnavailableError(
-                        f"Commit to the SQLite store {self._store.path} failed: {error}") from error
+                        f"Commit to the SQLite store {path} failed: {error}; nothing of this write was stored. "
+                        f"{_hint(error)}") from error
             else:
-                conn.execute("ROLLBACK")
+                _rollback(conn, path)
                 if isinstance(exc, sqlite3.Error):
                     raise StoreUnavailableError(
-                        f"Write to the SQLite store {self._store.path} failed: {exc}") from exc
+                        f"Write to the SQLite store {path} failed: {exc}; nothing of this write was stored. "
+                        f"{_hint(exc)}") from exc
         finally:
             self._store._lock.release()
+
+
+def _rollback(conn: sqlite3.Connection, path: Path) -> None:
+    """Roll back the write transaction unless SQLite already did (it does on SQLITE_FULL, SQLITE_IOERR...):
+    a second ROLLBACK would raise "no transaction is active" and hide the real cause."""
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as error:  # the cause being raised matters more; SQLite drops the transaction anyway
+        logger.error("rolling back a failed write on the SQLite store %s failed too: %s", path, error)
+
+
+def _hint(error: sqlite3.Error) -> str:
+    """What to do about a failed SQLite write, by its cause."""
+    text = str(error).lower()
+    if "full" in text:
+        return "The disk (or the file's size limit) is full: free space, then run again (resume() finishes trades)."
+    if "readonly" in text or "read-only" in text:
+        return "The database file or its directory is read-only: make it writable, then run again."
+    if "locked" in text or "busy" in text:
+        return "Another process holds the write lock longer than the busy timeout."
+    return "Check the file, its directory and the disk, then run again."
