@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from vaultexec.errors import ConfigurationError
+from vaultexec.store.lease import LOCK_DIR_ENV
 from vaultexec.testing.anvil import AnvilInstance, launch_anvil
 from vaultexec.testing.realchain import prepare_real_world
 from vaultexec.testing.redis import RedisServer, launch_redis
@@ -94,6 +96,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigurationError as exc:
         raise pytest.UsageError(str(exc)) from None
     _turn_sigterm_into_interrupt(config)
+    # Leases of the SQLite store are machine-wide files; a test session (and the workers it starts) gets its
+    # own directory, so concurrent sessions on one machine, all using the same dev wallet, never meet.
+    os.environ.setdefault(LOCK_DIR_ENV, tempfile.mkdtemp(prefix="vaultexec-test-locks-"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
