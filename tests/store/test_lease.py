@@ -76,7 +76,6 @@ def test_redis_lease_of_a_crashed_process_on_this_host_is_taken_over(redis_clien
     with hold_leases(store, CHAIN_ID, VAULT, SENDER):
         assert redis_client.get(WALLET_KEY).decode().startswith(store.fences[1][1] + "|")  # type: ignore[union-attr]
     redis_client.set(WALLET_KEY, f"1|elsewhere|{dead.stdout.strip()}|2026-01-01T00:00:00Z", px=60_000)
-    with pytest.raises(LeaseHeldError, match="host elsewhere"):
-        with hold_leases(store, CHAIN_ID, VAULT, SENDER):
-            pytest.fail("took a lease held on another host")
+    with pytest.raises(LeaseHeldError, match="host elsewhere"), hold_leases(store, CHAIN_ID, VAULT, SENDER):
+        pytest.fail("took a lease held on another host")
     assert redis_client.keys(f"{REDIS_LEASE_PREFIX}:{CHAIN_ID}:vault:*") == []  # the vault lease taken first went back
