@@ -24,14 +24,14 @@ WALLET_KEY = f"{REDIS_LEASE_PREFIX}:{CHAIN_ID}:wallet:{SENDER}"
 def test_sqlite_second_holder_is_refused_and_named(sqlite_path: Path) -> None:
     with SQLiteStore(sqlite_path, VAULT) as store, SQLiteStore(sqlite_path, VAULT) as twin:
         with hold_leases(store, CHAIN_ID, VAULT, SENDER):
-            with pytest.raises(LeaseHeldError, match=rf"Vault {VAULT} on chain {CHAIN_ID} is leased") as caught:
-                with hold_leases(twin, CHAIN_ID, VAULT, SENDER):
-                    pytest.fail("two holders")
+            with (pytest.raises(LeaseHeldError, match=rf"Vault {VAULT} on chain {CHAIN_ID} is leased") as caught,
+                  hold_leases(twin, CHAIN_ID, VAULT, SENDER)):
+                pytest.fail("two holders")
             assert caught.value.holder.startswith(f"host {socket.gethostname()}, pid ")
             # another vault on the same wallet: the wallet lease refuses it
-            with pytest.raises(LeaseHeldError, match=f"Hot wallet {SENDER}"):
-                with hold_leases(twin, CHAIN_ID, "0x" + "77" * 20, SENDER):
-                    pytest.fail("two holders of one wallet")
+            with (pytest.raises(LeaseHeldError, match=f"Hot wallet {SENDER}"),
+                  hold_leases(twin, CHAIN_ID, "0x" + "77" * 20, SENDER)):
+                pytest.fail("two holders of one wallet")
         with hold_leases(twin, CHAIN_ID, VAULT, SENDER):  # released on exit
             pass
 
@@ -39,9 +39,9 @@ def test_sqlite_second_holder_is_refused_and_named(sqlite_path: Path) -> None:
 def test_redis_second_holder_is_refused(redis_client: redis.Redis, redis_server: RedisServer) -> None:
     store, twin = RedisStore(redis_client, VAULT), RedisStore(redis.Redis.from_url(redis_server.url), VAULT)
     with hold_leases(store, CHAIN_ID, VAULT, SENDER):
-        with pytest.raises(LeaseHeldError, match=f"Redis key {REDIS_LEASE_PREFIX}:{CHAIN_ID}:vault:{VAULT}"):
-            with hold_leases(twin, CHAIN_ID, VAULT, SENDER):
-                pytest.fail("two holders")
+        with (pytest.raises(LeaseHeldError, match=f"Redis key {REDIS_LEASE_PREFIX}:{CHAIN_ID}:vault:{VAULT}"),
+              hold_leases(twin, CHAIN_ID, VAULT, SENDER)):
+            pytest.fail("two holders")
         assert twin.fences == ()
     assert redis_client.keys(f"{REDIS_LEASE_PREFIX}:{CHAIN_ID}:*") == []
     with hold_leases(twin, CHAIN_ID, VAULT, SENDER):
