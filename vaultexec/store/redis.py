@@ -85,6 +85,17 @@ DEFAULT_PREFIX = "vaultexec"
 _PAGE = 500
 _CAS_ATTEMPTS = 20
 
+def _cause_hint(exc: redis.RedisError) -> str:
+    """What to do about a refusal, by its cause (out of memory, read-only replica)."""
+    text = str(exc)
+    if "maxmemory" in text or text.startswith("OOM"):
+        return (" (Redis is out of memory, OOM: raise its maxmemory or free memory, then run again; "
+                "resume() finishes trades in flight)")
+    if isinstance(exc, redis.ReadOnlyError) or "read only replica" in text.lower():
+        return " (this server is a read-only replica: point the store URL at the primary)"
+    return ""
+
+
 def member_of(trade_id: int) -> str:
     return f"{trade_id:020d}"
 
@@ -165,7 +176,7 @@ class RedisStore:
                 "have been applied: load the trade once Redis is back before writing it again."
             ) from exc
         except redis.RedisError as exc:
-            raise StoreError(f"Redis store refused to {what}: {exc}") from exc
+            raise StoreError(f"Redis store refused to {what}: {exc}{_cause_hint(exc)}") from exc
 
     @staticmethod
     def _transition_json(from_status: str | None, to_status: str, reason: str | None) -> str:

@@ -11,6 +11,7 @@ transaction on the record it reads there, so no update is lost or torn.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -93,7 +94,8 @@ class SQLiteStore:
                     self._index_claims()
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as exc:
-            raise StoreUnavailableError(f"Cannot open the SQLite store {self.path}: {exc}") from exc
+            raise StoreUnavailableError(f"Cannot open the SQLite store {self.path}: {exc}. "
+                                        f"{_open_hint(self.path, exc)}") from exc
         mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             raise StoreError(f"SQLite store {self.path} is in journal mode {mode!r}, expected 'wal'.")
@@ -405,6 +407,20 @@ def _rollback(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute("ROLLBACK")
     except sqlite3.Error as error:  # the cause being raised matters more; SQLite drops the transaction anyway
         logger.error("rolling back a failed write on the SQLite store %s failed too: %s", path, error)
+
+
+def _open_hint(path: Path, error: sqlite3.Error) -> str:
+    """Why a store may not open: a read-only file system or directory (WAL needs its -wal and -shm files)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return f"Check that the directory {folder} exists."
+    if read_only:
+        return f"The file system of {folder} is read-only: the store needs a writable directory."
+    if not os.access(folder, os.W_OK):
+        return f"The directory {folder} is not writable: the store needs it writable for its -wal and -shm files."
+    return _hint(error)
 
 
 def _hint(error: sqlite3.Error) -> str:
