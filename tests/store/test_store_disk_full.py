@@ -38,7 +38,7 @@ def fill_sqlite(store: SQLiteStore) -> None:
         try:
             while True:
                 conn.execute("INSERT INTO filler VALUES (randomblob(?))", (size,))
-        except Exception:  # noqa: BLE001,S110 - SQLITE_FULL: this size no longer fits
+        except Exception:
             pass
 
 
@@ -79,7 +79,7 @@ def test_sqlite_disk_full_is_a_store_error_naming_the_cause(sqlite_path: Path, w
         _seed(store)
         before = store.export_all()
         fill_sqlite(store)
-        with pytest.raises(StoreUnavailableError, match="database or disk is full.*free space") as caught:
+        with pytest.raises(StoreUnavailableError, match=r"database or disk is full.*free space") as caught:
             for _ in range(200):  # a write that fits in a page's free bytes is fine; one that grows is refused
                 WRITES[write](store)
                 if write != "create" and write != "create_many":
@@ -117,9 +117,8 @@ def test_sqlite_on_a_full_tmpfs_commit_failure_is_a_store_error(small_tmpfs: Pat
 def test_sqlite_read_only_file_system_is_a_store_error(small_tmpfs: Path) -> None:
     SQLiteStore(small_tmpfs / "store.db", VAULT).close()
     subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
-    with pytest.raises(StoreError, match="(?i)read-?only"):
-        with SQLiteStore(small_tmpfs / "store.db", VAULT) as store:
-            store.create(started(make_trade()))
+    with pytest.raises(StoreError, match=r"(?i)read-?only"), SQLiteStore(small_tmpfs / "store.db", VAULT) as store:
+        store.create(started(make_trade()))
 
 
 def test_redis_out_of_memory_is_a_store_error(redis_client: redis.Redis) -> None:
@@ -146,7 +145,7 @@ def test_redis_read_only_replica_is_a_store_error(redis_client: redis.Redis) -> 
     redis_client.execute_command("REPLICAOF", "127.0.0.1", "1")  # a master that does not exist: read-only
     try:
         for write in WRITES.values():
-            with pytest.raises(StoreError, match="(?i)read only replica"):
+            with pytest.raises(StoreError, match=r"(?i)read only replica"):
                 write(store)
         assert store.count() == 2
     finally:
