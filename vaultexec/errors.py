@@ -68,6 +68,13 @@ class TransactionTimeoutError(VaultExecError):
     """A transaction was not confirmed within the configured timeout."""
 
 
+class NodeBehindError(RPCError):
+    """The node's nonce for the hot wallet is below nonces the store holds as used: it lags or was rewound.
+
+    Nothing was signed (signing would reuse a nonce); run resume(), which re-sends the stored transactions.
+    """
+
+
 class NonceConsumedError(VaultExecError):
     """The nonce of our transaction was used by another transaction; ours can never land."""
 

@@ -32,6 +32,7 @@ from vaultexec.errors import (
     StoreError,
     VaultExecError,
 )
+from vaultexec.execution.nonce_floor import check_nonce_floor
 from vaultexec.execution.plan import ExecutionPlan, TradePlan
 from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
@@ -243,6 +244,7 @@ class VaultExecutionModel:
         fees = fetch_fees(self.client, self.wallet.chain_id)
         self._check_gas_funds(requests, fees)
         self.wallet.sync_nonce(self.client)
+        check_nonce_floor(self.client, self.store, self.wallet.chain_id, self.wallet.address)
         log = WriteAheadLog(self.store, self.vault_address)
         started = log.sign_and_store(requests, self.wallet, fees, now)
         self.on_stage(STAGE_SIGNED, started)

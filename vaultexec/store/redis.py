@@ -44,7 +44,16 @@ from vaultexec.errors import (
     StoreUnavailableError,
 )
 from vaultexec.model.trade import TradeExecution
-from vaultexec.store.claims import check_claims, claimed_error, claims_of, nonce_of_claim, owner_of, redis_spec
+from vaultexec.store.claims import (
+    NONCE_DIGITS,
+    check_claims,
+    claimed_error,
+    claims_of,
+    nonce_of_claim,
+    nonce_prefix,
+    owner_of,
+    redis_spec,
+)
 from vaultexec.store.codec import (
     StoredRow,
     check_trade_id,
@@ -222,6 +231,15 @@ class RedisStore:
         """The highest nonce any stored trade (of any vault under this prefix) signed for `wallet`."""
         value = self._call("read the highest nonce", self.client.hget, self._nonces, f"{chain_id}:{wallet.lower()}")
         return None if value is None else nonce_of_claim(":" + value.decode())
+
+    def nonce_holder(self, chain_id: int, wallet: str, nonce: int) -> tuple[str, int] | None:
+        """(vault, trade id) of the stored trade that signed `nonce` of `wallet` on `chain_id`, or None."""
+        claim = f"{nonce_prefix(chain_id, wallet)}{nonce:0{NONCE_DIGITS}d}"
+        owner = self._call("read a nonce claim", self.client.hget, self._claims, claim)
+        if owner is None:
+            return None
+        vault, _, trade_id = owner.decode().rpartition(":")
+        return vault, int(trade_id)
 
     # --- writes -----------------------------------------------------------------------------------
 

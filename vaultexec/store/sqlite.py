@@ -26,7 +26,15 @@ from vaultexec.errors import (
     StoreUnavailableError,
 )
 from vaultexec.model.trade import TradeExecution
-from vaultexec.store.claims import check_claims, claims_of, describe_claim, nonce_of_claim, nonce_prefix, owner_of
+from vaultexec.store.claims import (
+    NONCE_DIGITS,
+    check_claims,
+    claims_of,
+    describe_claim,
+    nonce_of_claim,
+    nonce_prefix,
+    owner_of,
+)
 from vaultexec.store.codec import (
     StoredRow,
     check_trade_id,
@@ -264,6 +272,12 @@ class SQLiteStore:
         rows = self._query("SELECT claim FROM tx_claims WHERE claim >= ? AND claim < ? ORDER BY claim DESC "
                            "LIMIT 1", (prefix, prefix + "~"))
         return nonce_of_claim(rows[0][0]) if rows else None
+
+    def nonce_holder(self, chain_id: int, wallet: str, nonce: int) -> tuple[str, int] | None:
+        """(vault, trade id) of the stored trade that signed `nonce` of `wallet` on `chain_id`, or None."""
+        claim = f"{nonce_prefix(chain_id, wallet)}{nonce:0{NONCE_DIGITS}d}"
+        rows = self._query("SELECT vault, trade_id FROM tx_claims WHERE claim=?", (claim,))
+        return (str(rows[0][0]), int(rows[0][1])) if rows else None
 
     # --- reads ------------------------------------------------------------------------------------
 
