@@ -97,3 +97,21 @@ def test_opening_a_schema_1_file_indexes_its_claims(tmp_path: Path) -> None:
         assert store.highest_nonce(CHAIN_ID, SENDER) == 800
         with pytest.raises(TransactionClaimedError, match=rf"belongs to trade {first.trade_id}\b"):
             store.create(started(make_trade(), nonce=800))
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_trade_closed_without_its_tx_mined_gives_its_nonce_up(store: ExecutionStore, batched: bool) -> None:
+    """Refused at broadcast (nothing executed): failed, never mined; the next batch may sign that nonce. Its hash
+    stays claimed. A trade whose transaction was mined keeps its nonce."""
+    refused = started(make_trade(), nonce=900)
+    store.create(refused)
+    closed = copy.deepcopy(refused)
+    closed.mark_failed(T0 + timedelta(seconds=5))
+    store.update_many([closed]) if batched else store.update(closed)
+    again = make_trade()
+    again.set_blockchain_transactions([signed_tx(900, tx_hash="0x" + "9a" * 32)])  # the nonce again, another hash
+    again.mark_started(T0 + timedelta(seconds=1))
+    store.create(again)
+    assert getattr(store, "nonce_holder")(CHAIN_ID, SENDER, 900) == (VAULT, again.trade_id)
+    with pytest.raises(TransactionClaimedError, match="already belongs to trade"):
+        store.create(started(make_trade(), nonce=900))  # the refused trade's hash: still claimed

@@ -74,8 +74,13 @@ def claimed_error(vault: str, trade_id: int, claim: str, holder: str) -> Transac
         "settle two trades. Run one executor per vault and wallet, then resume().")
 
 
+def released_claims(row: StoredRow, before: StoredRow) -> list[str]:
+    """The claims the stored record `before` made that its update `row` no longer makes."""
+    return sorted(set(claims_of(before)) - set(claims_of(row)))
+
+
 def redis_spec(vault: str, rows: Sequence[StoredRow], fences: Sequence[tuple[str, str]], claims_key: str,
-               nonces_key: str, claims: bool = True) -> str:
+               nonces_key: str, claims: bool = True, release: Sequence[str] = ()) -> str:
     """The JSON spec the Redis write scripts check and apply (see `redis_lua.GUARD_LUA`); one owner, so
     `rows` is one trade unless `claims` is False (only the highest nonces are recorded then)."""
     maxes: dict[str, str] = {}
@@ -87,6 +92,7 @@ def redis_spec(vault: str, rows: Sequence[StoredRow], fences: Sequence[tuple[str
     return json.dumps({
         "fences": [list(fence) for fence in fences],
         "claims": claims_of(rows[0]) if owned else [],
+        "release": list(release) if owned else [],
         "owner": owner_of(vault, rows[0].trade_id) if owned else "",
         "claims_key": claims_key, "nonces_key": nonces_key,
         "maxes": [list(item) for item in sorted(maxes.items())]})

@@ -86,11 +86,18 @@ def tx_hashes_of(trade: TradeExecution) -> frozenset[str]:
     return frozenset(h.lower() for tx in trade.blockchain_transactions for h in tx.get_all_tx_hashes())
 
 
+#: Statuses in which a trade whose transaction was never mined gives its nonce up (the nonce never ran for it:
+#: refused at broadcast, dropped, or used by another transaction), so a later trade may sign it.
+_NONCE_RELEASED = frozenset({"failed", "repaired", "expired"})
+
+
 def nonces_of(trade: TradeExecution) -> frozenset[NonceClaim]:
-    """(chain id, sender, nonce) of every signed transaction of the trade (an unsigned one claims nothing)."""
+    """(chain id, sender, nonce) of every signed transaction of the trade (an unsigned one claims nothing, nor
+    one never mined of a trade that is closed: see `_NONCE_RELEASED`)."""
+    closed = status_of(trade) in _NONCE_RELEASED
     return frozenset((tx.chain_id, tx.from_address.lower(), tx.nonce) for tx in trade.blockchain_transactions
                      if tx.tx_hash is not None and tx.nonce is not None and tx.chain_id is not None
-                     and tx.from_address is not None)
+                     and tx.from_address is not None and not (closed and tx.block_number is None))
 
 
 def encode(trade: TradeExecution) -> StoredRow:
@@ -101,6 +108,11 @@ def encode(trade: TradeExecution) -> StoredRow:
         raise BadInputError(f"Cannot store trade {trade.trade_id}: it has no opened_at time to index by.")
     return StoredRow(trade.trade_id, to_time_key(trade.opened_at), status_of(trade), dump_json(trade),
                      tx_hashes_of(trade), nonces_of(trade))
+
+
+def claims_row(trade: TradeExecution) -> StoredRow:
+    """The claim-bearing fields of a stored trade (hashes, nonces), without serialising it again."""
+    return StoredRow(trade.trade_id, 0, status_of(trade), "", tx_hashes_of(trade), nonces_of(trade))
 
 
 def encode_batch(trades: Sequence[TradeExecution]) -> list[StoredRow]:

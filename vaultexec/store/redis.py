@@ -53,10 +53,12 @@ from vaultexec.store.claims import (
     nonce_prefix,
     owner_of,
     redis_spec,
+    released_claims,
 )
 from vaultexec.store.codec import (
     StoredRow,
     check_trade_id,
+    claims_row,
     decode,
     decode_transition,
     encode,
@@ -192,8 +194,8 @@ class RedisStore:
         return json.dumps({"from": from_status, "to": to_status,
                            "at_us": to_time_key(datetime.now(UTC)), "reason": reason})
 
-    def _spec(self, rows: Sequence[StoredRow]) -> str:
-        return redis_spec(self._vault, rows, self.fences, self._claims, self._nonces)
+    def _spec(self, rows: Sequence[StoredRow], release: Sequence[str] = ()) -> str:
+        return redis_spec(self._vault, rows, self.fences, self._claims, self._nonces, release=release)
 
     def _refused(self, trade_id: int, reply: list[Any]) -> StoreError:
         """The error of a write script's refusal: 3 = a claim is another trade's, 4 = a lease was lost."""
@@ -287,13 +289,21 @@ class RedisStore:
                     raw: list[Any] = pipe.hmget(self._status, members)  # immediate after WATCH
                     stored = [value.decode() if isinstance(value, bytes) else value for value in raw]
                     self._check_batch(rows, stored, create)
+                    released: dict[str, str] = {}
                     if not create:
                         bodies: list[Any] = pipe.hmget(self._reports, members)
                         for row, body in zip(rows, bodies, strict=True):
-                            self._check_keeps_hashes(row, body)
+                            before = self._check_keeps_hashes(row, body)
+                            released.update((claim, owner_of(self._vault, row.trade_id))
+                                            for claim in released_claims(row, before))
                     self._check_batch_guard(pipe, rows)
+                    owners: list[Any] = pipe.hmget(self._claims, list(released)) if released else []
+                    released = {claim: owner for (claim, owner), held in zip(released.items(), owners, strict=True)
+                                if held is not None and held.decode() == owner}
                     pipe.multi()
                     self._queue_batch(pipe, rows, members, stored)
+                    if released:
+                        pipe.hdel(self._claims, *released)
                     owned: dict[Any, Any] = {claim: owner_of(self._vault, row.trade_id)
                                              for row in rows for claim in claims_of(row)}
                     if owned:
@@ -348,10 +358,12 @@ class RedisStore:
             pipe.zadd(self._by_status(status), scored)
         pipe.sadd(self._vaults, self._vault)
 
-    def _check_keeps_hashes(self, row: StoredRow, stored_body: bytes | None) -> None:
-        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle)."""
+    def _check_keeps_hashes(self, row: StoredRow, stored_body: bytes | None) -> StoredRow:
+        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle); returns the stored
+        record's claims."""
         stored = decode(stored_body, self._vault, row.trade_id, self._where(row.trade_id))
         check_keeps_hashes(row.trade_id, tx_hashes_of(stored), row.tx_hashes)
+        return claims_row(stored)
 
     def _read_record(self, member: str) -> tuple[bytes | None, bytes | None]:
         """(status, body) of one trade, read together (MULTI/EXEC)."""
@@ -373,12 +385,13 @@ class RedisStore:
                 check_update(row.trade_id, stored, row.status)
             else:
                 check_reorg(row.trade_id, stored, row.status)
-            self._check_keeps_hashes(row, body)
+            before = self._check_keeps_hashes(row, body)
             assert body is not None  # decode() refused a missing body
             keys = [self._reports, self._status, self._by_time, self._by_status(stored),
                     self._by_status(row.status), self._history(member)]
             args = [member, stored, row.status, row.body, row.opened_at_us,
-                    self._transition_json(stored, row.status, reason), _sha1(body), self._spec([row])]
+                    self._transition_json(stored, row.status, reason), _sha1(body),
+                    self._spec([row], released_claims(row, before))]
             reply = self._call(f"update trade {row.trade_id}", self._replace_script, keys=keys, args=args)
             if reply[0] in (3, 4):
                 raise self._refused(row.trade_id, reply)

@@ -8,6 +8,7 @@ from __future__ import annotations
 # Shared by the write scripts. The last ARGV is a JSON spec (see redis.py `_spec`):
 #   fences: [[lease key, token]]   the write is refused ({4, holder}) unless each lease holds its token
 #   claims_key, owner, claims      each claim must be free or the owner's ({3, claim, holder})
+#   release                        claims the owner gives up (its nonce, once its trade closed unmined)
 #   nonces_key, maxes: [[field, padded nonce]]   the wallet's highest stored nonce, raised
 GUARD_LUA = """
 local spec = cjson.decode(ARGV[#ARGV])
@@ -25,6 +26,9 @@ local function guard()
   return nil
 end
 local function record_claims()
+  for _, claim in ipairs(spec.release) do
+    if redis.call('HGET', spec.claims_key, claim) == spec.owner then redis.call('HDEL', spec.claims_key, claim) end
+  end
   for _, claim in ipairs(spec.claims) do redis.call('HSET', spec.claims_key, claim, spec.owner) end
   for _, item in ipairs(spec.maxes) do
     local current = redis.call('HGET', spec.nonces_key, item[1])

@@ -38,6 +38,7 @@ from vaultexec.store.claims import (
 from vaultexec.store.codec import (
     StoredRow,
     check_trade_id,
+    claims_row,
     decode,
     encode,
     encode_batch,
@@ -163,6 +164,7 @@ class SQLiteStore:
             return
         with self._write():
             stored = self._stored_records([row.trade_id for row in rows])
+            before: list[StoredRow] = []
             for row in rows:
                 if row.trade_id not in stored:
                     raise RecordNotFoundError(
@@ -170,8 +172,8 @@ class SQLiteStore:
                         f"of the batch's {len(rows)} trades was written).")
                 status, body = stored[row.trade_id]
                 check_update(row.trade_id, status, row.status)
-                self._check_keeps_hashes(row, body)
-            self._claim(rows)
+                before.append(self._check_keeps_hashes(row, body))
+            self._claim(rows, before)
             self._conn.executemany(
                 "UPDATE trades SET opened_at_us=?, status=?, body=? WHERE vault=? AND trade_id=?",
                 [(r.opened_at_us, r.status, r.body, self._vault, r.trade_id) for r in rows])
@@ -189,10 +191,12 @@ class SQLiteStore:
             found.update((trade_id, (status, body)) for trade_id, status, body in rows)
         return found
 
-    def _check_keeps_hashes(self, row: StoredRow, stored_body: str) -> None:
-        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle)."""
+    def _check_keeps_hashes(self, row: StoredRow, stored_body: str) -> StoredRow:
+        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle); returns the stored
+        record's claims."""
         stored = decode(stored_body, self._vault, row.trade_id, self._where(row.trade_id))
         check_keeps_hashes(row.trade_id, tx_hashes_of(stored), row.tx_hashes)
+        return claims_row(stored)
 
     def _record_transitions(self, rows: list[tuple[StoredRow, str | None]]) -> None:
         at_us = to_time_key(datetime.now(UTC))
@@ -213,8 +217,7 @@ class SQLiteStore:
                 check_update(row.trade_id, stored, row.status)
             else:
                 check_reorg(row.trade_id, stored, row.status)
-            self._check_keeps_hashes(row, found[1])
-            self._claim([row])
+            self._claim([row], [self._check_keeps_hashes(row, found[1])])
             if reason is not None:
                 logger.warning("trade %d of vault %s reverted %s -> %s: %s", row.trade_id, self._vault,
                                stored, row.status, reason)
@@ -252,8 +255,13 @@ class SQLiteStore:
         if rows:
             logger.info("SQLite store %s: indexed the transaction claims of %d trades", self.path, len(rows))
 
-    def _claim(self, rows: list[StoredRow]) -> None:
-        """Check and record the rows' transaction claims (inside the caller's write transaction)."""
+    def _claim(self, rows: list[StoredRow], before: list[StoredRow] | None = None) -> None:
+        """Check and record the rows' transaction claims (inside the caller's write transaction); `before`, the
+        stored rows they update: the claims those made and these do not are released."""
+        if before:
+            released = [(claim, self._vault, row.trade_id) for row, old in zip(rows, before, strict=True)
+                        for claim in set(claims_of(old)) - set(claims_of(row))]
+            self._conn.executemany("DELETE FROM tx_claims WHERE claim=? AND vault=? AND trade_id=?", released)
         wanted = sorted({claim for row in rows for claim in claims_of(row)})
         owners: dict[str, str | None] = {}
         for start in range(0, len(wanted), _PAGE):
