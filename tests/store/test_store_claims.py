@@ -112,6 +112,6 @@ def test_a_trade_closed_without_its_tx_mined_gives_its_nonce_up(store: Execution
     again.set_blockchain_transactions([signed_tx(900, tx_hash="0x" + "9a" * 32)])  # the nonce again, another hash
     again.mark_started(T0 + timedelta(seconds=1))
     store.create(again)
-    assert getattr(store, "nonce_holder")(CHAIN_ID, SENDER, 900) == (VAULT, again.trade_id)
+    assert store.nonce_holder(CHAIN_ID, SENDER, 900) == (VAULT, again.trade_id)
     with pytest.raises(TransactionClaimedError, match="already belongs to trade"):
         store.create(started(make_trade(), nonce=900))  # the refused trade's hash: still claimed
