@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from rich.table import Table
 from rich.text import Text
 
+from vaultexec.model.safetext import escape_text
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.export import trade_row
 
@@ -68,7 +69,9 @@ def trades_table(trades: Iterable[TradeExecution], title: str) -> Table:
         style = {"success": "green", "failed": "red"}.get(status, "yellow")
         cells = (row["trade_id"], row["pair"], row["side"], planned, executed, short_number(row["executed_price"]),
                  percent(realised_slippage(trade)), short_number(row["lp_fees_paid"]), row["gas_used"])
-        table.add_row(*map(Text, cells), Text(status, style=style), Text(row["revert_reason"]))
+        # symbols and reasons are chain text: escaped, so a revert string cannot forge lines or repaint
+        table.add_row(*(Text(escape_text(cell)) for cell in cells), Text(status, style=style),
+                      Text(escape_text(row["revert_reason"])))
     return table
 
 
