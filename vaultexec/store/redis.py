@@ -38,21 +38,14 @@ import redis
 from vaultexec.errors import (
     BadInputError,
     DuplicateRecordError,
-    LeaseLostError,
     RecordNotFoundError,
     StoreError,
     StoreUnavailableError,
 )
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.claims import (
-    NONCE_DIGITS,
-    check_claims,
-    claimed_error,
     claims_of,
-    nonce_of_claim,
-    nonce_prefix,
     owner_of,
-    redis_spec,
     released_claims,
 )
 from vaultexec.store.codec import (
@@ -70,6 +63,7 @@ from vaultexec.store.codec import (
 )
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
+from vaultexec.store.redis_claims import RedisClaims
 from vaultexec.store.redis_lua import (
     BY_STATUS_LUA,
     CREATE_LUA,
@@ -115,7 +109,7 @@ def _sha1(body: bytes) -> str:
     return hashlib.sha1(body, usedforsecurity=False).hexdigest()
 
 
-class RedisStore:
+class RedisStore(RedisClaims):
     """The shared store: several executors (processes, hosts) may write to one Redis.
 
     Opening it checks the server's persistence (see module doc): ConfigurationError unless it runs with
@@ -194,55 +188,6 @@ class RedisStore:
         return json.dumps({"from": from_status, "to": to_status,
                            "at_us": to_time_key(datetime.now(UTC)), "reason": reason})
 
-    def _spec(self, rows: Sequence[StoredRow], release: Sequence[str] = ()) -> str:
-        return redis_spec(self._vault, rows, self.fences, self._claims, self._nonces, release=release)
-
-    def _refused(self, trade_id: int, reply: list[Any]) -> StoreError:
-        """The error of a write script's refusal: 3 = a claim is another trade's, 4 = a lease was lost."""
-        if reply[0] == 3:
-            return claimed_error(self._vault, trade_id, reply[1].decode(), reply[2].decode())
-        held = reply[2].decode(errors="replace") if reply[2] else "nobody (it expired)"
-        return LeaseLostError(
-            f"Trade {trade_id} of vault {self._vault} was not written: this executor's lease {reply[1].decode()} "
-            f"is now held by {held!r} (ours expired while this process was paused or cut off). Stop this "
-            "executor; the lease holder carries on.")
-
-    def _index_claims(self) -> None:
-        """Migration: record the claims of this vault's trades stored before claims existed (once per vault)."""
-        flag = f"{self._base}:claims_indexed"
-        if self._call("read the claims flag", self.client.exists, flag):
-            return
-        bodies: dict[bytes, bytes] = self._call("read the vault's trades", self.client.hgetall, self._reports)
-        rows: list[StoredRow] = []
-        for member, body in bodies.items():
-            trade_id = trade_id_of_member(member, self._vault, f"{self._server()} hash {self._reports}")
-            try:
-                rows.append(encode(decode(body, self._vault, trade_id, self._where(trade_id))))
-            except StoreError as exc:
-                logger.warning("indexing transaction claims: skipped %s", exc)
-        for row in rows:  # HSETNX: the first trade keeps a claim stored twice before claims were checked
-            for claim in claims_of(row):
-                owner = owner_of(self._vault, row.trade_id)
-                self._call("index a claim", self.client.hsetnx, self._claims, claim, owner)
-        if rows:
-            self._call("index the highest nonces", self._record_claims_script, keys=[],
-                       args=[redis_spec(self._vault, rows, (), self._claims, self._nonces, claims=False)])
-        self._call("set the claims flag", self.client.set, flag, "1")
-
-    def highest_nonce(self, chain_id: int, wallet: str) -> int | None:
-        """The highest nonce any stored trade (of any vault under this prefix) signed for `wallet`."""
-        value = self._call("read the highest nonce", self.client.hget, self._nonces, f"{chain_id}:{wallet.lower()}")
-        return None if value is None else nonce_of_claim(":" + value.decode())
-
-    def nonce_holder(self, chain_id: int, wallet: str, nonce: int) -> tuple[str, int] | None:
-        """(vault, trade id) of the stored trade that signed `nonce` of `wallet` on `chain_id`, or None."""
-        claim = f"{nonce_prefix(chain_id, wallet)}{nonce:0{NONCE_DIGITS}d}"
-        owner = self._call("read a nonce claim", self.client.hget, self._claims, claim)
-        if owner is None:
-            return None
-        vault, _, trade_id = owner.decode().rpartition(":")
-        return vault, int(trade_id)
-
     # --- writes -----------------------------------------------------------------------------------
 
     def create(self, trade: TradeExecution) -> None:
@@ -315,17 +260,6 @@ class RedisStore:
                     logger.debug("a batch of %d trades changed under us, retrying", len(rows))
         raise StoreError(f"A batch of {len(rows)} trades of vault {self._vault}: gave up after {_CAS_ATTEMPTS} "
                          "concurrent writes by other writers; nothing of the batch was written.")
-
-    def _check_batch_guard(self, pipe: Any, rows: list[StoredRow]) -> None:
-        """The fences and claims of a batch, read under WATCH (as the write scripts check them)."""
-        for key, token in self.fences:
-            held = pipe.get(key)
-            if held is None or not held.decode(errors="replace").startswith(token + "|"):
-                raise self._refused(rows[0].trade_id, [4, key.encode(), held])
-        wanted = sorted({claim for row in rows for claim in claims_of(row)})
-        found: list[Any] = pipe.hmget(self._claims, wanted) if wanted else []
-        owners = {claim: value.decode() for claim, value in zip(wanted, found, strict=True) if value is not None}
-        check_claims(self._vault, rows, owners)
 
     def _check_batch(self, rows: list[StoredRow], stored: list[str | None], create: bool) -> None:
         for row, status in zip(rows, stored, strict=True):

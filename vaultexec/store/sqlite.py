@@ -11,7 +11,6 @@ transaction on the record it reads there, so no update is lost or torn.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -49,6 +48,7 @@ from vaultexec.store.codec import (
 )
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
+from vaultexec.store.sqlite_write import WriteTransaction, open_hint
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class SQLiteStore:
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"Cannot open the SQLite store {self.path}: {exc}. "
-                                        f"{_open_hint(self.path, exc)}") from exc
+                                        f"{open_hint(self.path, exc)}") from exc
         mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             raise StoreError(f"SQLite store {self.path} is in journal mode {mode!r}, expected 'wal'.")
@@ -113,8 +113,8 @@ class SQLiteStore:
     def vault(self) -> str:
         return self._vault
 
-    def _write(self) -> _WriteTransaction:
-        return _WriteTransaction(self)
+    def _write(self) -> WriteTransaction:
+        return WriteTransaction(self._conn, self._lock, self.path)
 
     def _where(self, trade_id: int) -> str:
         return f"SQLite {self.path} (vault {self._vault}, trade {trade_id})"
@@ -380,78 +380,3 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _WriteTransaction:
-    """BEGIN IMMEDIATE ... COMMIT under the store's lock; rolls back on any exception."""
-
-    def __init__(self, store: SQLiteStore) -> None:
-        self._store = store
-
-    def __enter__(self) -> None:
-        self._store._lock.acquire()
-        try:
-            self._store._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            self._store._lock.release()
-            raise StoreUnavailableError(
-                f"Cannot start a write on the SQLite store {self._store.path}: {exc}. Another process may "
-                "hold the write lock for longer than the busy timeout.") from exc
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        conn = self._store._conn
-        path = self._store.path
-        try:
-            if exc_type is None:
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error as error:
-                    _rollback(conn, path)
-                    raise StoreUnavailableError(
-                        f"Commit to the SQLite store {path} failed: {error}; nothing of this write was stored. "
-                        f"{_hint(error)}") from error
-            else:
-                _rollback(conn, path)
-                if isinstance(exc, sqlite3.Error):
-                    raise StoreUnavailableError(
-                        f"Write to the SQLite store {path} failed: {exc}; nothing of this write was stored. "
-                        f"{_hint(exc)}") from exc
-        finally:
-            self._store._lock.release()
-
-
-def _rollback(conn: sqlite3.Connection, path: Path) -> None:
-    """Roll back the write transaction unless SQLite already did (it does on SQLITE_FULL, SQLITE_IOERR...):
-    a second ROLLBACK would raise "no transaction is active" and hide the real cause."""
-    if not conn.in_transaction:
-        return
-    try:
-        conn.execute("ROLLBACK")
-    except sqlite3.Error as error:  # the cause being raised matters more; SQLite drops the transaction anyway
-        logger.error("rolling back a failed write on the SQLite store %s failed too: %s", path, error)
-
-
-def _open_hint(path: Path, error: sqlite3.Error) -> str:
-    """Why a store may not open: a read-only file system or directory (WAL needs its -wal and -shm files)."""
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    except OSError:
-        return f"Check that the directory {folder} exists."
-    if read_only:
-        return f"The file system of {folder} is read-only: the store needs a writable directory."
-    if not os.access(folder, os.W_OK):
-        return f"The directory {folder} is not writable: the store needs it writable for its -wal and -shm files."
-    return _hint(error)
-
-
-def _hint(error: sqlite3.Error) -> str:
-    """What to do about a failed SQLite write, by its cause."""
-    text = str(error).lower()
-    if "full" in text:
-        return "The disk (or the file's size limit) is full: free space, then run again (resume() finishes trades)."
-    if "readonly" in text or "read-only" in text:
-        return "The database file or its directory is read-only: make it writable, then run again."
-    if "locked" in text or "busy" in text:
-        return "Another process holds the write lock longer than the busy timeout."
-    return "Check the file, its directory and the disk, then run again."
