@@ -1,14 +1,15 @@
-"""The store fills up mid-batch (issue 13, item 3): after broadcast, tracking goes on; resume() settles later.
+"""The store fails mid-batch (issue 13, item 3): full, or read-only, at each stage of a batch.
 
-The disk is a size-limited SQLite file (`PRAGMA max_page_count` on the store's connection, free pages filled),
-filled once the batch is signed and stored: the "stored as broadcasted" write and the settlement writes fail
-with SQLite's own "database or disk is full", which SQLite rolls back itself. Before the fix the second
-ROLLBACK raised a raw OperationalError that aborted execute_trades mid-flight.
+Full: a size-limited SQLite file (`PRAGMA max_page_count` on the store's connection, free pages filled), so
+writes fail with SQLite's own "database or disk is full", which SQLite rolls back itself (before the fix the
+second ROLLBACK raised a raw OperationalError that aborted execute_trades mid-flight). Read-only: the store's
+connection switched to `PRAGMA query_only` ("attempt to write a readonly database").
+Before signing (stage planned) the batch is refused whole, nothing sent; after that the transactions are out,
+tracking goes on, and resume() settles them once the store writes again. Books exact either way.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
-from vaultexec.execution.executor import STAGE_SIGNED
+from vaultexec.errors import StoreUnavailableError
 from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.store.sqlite import SQLiteStore
 from vaultexec.testing.world import World
@@ -27,7 +28,7 @@ from exec_pipeline import make_executor, register_world, world_pairs  # isort: s
 from test_executor import SYMBOLS, balances, executed_events, raw_changes  # isort: skip
 
 
-def _fill(store: SQLiteStore) -> None:
+def fill(store: SQLiteStore) -> None:
     conn = store._conn
     conn.execute("CREATE TABLE filler (blob BLOB)")
     conn.execute(f"PRAGMA max_page_count={conn.execute('PRAGMA page_count').fetchone()[0]}")
@@ -35,37 +36,65 @@ def _fill(store: SQLiteStore) -> None:
         try:
             while True:
                 conn.execute("INSERT INTO filler VALUES (randomblob(?))", (size,))
-        except Exception:
+        except Exception:  # noqa: BLE001,S110 - full for this size
             pass
 
 
-def test_disk_full_after_signing_keeps_tracking_and_resume_settles(web3: Web3, world: World, vault: Contract,
-                                                                    asset_manager: LocalAccount, tmp_path: Path,
-                                                                    caplog: pytest.LogCaptureFixture) -> None:
+def break_store(store: SQLiteStore, fault: str) -> None:
+    if fault == "full":
+        fill(store)
+    else:
+        store._conn.execute("PRAGMA query_only=ON")
+
+
+def mend_store(store: SQLiteStore, fault: str) -> None:
+    if fault == "full":
+        store._conn.execute("DROP TABLE filler")
+        store._conn.execute("PRAGMA max_page_count=1073741823")
+    else:
+        store._conn.execute("PRAGMA query_only=OFF")
+
+
+CAUSE = {"full": "database or disk is full", "read_only": "readonly database"}
+
+
+@pytest.mark.parametrize("stage", ["planned", "signed", "broadcast", "tracked"])
+@pytest.mark.parametrize("fault", ["full", "read_only"])
+def test_store_failing_at_each_stage(fault: str, stage: str, web3: Web3, world: World, vault: Contract,
+                                     asset_manager: LocalAccount, tmp_path: Path,
+                                     caplog: pytest.LogCaptureFixture) -> None:
     register_world(world.addresses)
     store = SQLiteStore(tmp_path / "store.db", vault.address)
     before, start_block = balances(world, vault), web3.eth.block_number + 1
+    nonce_before = web3.eth.get_transaction_count(asset_manager.address)
 
-    def on_stage(stage: str, trades: Sequence[TradeExecution]) -> None:
-        if stage == STAGE_SIGNED:
-            _fill(store)
+    def on_stage(reached: str, trades: Sequence[TradeExecution]) -> None:
+        if reached == stage:
+            break_store(store, fault)
 
     executor = make_executor(web3.provider.endpoint_uri, vault.address, world.chain_id,  # type: ignore[attr-defined]
                              world_pairs(world.addresses), store, on_stage=on_stage)
-    with caplog.at_level(logging.ERROR):
+    trades = batch(world.addresses)
+    if stage == "planned":  # the write-ahead batch cannot be stored: refused whole, nothing signed or sent
+        with pytest.raises(StoreUnavailableError, match=CAUSE[fault]) as caught:
+            executor.execute_trades(trades)
+        assert "cannot rollback" not in str(caught.value)
+        assert web3.eth.get_transaction_count(asset_manager.address, "pending") == nonce_before
+        assert store.count() == 0
+        mend_store(store, fault)
+        executor.on_stage = lambda reached, trades: None
         done = executor.execute_trades(batch(world.addresses))
-    assert [t.get_status() for t in done] == [TradeStatus.success] * len(done)  # tracked and settled in memory
-    assert executed_events(web3, vault, start_block) == len(done)
-    assert "database or disk is full" in caplog.text and "cannot rollback" not in caplog.text
-    assert all(t.is_pending() for t in store.export_all())  # the store could not record more
-
-    store._conn.execute("DROP TABLE filler")
-    store._conn.execute("PRAGMA max_page_count=1073741823")
-    executor.on_stage = lambda stage, trades: None
-    settled = executor.resume()
-    assert sorted(t.trade_id for t in settled) == sorted(t.trade_id for t in done)
+    else:
+        done = executor.execute_trades(trades)  # the transactions are out: tracked and settled in memory
+        assert CAUSE[fault] in caplog.text and "cannot rollback" not in caplog.text
+        assert all(t.is_pending() for t in store.export_all())  # the store could not record more
+        mend_store(store, fault)
+        executor.on_stage = lambda reached, trades: None
+        assert sorted(t.trade_id for t in executor.resume()) == sorted(t.trade_id for t in done)
+    assert [t.get_status() for t in done] == [TradeStatus.success] * len(done)
     stored = store.export_all()
     assert [t.get_status() for t in stored] == [TradeStatus.success] * len(done)
     assert executed_events(web3, vault, start_block) == len(done)
+    assert web3.eth.get_transaction_count(asset_manager.address) == nonce_before + len(done)
     after = balances(world, vault)
     assert raw_changes(stored) == {s: after[s] - before[s] for s in SYMBOLS if after[s] != before[s]}
