@@ -95,6 +95,9 @@ class SQLiteStore:
                                          check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
+            # Never memory-map the database file: a page that cannot be backed any more (file truncated or
+            # replaced, storage gone) would kill the process with SIGBUS instead of an error we can report.
+            self._conn.execute("PRAGMA mmap_size=0")
             with self._write():
                 version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
                 for statement in filter(str.strip, _SCHEMA.split(";")):
