@@ -229,7 +229,7 @@ class RedisStore(RedisClaims):
         for _ in range(_CAS_ATTEMPTS):
             with self.client.pipeline(transaction=True) as pipe:
                 try:
-                    pipe.watch(self._status, self._reports, self._claims,  # type: ignore[no-untyped-call]
+                    pipe.watch(self._status, self._reports, self._claims, self._nonces,  # type: ignore[no-untyped-call]
                                *(key for key, _ in self.fences))
                     raw: list[Any] = pipe.hmget(self._status, members)  # immediate after WATCH
                     stored = [value.decode() if isinstance(value, bytes) else value for value in raw]
@@ -241,7 +241,7 @@ class RedisStore(RedisClaims):
                             before = self._check_keeps_hashes(row, body)
                             released.update((claim, owner_of(self._vault, row.trade_id))
                                             for claim in released_claims(row, before))
-                    self._check_batch_guard(pipe, rows)
+                    raised: dict[Any, Any] = self._check_batch_guard(pipe, rows)
                     owners: list[Any] = pipe.hmget(self._claims, list(released)) if released else []
                     released = {claim: owner for (claim, owner), held in zip(released.items(), owners, strict=True)
                                 if held is not None and held.decode() == owner}
@@ -253,7 +253,8 @@ class RedisStore(RedisClaims):
                                              for row in rows for claim in claims_of(row)}
                     if owned:
                         pipe.hset(self._claims, mapping=owned)
-                    self._record_claims_script(keys=[], args=[self._spec(rows)], client=pipe)
+                    if raised:
+                        pipe.hset(self._nonces, mapping=raised)
                     pipe.execute()
                     return
                 except redis.WatchError:

@@ -99,8 +99,9 @@ class RedisClaims:
         vault, _, trade_id = owner.decode().rpartition(":")
         return vault, int(trade_id)
 
-    def _check_batch_guard(self, pipe: Any, rows: list[StoredRow]) -> None:
-        """The fences and claims of a batch, read under WATCH (as the write scripts check them)."""
+    def _check_batch_guard(self, pipe: Any, rows: list[StoredRow]) -> dict[str, str]:
+        """The fences and claims of a batch, read under WATCH (as the write scripts check them); returns the
+        wallets' highest nonces the batch raises (`chain:wallet` -> padded nonce), read under WATCH too."""
         for key, token in self.fences:
             held = pipe.get(key)
             if held is None or not held.decode(errors="replace").startswith(token + "|"):
@@ -109,4 +110,11 @@ class RedisClaims:
         found: list[Any] = pipe.hmget(self._claims, wanted) if wanted else []
         owners = {claim: value.decode() for claim, value in zip(wanted, found, strict=True) if value is not None}
         check_claims(self._vault, rows, owners)
-
+        maxes: dict[str, str] = {}
+        for row in rows:
+            for chain, wallet, nonce in row.nonces:
+                field, padded = f"{chain}:{wallet}", f"{nonce:0{NONCE_DIGITS}d}"
+                maxes[field] = max(maxes.get(field, padded), padded)
+        current: list[Any] = pipe.hmget(self._nonces, list(maxes)) if maxes else []
+        return {field: padded for (field, padded), now in zip(maxes.items(), current, strict=True)
+                if now is None or now.decode() < padded}
