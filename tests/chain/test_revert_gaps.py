@@ -64,12 +64,15 @@ def test_custom_error_string_argument_is_escaped() -> None:
     assert decode_revert(data, registry).text == "Oops(why=a\\nb\\x1b[2J)"
 
 
-def test_invalid_opcode_is_named_from_the_trace(client: RPCClient, dev_chain: Any) -> None:
+@pytest.mark.parametrize("use_trace", [True, False], ids=["trace", "eth_call"])
+def test_invalid_opcode_is_named(client: RPCClient, dev_chain: Any, use_trace: bool) -> None:
+    """From the trace; without one, from the node's answer to the replay (approximate)."""
     target = dev_chain.deploy_runtime(INVALID_OPCODE)
     tx_hash = dev_chain.send(target, gas=100_000)
     assert dev_chain.wait_receipt(tx_hash)["status"] == "0x0"
-    decoded = fetch_revert(client, tx_hash)
-    assert decoded.kind == "evm_error" and "invalid opcode" in decoded.text.lower(), decoded.text
+    decoded = fetch_revert(client, tx_hash, use_trace=use_trace)
+    assert decoded.kind == "evm_error" and "invalid" in decoded.text.lower(), decoded.text
+    assert decoded.approximate is not use_trace
 
 
 def test_failing_precompile_is_named_from_the_trace(client: RPCClient, dev_chain: Any) -> None:

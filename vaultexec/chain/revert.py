@@ -333,8 +333,12 @@ def _from_replay(client: RPCClient, tx: Mapping[str, Any], receipt: Mapping[str,
     except RPCReplyError as exc:
         if _is_out_of_gas(exc.rpc_message):
             return _out_of_gas(gas_used, True)
+        if _is_evm_error(exc.rpc_message):
+            to = str(tx.get("to") or "?")
+            return DecodedRevert("evm_error", f"{escape_text(exc.rpc_message)} in the call to {escape_text(to)}",
+                                 {"error": exc.rpc_message, "target": to}, b"", approximate=True)
         if not _is_revert_reply(exc):
-            return DecodedRevert("unknown", f"could not replay: {exc.rpc_message}")
+            return DecodedRevert("unknown", f"could not replay: {escape_text(exc.rpc_message)}")
         decoded = decode_revert(exc.data if isinstance(exc.data, str) else None, registry, approximate=True)
         if decoded.innermost.kind == "empty" and gas_used * 64 >= gas_limit * 63:
             # A nested call that runs out of gas leaves its caller 1/64 of the gas: all but that was used.
@@ -353,6 +357,12 @@ def _is_revert_reply(error: RPCReplyError) -> bool:
     data = error.data
     return (error.code == 3 or "revert" in error.rpc_message.lower()
             or (isinstance(data, str) and data.startswith("0x") and len(data) > 2))
+
+
+def _is_evm_error(text: str) -> bool:
+    """A node's answer that the call failed in the EVM without reverting (invalid opcode, precompile error)."""
+    lower = text.lower()
+    return "revert" not in lower and ("opcode" in lower or "precompile" in lower or lower.startswith("evm error"))
 
 
 def _is_out_of_gas(text: str) -> bool:
