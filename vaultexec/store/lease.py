@@ -39,6 +39,10 @@ LOCK_DIR_ENV = "VAULTEXEC_LOCK_DIR"
 REDIS_LEASE_PREFIX = "vaultexec-lease"
 DEFAULT_TTL = 30.0
 
+#: Values of the Redis leases this process holds now: a lease of this pid not in it is left over (its release
+#: failed, e.g. Redis was read-only then) and may be taken over.
+_HELD_HERE: set[str] = set()
+
 _ACQUIRE_LUA = """
 local current = redis.call('GET', KEYS[1])
 if current and current ~= ARGV[3] then return {0, current} end
@@ -137,15 +141,19 @@ class RedisLease:
                                   f"Redis key {self.key}", f"a crashed holder's lease expires within "
                                   f"{self.ttl_ms / 1000:g} s.")
             logger.warning("taking over the lease %s of a process that is gone (%s)", self.key, stale)
+        _HELD_HERE.add(self.value)
         self._thread = threading.Thread(target=self._keep, name=f"lease {self.key}", daemon=True)
         self._thread.start()
 
     @staticmethod
     def _holder_is_dead(value: str) -> bool:
-        """True only for a holder on this host whose pid no longer runs (a crashed run of ours)."""
+        """True only for a holder on this host whose pid no longer runs (a crashed run of ours), or a lease of
+        this very process that it no longer holds (left behind by a release that failed)."""
         parts = value.split("|")
         if len(parts) < 3 or parts[1] != socket.gethostname() or not parts[2].isdigit():
             return False
+        if int(parts[2]) == os.getpid():
+            return value not in _HELD_HERE
         try:
             os.kill(int(parts[2]), 0)
         except ProcessLookupError:
@@ -166,6 +174,7 @@ class RedisLease:
                 logger.warning("renewing the lease %s failed: %s", self.key, exc)
 
     def release(self) -> None:
+        _HELD_HERE.discard(self.value)
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
