@@ -2,7 +2,7 @@
 
 Two executors on one hot wallet can sign byte-identical transactions for two trades (same nonce, same
 calldata, so the same hash): one execution on chain, two trades marked success. The store refuses that
-write. Claims are kept beside the records (SQLite table `tx_claims`, Redis hash `{prefix}:tx_claims`) so
+write. Claims are kept beside the records (SQLite table `tx_claims`, Redis keys `{prefix}:claim:<claim>`) so
 the check reads only the claims, never a trade's body:
 
 - `tx:<hash>`                             a transaction hash (replaced hashes included), lower-case
@@ -79,8 +79,8 @@ def released_claims(row: StoredRow, before: StoredRow) -> list[str]:
     return sorted(set(claims_of(before)) - set(claims_of(row)))
 
 
-def redis_spec(vault: str, rows: Sequence[StoredRow], fences: Sequence[tuple[str, str]], claims_key: str,
-               nonces_key: str, claims: bool = True, release: Sequence[str] = ()) -> str:
+def redis_spec(vault: str, rows: Sequence[StoredRow], fences: Sequence[tuple[str, str]], claim_prefix: str,
+               nonce_prefix: str, claims: bool = True, release: Sequence[str] = ()) -> str:
     """The JSON spec the Redis write scripts check and apply (see `redis_lua.GUARD_LUA`); one owner, so
     `rows` is one trade unless `claims` is False (only the highest nonces are recorded then)."""
     maxes: dict[str, str] = {}
@@ -94,5 +94,5 @@ def redis_spec(vault: str, rows: Sequence[StoredRow], fences: Sequence[tuple[str
         "claims": claims_of(rows[0]) if owned else [],
         "release": list(release) if owned else [],
         "owner": owner_of(vault, rows[0].trade_id) if owned else "",
-        "claims_key": claims_key, "nonces_key": nonces_key,
+        "claim_prefix": claim_prefix, "nonce_prefix": nonce_prefix,
         "maxes": [list(item) for item in sorted(maxes.items())]})

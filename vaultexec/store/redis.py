@@ -129,7 +129,9 @@ class RedisStore(RedisClaims):
         self._reports, self._status, self._by_time = f"{base}:reports", f"{base}:status", f"{base}:by_time"
         self._base = base
         self._vaults = f"{prefix}:vaults"
-        self._claims, self._nonces = f"{prefix}:tx_claims", f"{prefix}:wallet_nonces"
+        #: One key per claim and per wallet's highest nonce: a batch WATCHes only its own (other vaults' and
+        #: wallets' writes never make it retry).
+        self._claims, self._nonces = f"{prefix}:claim:", f"{prefix}:wallet_nonce:"
         #: (lease key, token) pairs every write checks (set by `store.lease` while it holds them).
         self.fences: tuple[tuple[str, str], ...] = ()
         self._record_claims_script = client.register_script(RECORD_CLAIMS_LUA)
@@ -229,8 +231,8 @@ class RedisStore(RedisClaims):
         for _ in range(_CAS_ATTEMPTS):
             with self.client.pipeline(transaction=True) as pipe:
                 try:
-                    pipe.watch(self._status, self._reports, self._claims, self._nonces,  # type: ignore[no-untyped-call]
-                               *(key for key, _ in self.fences))
+                    pipe.watch(self._status, self._reports,  # type: ignore[no-untyped-call]
+                               *self._guard_keys(rows))
                     raw: list[Any] = pipe.hmget(self._status, members)  # immediate after WATCH
                     stored = [value.decode() if isinstance(value, bytes) else value for value in raw]
                     self._check_batch(rows, stored, create)
@@ -242,19 +244,20 @@ class RedisStore(RedisClaims):
                             released.update((claim, owner_of(self._vault, row.trade_id))
                                             for claim in released_claims(row, before))
                     raised: dict[Any, Any] = self._check_batch_guard(pipe, rows)
-                    owners: list[Any] = pipe.hmget(self._claims, list(released)) if released else []
+                    if released:
+                        pipe.watch(*(self._claims + claim for claim in released))  # type: ignore[no-untyped-call]
+                    owners: list[Any] = pipe.mget([self._claims + claim for claim in released]) if released else []
                     released = {claim: owner for (claim, owner), held in zip(released.items(), owners, strict=True)
                                 if held is not None and held.decode() == owner}
                     pipe.multi()
                     self._queue_batch(pipe, rows, members, stored)
                     if released:
-                        pipe.hdel(self._claims, *released)
-                    owned: dict[Any, Any] = {claim: owner_of(self._vault, row.trade_id)
+                        pipe.delete(*(self._claims + claim for claim in released))
+                    owned: dict[Any, Any] = {self._claims + claim: owner_of(self._vault, row.trade_id)
                                              for row in rows for claim in claims_of(row)}
+                    owned.update((self._nonces + field, padded) for field, padded in raised.items())
                     if owned:
-                        pipe.hset(self._claims, mapping=owned)
-                    if raised:
-                        pipe.hset(self._nonces, mapping=raised)
+                        pipe.mset(owned)
                     pipe.execute()
                     return
                 except redis.WatchError:

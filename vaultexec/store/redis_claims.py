@@ -76,10 +76,10 @@ class RedisClaims:
                 rows.append(encode(decode(body, self._vault, trade_id, self._where(trade_id))))
             except StoreError as exc:
                 logger.warning("indexing transaction claims: skipped %s", exc)
-        for row in rows:  # HSETNX: the first trade keeps a claim stored twice before claims were checked
+        for row in rows:  # SETNX: the first trade keeps a claim stored twice before claims were checked
             for claim in claims_of(row):
                 owner = owner_of(self._vault, row.trade_id)
-                self._call("index a claim", self.client.hsetnx, self._claims, claim, owner)
+                self._call("index a claim", self.client.setnx, self._claims + claim, owner)
         if rows:
             self._call("index the highest nonces", self._record_claims_script, keys=[],
                        args=[redis_spec(self._vault, rows, (), self._claims, self._nonces, claims=False)])
@@ -87,17 +87,33 @@ class RedisClaims:
 
     def highest_nonce(self, chain_id: int, wallet: str) -> int | None:
         """The highest nonce any stored trade (of any vault under this prefix) signed for `wallet`."""
-        value = self._call("read the highest nonce", self.client.hget, self._nonces, f"{chain_id}:{wallet.lower()}")
+        value = self._call("read the highest nonce", self.client.get, f"{self._nonces}{chain_id}:{wallet.lower()}")
         return None if value is None else nonce_of_claim(":" + value.decode())
 
     def nonce_holder(self, chain_id: int, wallet: str, nonce: int) -> tuple[str, int] | None:
         """(vault, trade id) of the stored trade that signed `nonce` of `wallet` on `chain_id`, or None."""
         claim = f"{nonce_prefix(chain_id, wallet)}{nonce:0{NONCE_DIGITS}d}"
-        owner = self._call("read a nonce claim", self.client.hget, self._claims, claim)
+        owner = self._call("read a nonce claim", self.client.get, self._claims + claim)
         if owner is None:
             return None
         vault, _, trade_id = owner.decode().rpartition(":")
         return vault, int(trade_id)
+
+    @staticmethod
+    def _maxes(rows: Sequence[StoredRow]) -> dict[str, str]:
+        """`chain:wallet` -> the highest padded nonce the rows sign for it."""
+        maxes: dict[str, str] = {}
+        for row in rows:
+            for chain, wallet, nonce in row.nonces:
+                field, padded = f"{chain}:{wallet}", f"{nonce:0{NONCE_DIGITS}d}"
+                maxes[field] = max(maxes.get(field, padded), padded)
+        return maxes
+
+    def _guard_keys(self, rows: Sequence[StoredRow]) -> list[str]:
+        """The keys a batch WATCHes beside its vault's: lease fences, its claims, its wallets' highest nonces."""
+        claims = sorted({claim for row in rows for claim in claims_of(row)})
+        return [*(key for key, _ in self.fences), *(self._claims + claim for claim in claims),
+                *(self._nonces + field for field in self._maxes(rows))]
 
     def _check_batch_guard(self, pipe: Any, rows: list[StoredRow]) -> dict[str, str]:
         """The fences and claims of a batch, read under WATCH (as the write scripts check them); returns the
@@ -107,14 +123,10 @@ class RedisClaims:
             if held is None or not held.decode(errors="replace").startswith(token + "|"):
                 raise self._refused(rows[0].trade_id, [4, key.encode(), held])
         wanted = sorted({claim for row in rows for claim in claims_of(row)})
-        found: list[Any] = pipe.hmget(self._claims, wanted) if wanted else []
+        found: list[Any] = pipe.mget([self._claims + claim for claim in wanted]) if wanted else []
         owners = {claim: value.decode() for claim, value in zip(wanted, found, strict=True) if value is not None}
         check_claims(self._vault, rows, owners)
-        maxes: dict[str, str] = {}
-        for row in rows:
-            for chain, wallet, nonce in row.nonces:
-                field, padded = f"{chain}:{wallet}", f"{nonce:0{NONCE_DIGITS}d}"
-                maxes[field] = max(maxes.get(field, padded), padded)
-        current: list[Any] = pipe.hmget(self._nonces, list(maxes)) if maxes else []
+        maxes = self._maxes(rows)
+        current: list[Any] = pipe.mget([self._nonces + field for field in maxes]) if maxes else []
         return {field: padded for (field, padded), now in zip(maxes.items(), current, strict=True)
                 if now is None or now.decode() < padded}

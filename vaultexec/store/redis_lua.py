@@ -7,9 +7,11 @@ from __future__ import annotations
 
 # Shared by the write scripts. The last ARGV is a JSON spec (see redis.py `_spec`):
 #   fences: [[lease key, token]]   the write is refused ({4, holder}) unless each lease holds its token
-#   claims_key, owner, claims      each claim must be free or the owner's ({3, claim, holder})
+#   claim_prefix, owner, claims    each claim (key claim_prefix .. claim) must be free or the owner's
+#                                  ({3, claim, holder})
 #   release                        claims the owner gives up (its nonce, once its trade closed unmined)
-#   nonces_key, maxes: [[field, padded nonce]]   the wallet's highest stored nonce, raised
+#   nonce_prefix, maxes: [[chain:wallet, padded nonce]]   each wallet's highest stored nonce (key
+#                                  nonce_prefix .. chain:wallet), raised
 GUARD_LUA = """
 local spec = cjson.decode(ARGV[#ARGV])
 local function guard()
@@ -20,19 +22,21 @@ local function guard()
     end
   end
   for _, claim in ipairs(spec.claims) do
-    local holder = redis.call('HGET', spec.claims_key, claim)
+    local holder = redis.call('GET', spec.claim_prefix .. claim)
     if holder and holder ~= spec.owner then return {3, claim, holder} end
   end
   return nil
 end
 local function record_claims()
   for _, claim in ipairs(spec.release) do
-    if redis.call('HGET', spec.claims_key, claim) == spec.owner then redis.call('HDEL', spec.claims_key, claim) end
+    local key = spec.claim_prefix .. claim
+    if redis.call('GET', key) == spec.owner then redis.call('DEL', key) end
   end
-  for _, claim in ipairs(spec.claims) do redis.call('HSET', spec.claims_key, claim, spec.owner) end
+  for _, claim in ipairs(spec.claims) do redis.call('SET', spec.claim_prefix .. claim, spec.owner) end
   for _, item in ipairs(spec.maxes) do
-    local current = redis.call('HGET', spec.nonces_key, item[1])
-    if not current or current < item[2] then redis.call('HSET', spec.nonces_key, item[1], item[2]) end
+    local key = spec.nonce_prefix .. item[1]
+    local current = redis.call('GET', key)
+    if not current or current < item[2] then redis.call('SET', key, item[2]) end
   end
 end
 """
