@@ -8,10 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
 
 from vaultexec.errors import TransactionClaimedError
 from vaultexec.model.serialisation import dump_json
 from vaultexec.store.protocol import ExecutionStore
+from vaultexec.store.redis import RedisStore
 from vaultexec.store.sqlite import SQLiteStore
 
 from store_samples import CHAIN_ID, SENDER, T0, VAULT, broadcasted, make_trade, signed_tx, started  # isort: skip
@@ -115,3 +117,18 @@ def test_a_trade_closed_without_its_tx_mined_gives_its_nonce_up(store: Execution
     assert store.nonce_holder(CHAIN_ID, SENDER, 900) == (VAULT, again.trade_id)
     with pytest.raises(TransactionClaimedError, match="already belongs to trade"):
         store.create(started(make_trade(), nonce=900))  # the refused trade's hash: still claimed
+
+
+def test_a_redis_vault_stored_before_claims_gets_them_indexed(redis_client: redis.Redis) -> None:
+    """Migration on open: records written without claims (as before issue 13) are indexed once per vault."""
+    first = started(make_trade(), nonce=950)
+    with RedisStore(redis_client, VAULT) as old:
+        old.create(first)
+    for key in redis_client.keys("vaultexec:claim:*") + redis_client.keys("vaultexec:wallet_nonce:*"):
+        redis_client.delete(key)
+    redis_client.delete(f"vaultexec:{VAULT}:claims_indexed")
+    store = RedisStore(redis_client, VAULT)
+    assert store.highest_nonce(CHAIN_ID, SENDER) == 950
+    assert store.nonce_holder(CHAIN_ID, SENDER, 950) == (VAULT, first.trade_id)
+    with pytest.raises(TransactionClaimedError, match=rf"belongs to trade {first.trade_id}\b"):
+        store.create(started(make_trade(), nonce=950))
