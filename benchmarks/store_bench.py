@@ -57,6 +57,8 @@ def make_reports(count: int) -> list[TradeExecution]:
         trade = copy.deepcopy(template)
         trade.trade_id = i + 1
         trade.opened_at = T0 + timedelta(seconds=i)
+        tx = trade.blockchain_transactions[0]  # each its own hash and nonce: the store refuses a shared one
+        tx.tx_hash, tx.nonce = "0x" + f"{i + 1:064x}", i + 1
         reports.append(trade)
     return reports
 

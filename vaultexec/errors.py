@@ -72,6 +72,13 @@ class TransactionTimeoutError(VaultExecError):
     """A transaction was not confirmed within the configured timeout."""
 
 
+class NodeBehindError(RPCError):
+    """The node's nonce for the hot wallet is below nonces the store holds as used: it lags or was rewound.
+
+    Nothing was signed (signing would reuse a nonce); run resume(), which re-sends the stored transactions.
+    """
+
+
 class NonceConsumedError(VaultExecError):
     """The nonce of our transaction was used by another transaction; ours can never land."""
 
@@ -98,6 +105,28 @@ class CorruptRecordError(StoreError):
 
 class StoreUnavailableError(StoreError):
     """The store backend cannot be reached (e.g. Redis down); the write did not happen."""
+
+
+class TransactionClaimedError(StoreError):
+    """A trade's transaction hash, or its (chain, wallet, nonce), already belongs to another stored trade.
+
+    Two executors signed the same transaction (or the same nonce) for different trades; nothing was written.
+    """
+
+
+class LeaseHeldError(StoreError):
+    """Another executor holds the lease on this vault or hot wallet; nothing was signed.
+
+    `holder` describes it (host, pid, since); wait for it to finish, or stop it.
+    """
+
+    def __init__(self, message: str, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class LeaseLostError(StoreError):
+    """This executor's lease passed to another executor (it expired while we were paused); the write was refused."""
 
 
 class ConfigurationError(VaultExecError):

@@ -15,6 +15,7 @@ from vaultexec.execution.executor import PlannedTrade, VaultExecutionModel
 from vaultexec.execution.settle import EXECUTED_TOPIC
 from vaultexec.model.run_state import RunState
 from vaultexec.model.trade import TradeExecution, TradeStatus
+from vaultexec.store.export import trade_row
 from vaultexec.store.sqlite import SQLiteStore
 from vaultexec.testing.world import World
 from vaultexec.vault.execute import AssetBound, encode_execute
@@ -108,7 +109,12 @@ def test_refused_trade_fails_alone(web3: Web3, world: World, vault: Contract,
     assert "50000000" in (settled[2].notes or "") or "holds" in (settled[2].notes or "")
     assert web3.eth.get_transaction_count(executor.wallet.address) == nonce_before + 2
     assert executor.run_state.trades_failed == 1 and 2 in executor.run_state.last_errors
-    assert executor.store.load(2).is_failed()
+    stored = executor.store.load(2)
+    assert stored.is_failed()
+    # issue 13, item 4: the refusal's reason is the trade's revert reason, also in the CSV
+    reason = stored.get_revert_reason()
+    assert reason is not None and ("50000000" in reason or "holds" in reason), stored.notes
+    assert trade_row(stored)["revert_reason"] == reason
 
 
 def test_reverting_trade_settles_failed_with_decoded_reason(web3: Web3, world: World, vault: Contract,

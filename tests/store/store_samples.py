@@ -49,9 +49,10 @@ def signed_tx(nonce: int = 7, tx_hash: str | None = None) -> BlockchainTransacti
     return tx
 
 
-def started(trade: TradeExecution, nonce: int = 7) -> TradeExecution:
-    """The write-ahead state: signed transaction attached, not yet broadcast."""
-    trade.set_blockchain_transactions([signed_tx(nonce)])
+def started(trade: TradeExecution, nonce: int | None = None) -> TradeExecution:
+    """The write-ahead state: signed transaction attached, not yet broadcast (nonce: the trade id unless given;
+    the store refuses a nonce or hash another trade holds)."""
+    trade.set_blockchain_transactions([signed_tx(trade.trade_id if nonce is None else nonce)])
     trade.mark_started((trade.opened_at or T0) + timedelta(seconds=1))
     return trade
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from store_samples import CHAIN_ID, T0, USDC, WETH, broadcasted, failed, make_trade, started, succeeded
 
 from vaultexec.model.identifiers import AssetIdentifier, ExchangeKind, TradingPairIdentifier
+from vaultexec.model.safetext import escape_text
 from vaultexec.store.export import (
     CSV_COLUMNS,
     export_csv,
@@ -101,7 +102,8 @@ def test_text_cells_cannot_become_spreadsheet_formulas(payload: str) -> None:
     row = rows[0]
     assert row["base"] == "'" + payload
     assert row["pair"] == "'" + trade.pair.get_ticker()
-    assert row["revert_reason"] == "'" + payload
+    # the reason is also escaped chain text (issue 13): a tab or CR shows as \t, \r
+    assert row["revert_reason"] == neutralise_formula(escape_text(payload))
     assert row["quote"] == "USDC"
 
 

@@ -225,11 +225,12 @@ class InterleavedRedisStore(RedisStore):
 
     between: Callable[[], None] | None = None
 
-    def _check_keeps_hashes(self, row: StoredRow, stored_body: bytes | None) -> None:
-        super()._check_keeps_hashes(row, stored_body)
+    def _check_keeps_hashes(self, row: StoredRow, stored_body: bytes | None) -> StoredRow:
+        stored = super()._check_keeps_hashes(row, stored_body)
         step, self.between = self.between, None
         if step is not None:
             step()
+        return stored
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["update", "update_many"])

@@ -26,6 +26,7 @@ from eth_utils.crypto import keccak
 from vaultexec.chain.reasons import KNOWN_ERROR_SIGNATURES, PANIC_MEANINGS, UNISWAP_SHORT_REASONS
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.errors import RPCReplyError
+from vaultexec.model.safetext import escape_text
 from vaultexec.model.transaction import BlockchainTransaction
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ MAX_NESTING = 8
 
 @dataclass(frozen=True)
 class DecodedRevert:
-    """A decoded revert. `kind`: error_string, panic, custom, empty, out_of_gas, unknown.
+    """A decoded revert. `kind`: error_string, panic, custom, empty, out_of_gas, evm_error (a failure without
+    revert data the trace names: INVALID opcode, failing precompile), unknown. Text from the chain is escaped.
 
     `message` is this level's text; `str()` gives the whole chain down to the innermost reason.
     `approximate` is set when the data came from a replay at the parent block, not from a trace.
@@ -142,8 +144,13 @@ def known_errors() -> ErrorRegistry:
 
 def decode_revert(data: bytes | str | None, registry: ErrorRegistry | None = None,
                   approximate: bool = False) -> DecodedRevert:
-    """Decode revert data (bytes or 0x-hex) into a `DecodedRevert`, unwrapping nested reverts."""
-    raw = _to_bytes(data)
+    """Decode revert data (bytes or 0x-hex) into a `DecodedRevert`, unwrapping nested reverts; text that is
+    not hex decodes as unknown data (never raises)."""
+    try:
+        raw = _to_bytes(data)
+    except ValueError:
+        return DecodedRevert("unknown", f"revert data is not hex: {escape_text(repr(str(data)[:80]))}",
+                             approximate=approximate)
     return _decode(raw, registry or known_errors(), approximate, depth=0)
 
 
@@ -154,7 +161,8 @@ def _decode(raw: bytes, registry: ErrorRegistry, approximate: bool, depth: int) 
     selector, body = raw[:4], raw[4:]
     try:
         if selector == ERROR_STRING_SELECTOR:
-            (reason,) = abi_decode(["string"], body)
+            (encoded,) = abi_decode(["bytes"], body)  # bytes: invalid UTF-8 still decodes (with U+FFFD)
+            reason = encoded.decode("utf-8", errors="replace")
             return DecodedRevert("error_string", explain_reason_string(reason), {"reason": reason}, raw,
                                  approximate, name="Error")
         if selector == PANIC_SELECTOR:
@@ -189,9 +197,13 @@ def _decode_custom(definition: ErrorDefinition, raw: bytes, registry: ErrorRegis
 
 
 def explain_reason_string(reason: str) -> str:
-    """The revert string, with the meaning appended for Uniswap's terse codes ('STF' -> ...)."""
+    """The revert string, escaped (`model.safetext`), with the meaning appended for Uniswap's terse codes
+    ('STF' -> ...); an empty string says so."""
+    if reason == "":
+        return 'Error(""): reverted with an empty reason string'
     meaning = UNISWAP_SHORT_REASONS.get(reason)
-    return f"{reason} ({meaning})" if meaning else reason
+    shown = escape_text(reason)
+    return f"{shown} ({meaning})" if meaning else shown
 
 
 def _readable(kind: str, value: Any) -> Any:
@@ -199,6 +211,8 @@ def _readable(kind: str, value: Any) -> Any:
         return to_checksum_address(value)
     if isinstance(value, bytes):
         return "0x" + value.hex()
+    if isinstance(value, str):
+        return escape_text(value)
     return value
 
 
@@ -262,7 +276,25 @@ def _from_trace(trace: Mapping[str, Any], registry: ErrorRegistry | None) -> Dec
     if decoded.innermost.kind != "empty":
         return decoded
     starved = _nested_out_of_gas(trace)
-    return decoded if starved is None else _with_innermost(decoded, _nested_starvation(starved))
+    if starved is not None:
+        return _with_innermost(decoded, _nested_starvation(starved))
+    failed = _evm_failure(trace)
+    return decoded if failed is None else _with_innermost(decoded, failed)
+
+
+def _evm_failure(call: Mapping[str, Any]) -> DecodedRevert | None:
+    """A call of the trace (this one first, then nested, depth first) that failed without reverting: an
+    INVALID or undefined opcode, a failing precompile, a stack error... named by the node's error text."""
+    error = str(call.get("error") or "")
+    if error and "revert" not in error.lower():
+        target = str(call.get("to") or "?")
+        return DecodedRevert("evm_error", f"{escape_text(error)} in the call to {escape_text(target)}",
+                             {"error": error, "target": target}, b"")
+    for sub in call.get("calls") or []:
+        found = _evm_failure(sub)
+        if found is not None:
+            return found
+    return None
 
 
 def _nested_out_of_gas(call: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -301,8 +333,12 @@ def _from_replay(client: RPCClient, tx: Mapping[str, Any], receipt: Mapping[str,
     except RPCReplyError as exc:
         if _is_out_of_gas(exc.rpc_message):
             return _out_of_gas(gas_used, True)
+        if _is_evm_error(exc.rpc_message):
+            to = str(tx.get("to") or "?")
+            return DecodedRevert("evm_error", f"{escape_text(exc.rpc_message)} in the call to {escape_text(to)}",
+                                 {"error": exc.rpc_message, "target": to}, b"", approximate=True)
         if not _is_revert_reply(exc):
-            return DecodedRevert("unknown", f"could not replay: {exc.rpc_message}")
+            return DecodedRevert("unknown", f"could not replay: {escape_text(exc.rpc_message)}")
         decoded = decode_revert(exc.data if isinstance(exc.data, str) else None, registry, approximate=True)
         if decoded.innermost.kind == "empty" and gas_used * 64 >= gas_limit * 63:
             # A nested call that runs out of gas leaves its caller 1/64 of the gas: all but that was used.
@@ -321,6 +357,12 @@ def _is_revert_reply(error: RPCReplyError) -> bool:
     data = error.data
     return (error.code == 3 or "revert" in error.rpc_message.lower()
             or (isinstance(data, str) and data.startswith("0x") and len(data) > 2))
+
+
+def _is_evm_error(text: str) -> bool:
+    """A node's answer that the call failed in the EVM without reverting (invalid opcode, precompile error)."""
+    lower = text.lower()
+    return "revert" not in lower and ("opcode" in lower or "precompile" in lower or lower.startswith("evm error"))
 
 
 def _is_out_of_gas(text: str) -> bool:

@@ -15,6 +15,7 @@ from vaultexec.vault.deploy import VaultConfig
 
 __all__ = ["missing_settings", "require_owner", "token_balance", "token_decimals", "token_symbol", "vault_view"]
 
+
 def vault_view(vault: Contract, name: str) -> Any:
     """The answer of the vault's view function `name` (no arguments); ConfigurationError when the contract
     at the vault address does not answer it (it is not a vault)."""

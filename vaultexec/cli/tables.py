@@ -17,6 +17,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from vaultexec.model.safetext import escape_text
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.export import trade_fields
 
@@ -90,8 +91,9 @@ def trades_table(trades: Iterable[TradeExecution], title: str) -> RenderableType
     for trade in trades:
         *cells, status = trade_cells(trade)
         style = {"success": "green", "failed": "red"}.get(status, "yellow")
-        table.add_row(*map(Text, cells), Text(status, style=style))
-    reasons = [Text(f"#{trade.trade_id} {trade.get_status().value}: {trade.get_revert_reason()}")
+        # symbols and reasons are chain text: escaped, so a revert string cannot forge lines or repaint
+        table.add_row(*(Text(escape_text(cell)) for cell in cells), Text(status, style=style))
+    reasons = [Text(f"#{trade.trade_id} {trade.get_status().value}: {escape_text(trade.get_revert_reason() or '')}")
                for trade in trades if trade.get_revert_reason()]
     return Group(table, *reasons)
 

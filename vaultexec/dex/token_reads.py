@@ -7,6 +7,7 @@ from web3 import Web3
 
 from vaultexec.dex.erc20 import decode_uint, encode_balance_of, encode_decimals, selector
 from vaultexec.errors import ConfigurationError
+from vaultexec.model.safetext import escape_text
 
 SYMBOL = selector("symbol()")
 
@@ -33,9 +34,10 @@ def token_balance(web3: Web3, token: str, owner: str) -> int:
 
 
 def token_symbol(web3: Web3, token: str) -> str:
-    """The token's symbol (string ABI; bytes32 symbols of old tokens are decoded too)."""
+    """The token's symbol (string ABI; bytes32 symbols of old tokens are decoded too), escaped: it is chain
+    text anyone can choose (`model.safetext`)."""
     data = _call(web3, token, SYMBOL, "symbol()")
     if len(data) == 32:
-        return data.rstrip(b"\0").decode(errors="replace")
-    (symbol,) = decode(["string"], data)
-    return str(symbol)
+        return escape_text(data.rstrip(b"\0").decode(errors="replace"))
+    (raw,) = decode(["bytes"], data)
+    return escape_text(raw.decode(errors="replace"))

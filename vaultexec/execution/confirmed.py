@@ -16,6 +16,7 @@ from vaultexec.execution.plan import TradePlan
 from vaultexec.execution.routing import VaultRouting
 from vaultexec.execution.routing_input import trade_label
 from vaultexec.model.deltas import AssetDelta
+from vaultexec.model.safetext import escape_text
 from vaultexec.model.trade import TradeExecution
 
 
@@ -92,5 +93,5 @@ def failure_reason(trade: TradeExecution) -> str:
     """Why `trade` failed: the decoded revert reason, else the last reason or note stored on it."""
     last = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
     notes = (trade.notes or "").splitlines()
-    return (trade.get_revert_reason() or (last.revert_reason if last is not None else None)
-            or (notes[-1] if notes else None) or "no reason recorded")
+    return escape_text(trade.get_revert_reason() or (last.revert_reason if last is not None else None)
+                       or (notes[-1] if notes else None) or "no reason recorded")

@@ -12,6 +12,7 @@ import datetime
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
@@ -31,6 +32,7 @@ from vaultexec.errors import (
     StoreError,
     VaultExecError,
 )
+from vaultexec.execution.nonce_floor import check_nonce_floor
 from vaultexec.execution.plan import ExecutionPlan, TradePlan
 from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
@@ -41,6 +43,7 @@ from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 from vaultexec.store.codec import check_storable
+from vaultexec.store.lease import DEFAULT_TTL, hold_leases
 from vaultexec.store.protocol import ExecutionStore
 
 logger = logging.getLogger(__name__)
@@ -164,6 +167,8 @@ class ExecutorConfig:
 
     tracker: TrackerConfig | None = None
     native_token_price: Decimal | None = None
+    #: Seconds a Redis lease lives without renewal (a crashed executor's lease frees after this).
+    lease_ttl: float = DEFAULT_TTL
 
 
 class VaultExecutionModel:
@@ -195,6 +200,16 @@ class VaultExecutionModel:
         `resume()` finishes it later. Trades refused by routing or pre-flight come back failed, unsigned.
         """
         _check_execute_arguments(trades, ts)
+        with self._leases():
+            return self._execute_trades(trades, ts)
+
+    def _leases(self) -> AbstractContextManager[None]:
+        """The (chain, vault) and (chain, wallet) leases (`store.lease`): one executor at a time signs for them."""
+        return hold_leases(self.store, self.wallet.chain_id, self.vault_address, self.wallet.address,
+                           ttl=self.config.lease_ttl)
+
+    def _execute_trades(self, trades: Sequence[TradeExecution],
+                        ts: datetime.datetime | None) -> list[TradeExecution]:
         now = ts or utc_now()
         ordered = sorted(trades, key=lambda t: t.get_execution_sort_position())
         for trade in ordered:
@@ -230,6 +245,7 @@ class VaultExecutionModel:
         fees = fetch_fees(self.client, self.wallet.chain_id)
         self._check_gas_funds(requests, fees)
         self.wallet.sync_nonce(self.client)
+        check_nonce_floor(self.client, self.store, self.wallet.chain_id, self.wallet.address)
         log = WriteAheadLog(self.store, self.vault_address)
         started = log.sign_and_store(requests, self.wallet, fees, now)
         self.on_stage(STAGE_SIGNED, started)
@@ -298,16 +314,21 @@ class VaultExecutionModel:
         back to broadcasted. Then every trade the store holds as started or broadcasted is tracked with its
         stored transaction (stored bytes that never reached the node are sent again) and settled.
         """
-        self.check_reorgs()
-        log = WriteAheadLog(self.store, self.vault_address)
-        resume_config = replace(self.tracker_config, drop_check_after=0.0)
-        settled = resume_trades(self.client, self._tracker(log, resume_config), log, self.store,
-                                self.vault_address, self.run_state, self.config.native_token_price)
-        self.wallet.sync_nonce(self.client)
-        return settled
+        with self._leases():
+            self._check_reorgs()
+            log = WriteAheadLog(self.store, self.vault_address)
+            resume_config = replace(self.tracker_config, drop_check_after=0.0)
+            settled = resume_trades(self.client, self._tracker(log, resume_config), log, self.store,
+                                    self.vault_address, self.run_state, self.config.native_token_price)
+            self.wallet.sync_nonce(self.client)
+            return settled
 
     def check_reorgs(self) -> list[TradeExecution]:
         """Take trades whose settlement a reorg undid back to broadcasted (see `reorg`); `resume()` calls it."""
+        with self._leases():
+            return self._check_reorgs()
+
+    def _check_reorgs(self) -> list[TradeExecution]:
         return reopen_reorged_trades(self.client, self.store, self.run_state, reorg_window(self.wallet.chain_id))
 
     def repair(self, trade_ids: Sequence[int] | None = None, note: str | None = None,
@@ -315,9 +336,10 @@ class VaultExecutionModel:
         """Close trades that cannot settle automatically (see `repair.repair_trades`); `force` (with trade ids
         and a note) closes trades that landed but cannot be settled, recording the receipt's facts. A receipt
         counts once it has the tracker's `confirmations` on top of it (`CONFIRMATIONS_BY_CHAIN` by default)."""
-        return repair_trades(self.client, self.store, self.vault_address, self.run_state, trade_ids, note,
-                             self.config.native_token_price, force=force,
-                             confirmations=self.tracker_config.confirmations)
+        with self._leases():
+            return repair_trades(self.client, self.store, self.vault_address, self.run_state, trade_ids, note,
+                                 self.config.native_token_price, force=force,
+                                 confirmations=self.tracker_config.confirmations)
 
     def get_pending_trades(self) -> list[TradeExecution]:
         """Trades the store holds as started or broadcasted."""

@@ -6,7 +6,11 @@ one's landed hash and the canonical block at each one's height. The block the tr
 left the canonical chain when the receipt is in another block, or when the receipt is gone and the
 canonical block at that height (at or below the head) has another hash. A receipt missing while its
 block is still canonical, or above the node's head, is a node whose receipts or blocks lag (a
-load-balanced provider), not a reorg: the trade is left settled and the next check looks again.
+load-balanced provider), not a reorg: the trade is left settled and the next check looks again --
+unless the node's pending nonce of the sender is at or below the transaction's nonce: then the node has
+neither mined nor pooled that nonce, so it came back from an older state (a restart from an old state dump,
+a node rewind). That trade is reopened like a reorged one and `resume()` re-sends its stored bytes (the same
+signed transaction: it cannot execute twice, and on a merely lagging node it lands with its old hash).
 
 A reorged trade goes back to broadcasted (`TradeExecution.mark_reorged`, stored with
 `revert_to_broadcasted`, its RunState count undone) and `resume()` tracks it again. Its stored bytes are
@@ -84,28 +88,38 @@ def find_reorged(client: RPCClient, store: ExecutionStore, window: int) -> list[
     if not recent:
         return []
     txs = [t.blockchain_transactions[-1] for t in recent]
+    senders = sorted({str(tx.from_address) for tx in txs if tx.from_address})
     replies = client.batch([("eth_blockNumber", []),
                             *[("eth_getTransactionReceipt", [tx.tx_hash]) for tx in txs],
-                            *[("eth_getBlockByNumber", [hex(int(tx.block_number or 0)), False]) for tx in txs]])
+                            *[("eth_getBlockByNumber", [hex(int(tx.block_number or 0)), False]) for tx in txs],
+                            *[("eth_getTransactionCount", [sender, "pending"]) for sender in senders]])
     head = int(replies[0].value(), 16)
-    receipts, blocks = replies[1:len(txs) + 1], replies[len(txs) + 1:]
+    receipts, blocks = replies[1:len(txs) + 1], replies[len(txs) + 1:2 * len(txs) + 1]
+    pending = {sender: int(reply.value(), 16) for sender, reply in zip(senders, replies[2 * len(txs) + 1:],
+                                                                      strict=True)}
     reorged = []
     for trade, tx, receipt, block in zip(recent, txs, receipts, blocks, strict=True):
-        reason = _reorg_reason(tx, receipt.value(), block.value(), head)
+        reason = _reorg_reason(tx, receipt.value(), block.value(), head, pending.get(str(tx.from_address)))
         if reason is not None:
             reorged.append(Reorged(trade, reason))
     return reorged
 
 
 def _reorg_reason(tx: BlockchainTransaction, receipt: dict[str, Any] | None, block: dict[str, Any] | None,
-                  head: int) -> str | None:
-    """Why `tx`'s settlement block left the canonical chain, or None if it did not (or cannot be told yet)."""
+                  head: int, pending_nonce: int | None = None) -> str | None:
+    """Why `tx`'s settlement block left the canonical chain, or None if it did not (or cannot be told yet).
+    `pending_nonce`: the node's pending nonce of the sender (tells a rewound node from a lagging one)."""
     if receipt is not None:
         if str(receipt["blockHash"]) == tx.block_hash:
             return None
         return (f"{tx.tx_hash} moved from block {tx.block_number} ({tx.block_hash}) to block "
                 f"{receipt_block(receipt)} ({receipt['blockHash']})")
     height = int(tx.block_number or 0)
+    if (height > head or block is None) and tx.nonce is not None and pending_nonce is not None \
+            and pending_nonce <= tx.nonce:
+        return (f"node rewind: the receipt of {tx.tx_hash} (block {height}) is gone, the node's head is {head} "
+                f"and its pending nonce of {tx.from_address} is {pending_nonce}, not above this transaction's "
+                f"{tx.nonce}: the node came back from an older state")
     if height > head or block is None:
         logger.info("no receipt for %s and block %d is beyond the node's head %d: a lagging node, checked "
                     "again next time", tx.tx_hash, height, head)

@@ -253,6 +253,39 @@ def fetch_execution_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]
     return by_hash
 
 
+_NO_CODE = "nothing was executed"
+
+
+def _why_no_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]) -> dict[str, str]:
+    """For mined transactions without settlement logs whose receipt is still in the block they were tracked in
+    (so no reorg): why, by lower-case hash. The called address has no code (nothing ran: the trade fails), or
+    it ran and emitted no `Executed` event (a SettlementError: look at the transaction). One batched request;
+    a transaction whose receipt is gone or moved is left out (a reorg: tracked again)."""
+    if not txs:
+        return {}
+    calls: list[tuple[str, list[Any]]] = []
+    for tx in txs:
+        calls += [("eth_getTransactionReceipt", [tx.tx_hash]),
+                  ("eth_getCode", [tx.contract_address, hex(int(tx.block_number or 0))])]
+    replies = client.batch(calls)
+    found: dict[str, str] = {}
+    for n, tx in enumerate(txs):
+        receipt, code = replies[2 * n], replies[2 * n + 1]
+        if receipt.error is not None or not receipt.result or code.error is not None:
+            continue
+        if str(receipt.result.get("blockHash")) != tx.block_hash:
+            continue
+        if str(code.result or "0x") in ("0x", ""):
+            found[str(tx.tx_hash).lower()] = (
+                f"{_NO_CODE}: {tx.tx_hash} succeeded, but {tx.contract_address} has no code at block "
+                f"{tx.block_number} (not a vault: check the vault address); only gas was spent")
+        else:
+            found[str(tx.tx_hash).lower()] = (
+                f"{tx.tx_hash} succeeded in block {tx.block_number} (still canonical), but {tx.contract_address} "
+                "emitted no Executed event: look at the transaction, then close the trade with repair")
+    return found
+
+
 def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: str, run_state: RunState,
                   native_token_price: Decimal | None = None,
                   vanished: set[int] | None = None) -> list[TradeExecution]:
@@ -266,12 +299,21 @@ def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: st
              and _landed_tx(t).tx_state in (TxState.confirmed, TxState.failed, TxState.replaced)]
     successes = [_landed_tx(t) for t in final if _landed_tx(t).tx_state is TxState.confirmed]
     logs = fetch_execution_logs(client, successes) if successes else {}
+    unlogged = _why_no_logs(client, [tx for tx in successes if not logs.get(str(tx.tx_hash).lower())])
     settled = []
     for trade in final:
         tx = _landed_tx(trade)
         try:
             if tx.tx_state is TxState.confirmed:
                 tx_logs = logs.get(str(tx.tx_hash).lower(), [])
+                why = unlogged.get(str(tx.tx_hash).lower())
+                if not tx_logs and why is not None:
+                    if why.startswith(_NO_CODE):
+                        settle_failure(trade, tx, why)
+                        run_state.record_trade_failure(trade.trade_id, why)
+                        settled.append(trade)
+                        continue
+                    raise SettlementError(why)
                 if not tx_logs:
                     raise ReceiptLogsMissingError(
                         f"no logs for {tx.tx_hash} in block {tx.block_number}: the receipt may have been "

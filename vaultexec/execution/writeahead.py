@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from vaultexec.chain.gas import FeeQuote
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.errors import DuplicateRecordError
+from vaultexec.errors import DuplicateRecordError, StoreError
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.run_state import utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
@@ -149,7 +149,14 @@ class WriteAheadLog:
         if self._deferred is not None:
             self._deferred.setdefault(trade.trade_id, _Deferred(trade, id(tx), stored))
         else:
-            self.store.update(trade)
+            try:
+                self.store.update(trade)
+            except StoreError as exc:
+                if current.hashes != stored.hashes:
+                    raise  # a new signed version is stored before it is sent, or not sent at all
+                logger.error("trade %d: its transaction is out, but storing that failed (tracking goes on; the "
+                             "next change or resume() stores it again): %s", trade.trade_id, exc)
+                return
         self._tracked[id(tx)] = (trade, current)
         if current.hashes != stored.hashes:
             logger.info("trade %d: replacement %s stored before broadcast", trade.trade_id, tx.tx_hash)

@@ -561,8 +561,11 @@ class TradeExecution(JsonModel):
         return None
 
     def get_revert_reason(self) -> str | None:
-        """Cleaned revert reason of the last reverted transaction."""
+        """Cleaned revert reason of the last reverted transaction; for a failed trade that never reverted on
+        chain (refused before signing, by routing or pre-flight), the reason its transaction holds."""
         tx = self.get_failed_transaction()
+        if tx is None and self.is_failed():
+            tx = next((t for t in reversed(self.blockchain_transactions) if t.revert_reason), None)
         return None if tx is None else clean_revert_reason(tx.revert_reason)
 
     # ------------------------------------------------------------ display

@@ -11,6 +11,7 @@ from typing import Any
 from vaultexec.errors import BadInputError
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.extra import ExecutorExtra
+from vaultexec.model.safetext import escape_text
 from vaultexec.model.serialisation import OMIT_EMPTY, JsonModel
 
 #: Prefixes nodes put before the contract's own revert message.
@@ -58,13 +59,14 @@ class TxState(enum.StrEnum):
 
 
 def clean_revert_reason(reason: str | None) -> str | None:
-    """The contract's own message without the node's "execution reverted: " style prefixes."""
+    """The contract's own message without the node's "execution reverted: " style prefixes, escaped (chain
+    text: a newline or ANSI escape in it is shown as `\\n`, `\\x1b`; see `model.safetext`)."""
     if reason is None:
         return None
     for prefix in _REVERT_PREFIXES:
         if reason.startswith(prefix):
-            return reason[len(prefix) :].strip("'\"")
-    return reason
+            return escape_text(reason[len(prefix) :].strip("'\""))
+    return escape_text(reason)
 
 
 @dataclass

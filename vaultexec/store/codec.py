@@ -27,6 +27,10 @@ _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
+#: (chain id, lower-case wallet address, nonce): a nonce one trade's transaction uses.
+NonceClaim = tuple[int, str, int]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRow:
     """What a backend writes for one trade."""
@@ -36,6 +40,8 @@ class StoredRow:
     status: str
     body: str
     tx_hashes: frozenset[str]
+    #: (chain id, lower-case sender, nonce) of every signed transaction of the trade.
+    nonces: frozenset[NonceClaim] = frozenset()
 
 
 def normalise_vault(vault: str) -> str:
@@ -91,6 +97,18 @@ def check_storable(trade: TradeExecution) -> None:
     if trade.opened_at is None:
         raise BadInputError(f"Cannot store trade #{trade.trade_id}: trade #{trade.trade_id} has no opened_at "
                             "time to index by. Set opened_at (naive UTC) when you create the trade.")
+#: Statuses in which a trade whose transaction was never mined gives its nonce up (the nonce never ran for it:
+#: refused at broadcast, dropped, or used by another transaction), so a later trade may sign it.
+_NONCE_RELEASED = frozenset({"failed", "repaired", "expired"})
+
+
+def nonces_of(trade: TradeExecution) -> frozenset[NonceClaim]:
+    """(chain id, sender, nonce) of every signed transaction of the trade (an unsigned one claims nothing, nor
+    one never mined of a trade that is closed: see `_NONCE_RELEASED`)."""
+    closed = status_of(trade) in _NONCE_RELEASED
+    return frozenset((tx.chain_id, tx.from_address.lower(), tx.nonce) for tx in trade.blockchain_transactions
+                     if tx.tx_hash is not None and tx.nonce is not None and tx.chain_id is not None
+                     and tx.from_address is not None and not (closed and tx.block_number is None))
 
 
 def encode(trade: TradeExecution) -> StoredRow:
@@ -98,7 +116,12 @@ def encode(trade: TradeExecution) -> StoredRow:
     check_storable(trade)
     assert trade.opened_at is not None  # checked above
     return StoredRow(trade.trade_id, to_time_key(trade.opened_at), status_of(trade), dump_json(trade),
-                     tx_hashes_of(trade))
+                     tx_hashes_of(trade), nonces_of(trade))
+
+
+def claims_row(trade: TradeExecution) -> StoredRow:
+    """The claim-bearing fields of a stored trade (hashes, nonces), without serialising it again."""
+    return StoredRow(trade.trade_id, 0, status_of(trade), "", tx_hashes_of(trade), nonces_of(trade))
 
 
 def encode_batch(trades: Sequence[TradeExecution]) -> list[StoredRow]:

@@ -3,6 +3,11 @@
 One store instance serves one vault: records are keyed by (vault address, trade id). A record is the
 whole `TradeExecution`; the same record is the write-ahead entry (created with its signed transactions
 before they are broadcast) and, once settled, the execution report. See docs/store.md.
+
+Both backends also refuse a transaction hash or a (chain, wallet, nonce) that another trade holds
+(`TransactionClaimedError`, see `store.claims`) and answer `highest_nonce(chain_id, wallet)` and
+`nonce_holder(chain_id, wallet, nonce)`; those two are not part of the protocol (a store without them, e.g. a
+test double, simply gets no nonce-floor check), nor are leases (`store.lease`, by backend).
 """
 
 from __future__ import annotations

@@ -43,9 +43,15 @@ from vaultexec.errors import (
     StoreUnavailableError,
 )
 from vaultexec.model.trade import TradeExecution
+from vaultexec.store.claims import (
+    claims_of,
+    owner_of,
+    released_claims,
+)
 from vaultexec.store.codec import (
     StoredRow,
     check_trade_id,
+    claims_row,
     decode,
     decode_transition,
     encode,
@@ -57,7 +63,15 @@ from vaultexec.store.codec import (
 )
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
-from vaultexec.store.redis_lua import BY_STATUS_LUA, CREATE_LUA, MAX_MEMBER_LUA, PAGE_LUA, REPLACE_LUA
+from vaultexec.store.redis_claims import RedisClaims
+from vaultexec.store.redis_lua import (
+    BY_STATUS_LUA,
+    CREATE_LUA,
+    MAX_MEMBER_LUA,
+    PAGE_LUA,
+    RECORD_CLAIMS_LUA,
+    REPLACE_LUA,
+)
 from vaultexec.store.redis_url import (
     RELAXED,
     STRICT,
@@ -76,6 +90,17 @@ DEFAULT_PREFIX = "vaultexec"
 _PAGE = 500
 _CAS_ATTEMPTS = 20
 
+def _cause_hint(exc: redis.RedisError) -> str:
+    """What to do about a refusal, by its cause (out of memory, read-only replica)."""
+    text = str(exc)
+    if "maxmemory" in text or text.startswith("OOM"):
+        return (" (Redis is out of memory, OOM: raise its maxmemory or free memory, then run again; "
+                "resume() finishes trades in flight)")
+    if isinstance(exc, redis.ReadOnlyError) or "read only replica" in text.lower():
+        return " (this server is a read-only replica: point the store URL at the primary)"
+    return ""
+
+
 def member_of(trade_id: int) -> str:
     return f"{trade_id:020d}"
 
@@ -85,9 +110,10 @@ def _sha1(body: bytes) -> str:
 
 
 #: What `_call` does, by the first word of its description: these may leave a partial write behind.
-_WRITES = ("create", "update", "write", "revert")
+_WRITES = ("create", "update", "write", "revert", "index", "set")
 
-class RedisStore:
+
+class RedisStore(RedisClaims):
     """The shared store: several executors (processes, hosts) may write to one Redis.
 
     Opening it checks the server's persistence (see module doc): ConfigurationError unless it runs with
@@ -108,12 +134,19 @@ class RedisStore:
         self._base = base
         self._meta = f"{base}:meta"
         self._vaults = f"{prefix}:vaults"
+        #: One key per claim and per wallet's highest nonce: a batch WATCHes only its own (other vaults' and
+        #: wallets' writes never make it retry).
+        self._claims, self._nonces = f"{prefix}:claim:", f"{prefix}:wallet_nonce:"
+        #: (lease key, token) pairs every write checks (set by `store.lease` while it holds them).
+        self.fences: tuple[tuple[str, str], ...] = ()
+        self._record_claims_script = client.register_script(RECORD_CLAIMS_LUA)
         self._create_script = client.register_script(CREATE_LUA)
         self._replace_script = client.register_script(REPLACE_LUA)
         self._page_script = client.register_script(PAGE_LUA)
         self._by_status_script = client.register_script(BY_STATUS_LUA)
         self._max_member_script = client.register_script(MAX_MEMBER_LUA)
         self._check_persistence()
+        self._index_claims()
 
     @classmethod
     def from_url(cls, url: str, vault: str, prefix: str = DEFAULT_PREFIX) -> RedisStore:
@@ -167,7 +200,7 @@ class RedisStore:
                 advice = "Nothing was written; run it again once Redis is back (check the URL and the server)."
             raise StoreUnavailableError(f"Redis store unreachable while trying to {what}: {exc}. {advice}") from exc
         except redis.RedisError as exc:
-            raise StoreError(f"Redis store refused to {what}: {exc}") from exc
+            raise StoreError(f"Redis store refused to {what}: {exc}{_cause_hint(exc)}") from exc
 
     @staticmethod
     def _transition_json(from_status: str | None, to_status: str, reason: str | None) -> str:
@@ -182,9 +215,11 @@ class RedisStore:
         keys = [self._reports, self._status, self._by_time, self._by_status(row.status),
                 self._history(member), self._vaults]
         args = [member, row.status, row.body, row.opened_at_us,
-                self._transition_json(None, row.status, None), self._vault]
-        created, status = self._call(f"create trade {row.trade_id}", self._create_script,
-                                     keys=keys, args=args)
+                self._transition_json(None, row.status, None), self._vault, self._spec([row])]
+        reply = self._call(f"create trade {row.trade_id}", self._create_script, keys=keys, args=args)
+        if reply[0] in (3, 4):
+            raise self._refused(row.trade_id, reply)
+        created, status = reply
         if not created:
             raise DuplicateRecordError(
                 f"Trade {row.trade_id} of vault {self._vault} is already stored (status {status.decode()}); "
@@ -213,16 +248,33 @@ class RedisStore:
         for _ in range(_CAS_ATTEMPTS):
             with self.client.pipeline(transaction=True) as pipe:
                 try:
-                    pipe.watch(self._status, self._reports)  # type: ignore[no-untyped-call]
+                    pipe.watch(self._status, self._reports,  # type: ignore[no-untyped-call]
+                               *self._guard_keys(rows))
                     raw: list[Any] = pipe.hmget(self._status, members)  # immediate after WATCH
                     stored = [value.decode() if isinstance(value, bytes) else value for value in raw]
                     self._check_batch(rows, stored, create)
+                    released: dict[str, str] = {}
                     if not create:
                         bodies: list[Any] = pipe.hmget(self._reports, members)
                         for row, body in zip(rows, bodies, strict=True):
-                            self._check_keeps_hashes(row, body)
+                            before = self._check_keeps_hashes(row, body)
+                            released.update((claim, owner_of(self._vault, row.trade_id))
+                                            for claim in released_claims(row, before))
+                    raised: dict[Any, Any] = self._check_batch_guard(pipe, rows)
+                    if released:
+                        pipe.watch(*(self._claims + claim for claim in released))  # type: ignore[no-untyped-call]
+                    owners: list[Any] = pipe.mget([self._claims + claim for claim in released]) if released else []
+                    released = {claim: owner for (claim, owner), held in zip(released.items(), owners, strict=True)
+                                if held is not None and held.decode() == owner}
                     pipe.multi()
                     self._queue_batch(pipe, rows, members, stored)
+                    if released:
+                        pipe.delete(*(self._claims + claim for claim in released))
+                    owned: dict[Any, Any] = {self._claims + claim: owner_of(self._vault, row.trade_id)
+                                             for row in rows for claim in claims_of(row)}
+                    owned.update((self._nonces + field, padded) for field, padded in raised.items())
+                    if owned:
+                        pipe.mset(owned)
                     pipe.execute()
                     return
                 except redis.WatchError:
@@ -261,10 +313,12 @@ class RedisStore:
             pipe.zadd(self._by_status(status), scored)
         pipe.sadd(self._vaults, self._vault)
 
-    def _check_keeps_hashes(self, row: StoredRow, stored_body: bytes | None) -> None:
-        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle)."""
+    def _check_keeps_hashes(self, row: StoredRow, stored_body: bytes | None) -> StoredRow:
+        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle); returns the stored
+        record's claims."""
         stored = decode(stored_body, self._vault, row.trade_id, self._where(row.trade_id))
         check_keeps_hashes(row.trade_id, tx_hashes_of(stored), row.tx_hashes)
+        return claims_row(stored)
 
     def _read_record(self, member: str) -> tuple[bytes | None, bytes | None]:
         """(status, body) of one trade, read together (MULTI/EXEC)."""
@@ -286,14 +340,17 @@ class RedisStore:
                 check_update(row.trade_id, stored, row.status)
             else:
                 check_reorg(row.trade_id, stored, row.status)
-            self._check_keeps_hashes(row, body)
+            before = self._check_keeps_hashes(row, body)
             assert body is not None  # decode() refused a missing body
             keys = [self._reports, self._status, self._by_time, self._by_status(stored),
                     self._by_status(row.status), self._history(member)]
             args = [member, stored, row.status, row.body, row.opened_at_us,
-                    self._transition_json(stored, row.status, reason), _sha1(body)]
-            outcome, _ = self._call(f"update trade {row.trade_id}", self._replace_script,
-                                    keys=keys, args=args)
+                    self._transition_json(stored, row.status, reason), _sha1(body),
+                    self._spec([row], released_claims(row, before))]
+            reply = self._call(f"update trade {row.trade_id}", self._replace_script, keys=keys, args=args)
+            if reply[0] in (3, 4):
+                raise self._refused(row.trade_id, reply)
+            outcome = reply[0]
             if outcome == 1:
                 if reason is not None:
                     logger.warning("trade %d of vault %s reverted %s -> %s: %s", row.trade_id, self._vault,

@@ -5,12 +5,57 @@ Members are trade ids zero-padded to 20 digits, so their string order is their n
 
 from __future__ import annotations
 
+# Shared by the write scripts. The last ARGV is a JSON spec (see redis.py `_spec`):
+#   fences: [[lease key, token]]   the write is refused ({4, holder}) unless each lease holds its token
+#   claim_prefix, owner, claims    each claim (key claim_prefix .. claim) must be free or the owner's
+#                                  ({3, claim, holder})
+#   release                        claims the owner gives up (its nonce, once its trade closed unmined)
+#   nonce_prefix, maxes: [[chain:wallet, padded nonce]]   each wallet's highest stored nonce (key
+#                                  nonce_prefix .. chain:wallet), raised
+GUARD_LUA = """
+local spec = cjson.decode(ARGV[#ARGV])
+local function guard()
+  for _, fence in ipairs(spec.fences) do
+    local held = redis.call('GET', fence[1])
+    if not held or string.sub(held, 1, #fence[2] + 1) ~= fence[2] .. '|' then
+      return {4, fence[1], held or ''}
+    end
+  end
+  for _, claim in ipairs(spec.claims) do
+    local holder = redis.call('GET', spec.claim_prefix .. claim)
+    if holder and holder ~= spec.owner then return {3, claim, holder} end
+  end
+  return nil
+end
+local function record_claims()
+  for _, claim in ipairs(spec.release) do
+    local key = spec.claim_prefix .. claim
+    if redis.call('GET', key) == spec.owner then redis.call('DEL', key) end
+  end
+  for _, claim in ipairs(spec.claims) do redis.call('SET', spec.claim_prefix .. claim, spec.owner) end
+  for _, item in ipairs(spec.maxes) do
+    local key = spec.nonce_prefix .. item[1]
+    local current = redis.call('GET', key)
+    if not current or current < item[2] then redis.call('SET', key, item[2]) end
+  end
+end
+"""
+
+# The claims and highest nonces of a batch written by MULTI/EXEC (checked by the caller under WATCH).
+RECORD_CLAIMS_LUA = GUARD_LUA + """
+record_claims()
+return 1
+"""
+
 # KEYS: reports, status, by_time, by_status[new], history, vaults
-# ARGV: member, status, body, score, transition json, vault
-CREATE_LUA = """
+# ARGV: member, status, body, score, transition json, vault, spec json
+CREATE_LUA = GUARD_LUA + """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   return {0, redis.call('HGET', KEYS[2], ARGV[1])}
 end
+local refused = guard()
+if refused then return refused end
+record_claims()
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
@@ -21,12 +66,16 @@ return {1, ARGV[2]}
 """
 
 # KEYS: reports, status, by_time, by_status[old], by_status[new], history
-# ARGV: member, expected old status, new status, body, score, transition json, sha1 of the expected old body
-REPLACE_LUA = """
+# ARGV: member, expected old status, new status, body, score, transition json, sha1 of the expected old body,
+#       spec json
+REPLACE_LUA = GUARD_LUA + """
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current then return {0, ''} end
 local body = redis.call('HGET', KEYS[1], ARGV[1])
 if current ~= ARGV[2] or not body or redis.sha1hex(body) ~= ARGV[7] then return {2, current} end
+local refused = guard()
+if refused then return refused end
+record_claims()
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])

@@ -25,9 +25,19 @@ from vaultexec.errors import (
     StoreUnavailableError,
 )
 from vaultexec.model.trade import TradeExecution
+from vaultexec.store.claims import (
+    NONCE_DIGITS,
+    check_claims,
+    claims_of,
+    describe_claim,
+    nonce_of_claim,
+    nonce_prefix,
+    owner_of,
+)
 from vaultexec.store.codec import (
     StoredRow,
     check_trade_id,
+    claims_row,
     decode,
     encode,
     encode_batch,
@@ -38,10 +48,11 @@ from vaultexec.store.codec import (
 )
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
+from vaultexec.store.sqlite_write import WriteTransaction, open_hint
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trades (
     vault TEXT NOT NULL,
@@ -69,6 +80,11 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL,
     PRIMARY KEY (vault, key)
 );
+CREATE TABLE IF NOT EXISTS tx_claims (
+    claim TEXT PRIMARY KEY,
+    vault TEXT NOT NULL,
+    trade_id INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 _PAGE = 500
 
@@ -85,12 +101,19 @@ class SQLiteStore:
                                          check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
+            # Never memory-map the database file: a page that cannot be backed any more (file truncated or
+            # replaced, storage gone) would kill the process with SIGBUS instead of an error we can report.
+            self._conn.execute("PRAGMA mmap_size=0")
             with self._write():
+                version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     self._conn.execute(statement)
+                if version < 2:
+                    self._index_claims()
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as exc:
-            raise StoreUnavailableError(f"Cannot open the SQLite store {self.path}: {exc}") from exc
+            raise StoreUnavailableError(f"Cannot open the SQLite store {self.path}: {exc}. "
+                                        f"{open_hint(self.path, exc)}") from exc
         mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             raise StoreError(f"SQLite store {self.path} is in journal mode {mode!r}, expected 'wal'.")
@@ -99,8 +122,8 @@ class SQLiteStore:
     def vault(self) -> str:
         return self._vault
 
-    def _write(self) -> _WriteTransaction:
-        return _WriteTransaction(self)
+    def _write(self) -> WriteTransaction:
+        return WriteTransaction(self._conn, self._lock, self.path)
 
     def _where(self, trade_id: int) -> str:
         return f"SQLite {self.path} (vault {self._vault}, trade {trade_id})"
@@ -117,6 +140,7 @@ class SQLiteStore:
                     f"Trade {row.trade_id} of vault {self._vault} is already stored (status {exists[0]}); "
                     "the store is append-only, use update() for a later state."
                 )
+            self._claim([row])
             self._conn.execute("INSERT INTO trades VALUES (?, ?, ?, ?, ?)",
                                (self._vault, row.trade_id, row.opened_at_us, row.status, row.body))
             self._record_transition(row, None, None)
@@ -138,6 +162,7 @@ class SQLiteStore:
                 raise DuplicateRecordError(
                     f"Trade {trade_id} of vault {self._vault} is already stored (status {status}); the store is "
                     f"append-only, so none of the batch's {len(rows)} trades was written.")
+            self._claim(rows)
             self._conn.executemany("INSERT INTO trades VALUES (?, ?, ?, ?, ?)",
                                    [(self._vault, r.trade_id, r.opened_at_us, r.status, r.body) for r in rows])
             self._record_transitions([(row, None) for row in rows])
@@ -148,6 +173,7 @@ class SQLiteStore:
             return
         with self._write():
             stored = self._stored_records([row.trade_id for row in rows])
+            before: list[StoredRow] = []
             for row in rows:
                 if row.trade_id not in stored:
                     raise RecordNotFoundError(
@@ -155,7 +181,8 @@ class SQLiteStore:
                         f"of the batch's {len(rows)} trades was written).")
                 status, body = stored[row.trade_id]
                 check_update(row.trade_id, status, row.status)
-                self._check_keeps_hashes(row, body)
+                before.append(self._check_keeps_hashes(row, body))
+            self._claim(rows, before)
             self._conn.executemany(
                 "UPDATE trades SET opened_at_us=?, status=?, body=? WHERE vault=? AND trade_id=?",
                 [(r.opened_at_us, r.status, r.body, self._vault, r.trade_id) for r in rows])
@@ -173,10 +200,12 @@ class SQLiteStore:
             found.update((trade_id, (status, body)) for trade_id, status, body in rows)
         return found
 
-    def _check_keeps_hashes(self, row: StoredRow, stored_body: str) -> None:
-        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle)."""
+    def _check_keeps_hashes(self, row: StoredRow, stored_body: str) -> StoredRow:
+        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle); returns the stored
+        record's claims."""
         stored = decode(stored_body, self._vault, row.trade_id, self._where(row.trade_id))
         check_keeps_hashes(row.trade_id, tx_hashes_of(stored), row.tx_hashes)
+        return claims_row(stored)
 
     def _record_transitions(self, rows: list[tuple[StoredRow, str | None]]) -> None:
         at_us = to_time_key(datetime.now(UTC))
@@ -197,7 +226,7 @@ class SQLiteStore:
                 check_update(row.trade_id, stored, row.status)
             else:
                 check_reorg(row.trade_id, stored, row.status)
-            self._check_keeps_hashes(row, found[1])
+            self._claim([row], [self._check_keeps_hashes(row, found[1])])
             if reason is not None:
                 logger.warning("trade %d of vault %s reverted %s -> %s: %s", row.trade_id, self._vault,
                                stored, row.status, reason)
@@ -211,6 +240,61 @@ class SQLiteStore:
             "INSERT INTO transitions (vault, trade_id, from_status, to_status, at_us, reason) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (self._vault, row.trade_id, from_status, row.status, to_time_key(datetime.now(UTC)), reason))
+
+    def _index_claims(self) -> None:
+        """Migration to schema 2: fill `tx_claims` from the stored records (every vault of the file).
+
+        Records stored before claims existed may already share a hash (the defect claims prevent): the first
+        trade keeps the claim and each clash is logged; a record that does not load is skipped and logged.
+        """
+        rows = self._conn.execute("SELECT vault, trade_id, body FROM trades ORDER BY vault, trade_id").fetchall()
+        for vault, trade_id, body in rows:
+            try:
+                row = encode(decode(body, vault, trade_id, self._where(trade_id)))
+            except StoreError as exc:
+                logger.warning("indexing transaction claims: skipped %s", exc)
+                continue
+            for claim in claims_of(row):
+                done = self._conn.execute("INSERT OR IGNORE INTO tx_claims VALUES (?, ?, ?)",
+                                          (claim, vault, trade_id))
+                if done.rowcount == 0:
+                    logger.warning("indexing transaction claims: trade %d of vault %s shares %s with an "
+                                   "earlier trade (stored before claims were checked)", trade_id, vault,
+                                   describe_claim(claim))
+        if rows:
+            logger.info("SQLite store %s: indexed the transaction claims of %d trades", self.path, len(rows))
+
+    def _claim(self, rows: list[StoredRow], before: list[StoredRow] | None = None) -> None:
+        """Check and record the rows' transaction claims (inside the caller's write transaction); `before`, the
+        stored rows they update: the claims those made and these do not are released."""
+        if before:
+            released = [(claim, self._vault, row.trade_id) for row, old in zip(rows, before, strict=True)
+                        for claim in set(claims_of(old)) - set(claims_of(row))]
+            self._conn.executemany("DELETE FROM tx_claims WHERE claim=? AND vault=? AND trade_id=?", released)
+        wanted = sorted({claim for row in rows for claim in claims_of(row)})
+        owners: dict[str, str | None] = {}
+        for start in range(0, len(wanted), _PAGE):
+            chunk = wanted[start:start + _PAGE]
+            marks = ",".join("?" * len(chunk))
+            found = self._conn.execute(f"SELECT claim, vault, trade_id FROM tx_claims WHERE claim IN ({marks})",
+                                       chunk).fetchall()
+            owners.update((claim, owner_of(vault, trade_id)) for claim, vault, trade_id in found)
+        check_claims(self._vault, rows, owners)
+        self._conn.executemany("INSERT OR IGNORE INTO tx_claims VALUES (?, ?, ?)",
+                               [(claim, self._vault, row.trade_id) for row in rows for claim in claims_of(row)])
+
+    def highest_nonce(self, chain_id: int, wallet: str) -> int | None:
+        """The highest nonce any stored trade (of any vault in this file) signed for `wallet` on `chain_id`."""
+        prefix = nonce_prefix(chain_id, wallet)
+        rows = self._query("SELECT claim FROM tx_claims WHERE claim >= ? AND claim < ? ORDER BY claim DESC "
+                           "LIMIT 1", (prefix, prefix + "~"))
+        return nonce_of_claim(rows[0][0]) if rows else None
+
+    def nonce_holder(self, chain_id: int, wallet: str, nonce: int) -> tuple[str, int] | None:
+        """(vault, trade id) of the stored trade that signed `nonce` of `wallet` on `chain_id`, or None."""
+        claim = f"{nonce_prefix(chain_id, wallet)}{nonce:0{NONCE_DIGITS}d}"
+        rows = self._query("SELECT vault, trade_id FROM tx_claims WHERE claim=?", (claim,))
+        return (str(rows[0][0]), int(rows[0][1])) if rows else None
 
     # --- reads ------------------------------------------------------------------------------------
 
@@ -317,38 +401,3 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _WriteTransaction:
-    """BEGIN IMMEDIATE ... COMMIT under the store's lock; rolls back on any exception."""
-
-    def __init__(self, store: SQLiteStore) -> None:
-        self._store = store
-
-    def __enter__(self) -> None:
-        self._store._lock.acquire()
-        try:
-            self._store._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            self._store._lock.release()
-            raise StoreUnavailableError(
-                f"Cannot start a write on the SQLite store {self._store.path}: {exc}. Another process may "
-                "hold the write lock for longer than the busy timeout.") from exc
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        conn = self._store._conn
-        try:
-            if exc_type is None:
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error as error:
-                    conn.execute("ROLLBACK")
-                    raise StoreUnavailableError(
-                        f"Commit to the SQLite store {self._store.path} failed: {error}") from error
-            else:
-                conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise StoreUnavailableError(
-                        f"Write to the SQLite store {self._store.path} failed: {exc}") from exc
-        finally:
-            self._store._lock.release()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from vaultexec.execution.assembly import ExecutorParts, connect_parts
 from vaultexec.execution.executor import VaultExecutionModel
 from vaultexec.execution.markets import MarketResolver
 from vaultexec.store import ExecutionStore, open_store
+from vaultexec.store.lease import LOCK_DIR_ENV
 from vaultexec.testing.anvil import AnvilInstance, launch_anvil
 from vaultexec.testing.executors import world_pairs, world_resolver
 from vaultexec.testing.realchain import prepare_real_world
@@ -101,6 +103,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigurationError as exc:
         raise pytest.UsageError(str(exc)) from None
     _turn_sigterm_into_interrupt(config)
+    # Leases of the SQLite store are machine-wide files; a test session (and the workers it starts) gets its
+    # own directory, so concurrent sessions on one machine, all using the same dev wallet, never meet.
+    os.environ.setdefault(LOCK_DIR_ENV, tempfile.mkdtemp(prefix="vaultexec-test-locks-"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
