@@ -6,6 +6,7 @@ import io
 import json
 import sys
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,30 @@ def run_state_from_trades(trades: list[TradeExecution], executor_id: str) -> Run
     return state
 
 
-def vault_facts(session: Session) -> dict[str, Any] | None:
-    """Owner, asset manager and pause flag read from chain, or None when no RPC URL is given."""
+def vault_facts(session: Session, assets: list[str] | None = None) -> dict[str, Any] | None:
+    """Owner, asset manager, pause flag, the loss bound with its remaining budget (USD, as strings) and the
+    spend limits of `assets` (raw units), read from chain; None when no RPC URL is given."""
     if not session.rpc_url:
         return None
     vault = session.vault()
-    return {"chain_id": session.chain_id, "owner": vault_view(vault, "owner"),
-            "asset_manager": vault_view(vault, "assetManager"), "paused": vault_view(vault, "paused")}
+    facts: dict[str, Any] = {"chain_id": session.chain_id, "owner": vault_view(vault, "owner"),
+                             "asset_manager": vault_view(vault, "assetManager"), "paused": vault_view(vault, "paused")}
+    active, cap_bps, capacity, period = vault_view(vault, "lossBound")
+    facts["loss_bound"] = {"active": active, "cap_bps": cap_bps, "budget": str(Decimal(capacity).scaleb(-18)),
+                           "refill_period": period,
+                           "budget_left": str(Decimal(vault_view(vault, "availableLossBudget")).scaleb(-18))}
+    limits: dict[str, Any] = {}
+    for asset in assets or []:
+        capacity, period = vault.functions.spendLimit(asset).call()
+        if capacity:
+            limits[asset] = {"capacity": capacity, "refill_period": period,
+                             "available": vault.functions.availableSpend(asset).call()}
+    facts["spend_limits"] = limits
+    return facts
+
+
+def _traded_assets(trades: list[TradeExecution]) -> list[str]:
+    return sorted({asset.address for t in trades for asset in (t.pair.base, t.pair.quote)})
 
 
 @cli.command("status")
@@ -61,7 +79,7 @@ def status_command(session: Session, as_json: bool) -> None:
     trades = store.export_all()
     counts = status_counts(trades)
     state = run_state_from_trades(trades, store.vault)
-    facts = vault_facts(session)
+    facts = vault_facts(session, _traded_assets(trades))
     document = {"vault": session.require_vault_address(), "store": redact_urls(session.store_url),
                 "trades_by_state": dict(sorted(counts.items())), "onchain": facts,
                 "run_state": json.loads(state.make_exportable_copy().to_json())}
@@ -73,6 +91,15 @@ def status_command(session: Session, as_json: bool) -> None:
     if facts:
         out.print(f"chain {facts['chain_id']}  owner {facts['owner']}  asset manager {facts['asset_manager']}"
                   f"  {'PAUSED' if facts['paused'] else 'active'}")
+        bound = facts["loss_bound"]
+        if bound["active"]:
+            out.print(f"loss bound: cap {bound['cap_bps']} bps per trade, budget left {bound['budget_left']} of "
+                      f"{bound['budget']} USD per {bound['refill_period']}s")
+        else:
+            out.print("loss bound: OFF (only spend limits and opted-in assets bound a leaked key)")
+        for asset, limit in facts["spend_limits"].items():
+            out.print(f"spend limit {asset}: {limit['available']} of {limit['capacity']} raw available "
+                      f"(refill {limit['refill_period']}s)")
     out.print(counts_table(counts))
     open_trades = [t for t in trades if t.is_pending() or t.is_planned()]
     if open_trades:
