@@ -34,6 +34,7 @@ WHALE_WETH = 20_000 * WETH
 def _dump_weth(world: World, swap: Callable[[str], Any], router: str) -> None:
     """The attacker (front-run leg): sell `WHALE_WETH` into the pool through `router`, crashing WETH."""
     whale = world.deployer
+    world.web3.provider.make_request("anvil_setBalance", [whale, hex(10 * WHALE_WETH)])  # type: ignore[arg-type]
     world.fund("WETH", whale, WHALE_WETH)
     world.weth.functions.approve(router, WHALE_WETH).transact({"from": whale})
     swap(whale).transact({"from": whale, "gas": 3_000_000})
