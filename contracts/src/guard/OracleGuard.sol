@@ -22,12 +22,14 @@ abstract contract OracleGuard is IOracleGuard {
     uint256 internal constant BPS = 10_000;
     uint256 private constant MAX_DECIMALS = 36;
 
-    /// @dev One slot. `active` false: no bound, no oracle read.
+    /// @dev One slot. `active` false: no bound, no oracle read. `sequencerCheck`: a sequencer-uptime feed is
+    /// set (its own slot is read only then: on L1 the check costs nothing).
     struct LossBoundConfig {
         bool active;
         uint16 capBps;
         uint64 refillPeriod;
         uint128 capacity;
+        bool sequencerCheck;
     }
 
     /// @dev Rolling budget state: `available` as of `lastUpdate`.
@@ -87,6 +89,7 @@ abstract contract OracleGuard is IOracleGuard {
         _checkConfigAuth();
         if (gracePeriod > type(uint32).max) revert BadPriceSource(address(0), feed);
         (_sequencerFeed, _sequencerGrace) = (feed, uint32(gracePeriod));
+        _lossBound.sequencerCheck = feed != address(0);
         emit SequencerFeedSet(feed, gracePeriod);
     }
 
@@ -99,7 +102,7 @@ abstract contract OracleGuard is IOracleGuard {
         LossBoundConfig memory old = _lossBound;
         // A new bound starts full; a changed one keeps its consumption (capped at the new capacity).
         uint256 available = old.active ? Math.min(_availableBudget(old), capacity) : capacity;
-        _lossBound = LossBoundConfig(true, uint16(capBps), uint64(refillPeriod), uint128(capacity));
+        _lossBound = LossBoundConfig(true, uint16(capBps), uint64(refillPeriod), uint128(capacity), old.sequencerCheck);
         _budget = Budget(uint128(available), uint64(block.timestamp));
         emit LossBoundSet(capBps, capacity, refillPeriod);
     }
@@ -107,7 +110,7 @@ abstract contract OracleGuard is IOracleGuard {
     /// @inheritdoc IOracleGuard
     function disableLossBound() external override {
         _checkConfigAuth();
-        delete _lossBound;
+        _lossBound = LossBoundConfig(false, 0, 0, 0, _lossBound.sequencerCheck);
         delete _budget;
         emit LossBoundDisabled();
     }
@@ -138,8 +141,8 @@ abstract contract OracleGuard is IOracleGuard {
         address[] calldata receiveAssets,
         uint256[] calldata received
     ) external view override returns (uint256 valueSpent, uint256 valueReceived, uint256 loss, uint256 maxLoss) {
-        (valueSpent, valueReceived, loss) = _measureLoss(spendAssets, spent, receiveAssets, received);
         LossBoundConfig memory b = _lossBound;
+        (valueSpent, valueReceived, loss) = _measureLoss(b, spendAssets, spent, receiveAssets, received);
         maxLoss = b.active ? Math.min(valueSpent * b.capBps / BPS, _availableBudget(b)) : type(uint256).max;
     }
 
@@ -161,7 +164,7 @@ abstract contract OracleGuard is IOracleGuard {
         LossBoundConfig memory b = _lossBound;
         if (!b.active) return;
         (uint256 valueSpent, uint256 valueReceived, uint256 loss) =
-            _measureLoss(spendAssets, spent, receiveAssets, received);
+            _measureLoss(b, spendAssets, spent, receiveAssets, received);
         uint256 maxLoss = valueSpent * b.capBps / BPS; // rounded down: toward refusing
         if (loss > maxLoss) revert LossCapExceeded(loss, maxLoss, valueSpent);
         uint256 available = _availableBudget(b);
@@ -178,12 +181,13 @@ abstract contract OracleGuard is IOracleGuard {
     /// @dev Value spent rounded up, received rounded down: the loss is never understated. Every asset
     /// listed must be priced, amount 0 or not (fail closed on a misconfigured asset).
     function _measureLoss(
+        LossBoundConfig memory b,
         address[] memory spendAssets,
         uint256[] memory spent,
         address[] memory receiveAssets,
         uint256[] memory received
     ) private view returns (uint256 valueSpent, uint256 valueReceived, uint256 loss) {
-        _checkSequencer();
+        if (b.sequencerCheck) _checkSequencer();
         for (uint256 t; t < spendAssets.length; ++t) {
             valueSpent += _value(spendAssets[t], spent[t], true);
         }
@@ -240,7 +244,6 @@ abstract contract OracleGuard is IOracleGuard {
     /// @dev On an L2 with a sequencer-uptime feed: refuse while down and during the grace period after.
     function _checkSequencer() private view {
         address feed = _sequencerFeed;
-        if (feed == address(0)) return;
         (, int256 answer, uint256 startedAt,,) = AggregatorV3Interface(feed).latestRoundData();
         if (answer != 0) revert SequencerDown();
         uint256 grace = _sequencerGrace;
