@@ -53,9 +53,9 @@ def vault_facts(session: Session, assets: list[str] | None = None) -> dict[str, 
     facts: dict[str, Any] = {"chain_id": session.chain_id, "owner": vault_view(vault, "owner"),
                              "asset_manager": vault_view(vault, "assetManager"), "paused": vault_view(vault, "paused")}
     active, cap_bps, capacity, period = vault_view(vault, "lossBound")
-    facts["loss_bound"] = {"active": active, "cap_bps": cap_bps, "budget": str(Decimal(capacity).scaleb(-18)),
+    facts["loss_bound"] = {"active": active, "cap_bps": cap_bps, "budget": _usd(capacity),
                            "refill_period": period,
-                           "budget_left": str(Decimal(vault_view(vault, "availableLossBudget")).scaleb(-18))}
+                           "budget_left": _usd(vault_view(vault, "availableLossBudget"))}
     limits: dict[str, Any] = {}
     for asset in assets or []:
         capacity, period = vault.functions.spendLimit(asset).call()
@@ -64,6 +64,11 @@ def vault_facts(session: Session, assets: list[str] | None = None) -> dict[str, 
                              "available": vault.functions.availableSpend(asset).call()}
     facts["spend_limits"] = limits
     return facts
+
+
+def _usd(raw: int) -> str:
+    """18-decimal valuation units as a plain decimal string ("250000", "12.5")."""
+    return f"{Decimal(raw).scaleb(-18).normalize():f}"
 
 
 def _traded_assets(trades: list[TradeExecution]) -> list[str]:
