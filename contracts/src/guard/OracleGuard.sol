@@ -197,23 +197,26 @@ abstract contract OracleGuard is IOracleGuard {
         loss = valueSpent > valueReceived ? valueSpent - valueReceived : 0;
     }
 
-    /// @dev `amount` of `asset` in valuation units (18 decimals).
+    /// @dev `amount` of `asset` in valuation units (18 decimals). Read through a storage pointer: a Feed
+    /// costs one slot (the TWAP's `quote` slot is read only for a TWAP).
     function _value(address asset, uint256 amount, bool roundUp) private view returns (uint256) {
-        PriceSource memory p = _priceSources[asset];
-        if (p.kind == PriceKind.Feed) return _feedValue(asset, p, amount, roundUp);
-        if (p.kind == PriceKind.Twap) {
-            PriceSource memory q = _priceSources[p.quote];
-            if (q.kind != PriceKind.Feed) revert TwapQuoteNotFeedPriced(asset, p.quote);
+        PriceSource storage p = _priceSources[asset];
+        PriceKind kind = p.kind;
+        if (kind == PriceKind.Feed) return _feedValue(asset, p, amount, roundUp);
+        if (kind == PriceKind.Twap) {
+            address quote = p.quote;
+            PriceSource storage q = _priceSources[quote];
+            if (q.kind != PriceKind.Feed) revert TwapQuoteNotFeedPriced(asset, quote);
             int256 tick = _meanTick(p.source, p.heartbeatOrWindow);
             // price(token0 in token1) = 1.0001^tick: the asset as token1 converts at the inverse.
             uint256 quoteAmount = TickPrice.convert(amount, p.assetIsToken0 ? tick : -tick, roundUp);
-            return _feedValue(p.quote, q, quoteAmount, roundUp);
+            return _feedValue(quote, q, quoteAmount, roundUp);
         }
         revert AssetNotPriced(asset);
     }
 
     /// @dev amount * answer * 1e18 / 10^(feedDecimals + assetDecimals), after the freshness checks.
-    function _feedValue(address asset, PriceSource memory p, uint256 amount, bool roundUp)
+    function _feedValue(address asset, PriceSource storage p, uint256 amount, bool roundUp)
         private
         view
         returns (uint256)
