@@ -12,6 +12,11 @@ already hold both tokens, so no side pays a first-write SSTORE.
   is the cheaper one: the allowance x -> 0 write earns a refund);
 - "vault": one `execute` = approve(exact amount) + swap + allowance reset + bounds checks + `Executed`.
 Targets: vault <= 1.25 x the cheaper of the two EOA swaps; vault <= 1.0 x approve + swap.
+
+Tables: the loss bound off (the spent asset opted in as unbounded), the loss bound on with Chainlink-style
+feeds on both assets (the world vault's default), the bound on with the received WETH priced by the
+USDC/WETH 0.3% V3 pool's 30-minute TWAP (in USDC, itself feed-priced), and a rolling spend limit. The last
+table prints what the loss bound costs per execute (gas with the bound - gas without it).
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ from vaultexec.testing.anvil import AnvilInstance, launch_anvil
 from vaultexec.testing.plugin import CODE_SIZE_LIMIT, make_web3
 from vaultexec.testing.vaults import deploy_world_vault
 from vaultexec.testing.world import World, deploy_world
-from vaultexec.vault.deploy import SpendLimit, VaultConfig, configure_vault
 
 MAX_UINT256 = 2**256 - 1
 DEADLINE = 2**40
@@ -147,17 +151,30 @@ def main() -> None:
             _send(web3, eoa, world.usdc.address, world.usdc.encode_abi("approve", args=[router.address, AMOUNT_IN]))
             _send(web3, eoa, router.address, build(world, router, eoa))
 
-        rows = [_measure(node, world, vault, manager, eoa, *scenario) for scenario in SCENARIOS]
-        snapshot = node.rpc("evm_snapshot")
-        limits = VaultConfig(spend_limits=[SpendLimit(world.usdc.address, 10**6 * 10**6, 86_400)])
-        configure_vault(web3, vault, world.deployer, limits)
-        limited = [_measure(node, world, vault, manager, eoa, *scenario) for scenario in SCENARIOS]
-        node.rpc("evm_revert", [snapshot])
+        def measured(*settings: Any) -> list[Row]:
+            snapshot = node.rpc("evm_snapshot")
+            for fn in settings:
+                fn.transact({"from": world.deployer})
+            rows = [_measure(node, world, vault, manager, eoa, *scenario) for scenario in SCENARIOS]
+            node.rpc("evm_revert", [snapshot])
+            return rows
+
+        fns, usdc = vault.functions, world.usdc.address
+        off = measured(fns.disableLossBound(), fns.setUnboundedSpendAllowed(usdc, True))
+        chainlink = measured()  # the world vault: both assets feed-priced, loss bound on
+        twap = measured(fns.setPriceTwap(world.weth.address, world.v3_pool("USDC", "WETH", 3000), 1800))
+        limited = measured(fns.disableLossBound(), fns.setSpendLimit(usdc, 10**6 * 10**6, 86_400))
 
     out: list[Any] = ["Vault gas: receipt gasUsed (whole transaction); targets: vault / cheaper EOA swap "
                       f"<= {SINGLE_TARGET}, vault / (approve + swap) <= {TWO_TX_TARGET}", ""]
-    out += [*_table("no spend limit on the spent asset", rows), ""]
-    out += _table("with a rolling spend limit on the spent asset (one more storage write)", limited)
+    out += [*_table("loss bound off (spent asset opted in as unbounded), no spend limit", off), ""]
+    out += [*_table("loss bound on: Chainlink-style feeds (MockV3Aggregator) on USDC and WETH", chainlink), ""]
+    out += [*_table("loss bound on: WETH by the USDC/WETH 0.3% V3 TWAP (30 min), USDC by its feed", twap), ""]
+    out += [*_table("loss bound off, rolling spend limit on the spent asset (one more storage write)", limited), ""]
+    out += ["### what the loss bound costs per execute (gas with it - gas without it)", "",
+            "| swap | Chainlink feeds | TWAP + feed |", "| --- | ---: | ---: |"]
+    for base, feed, pool in zip(off, chainlink, twap, strict=True):
+        out.append(f"| {base.label} | +{feed.vault - base.vault:,} | +{pool.vault - base.vault:,} |")
     print("\n".join(out))
 
 

@@ -96,7 +96,19 @@ def world_config_document(world: World) -> dict[str, object]:
         "assets": list(config.assets),
         "routers": {router: kinds[int(kind)] for router, kind in config.routers.items()},
         "pools": [{"router": p.router, "tokens": [p.token_a, p.token_b], "fee": p.fee} for p in config.pools],
+        "price_feeds": [{"asset": f.asset, "feed": f.feed, "heartbeat": f.heartbeat} for f in config.price_feeds],
+        "price_twaps": [{"asset": t.asset, "pool": t.pool, "window": t.window} for t in config.price_twaps],
+        "spend_limits": [{"asset": s.asset, "capacity": str(Decimal(s.capacity).scaleb(-_decimals_of(world, s.asset))),
+                          "refill_period": s.refill_period} for s in config.spend_limits],
+        **({"loss_bound": {"cap_bps": config.loss_bound.cap_bps,
+                           "budget": str(Decimal(config.loss_bound.capacity).scaleb(-18)),
+                           "refill_period": config.loss_bound.refill_period}} if config.loss_bound else {}),
     }
+
+
+def _decimals_of(world: World, address: str) -> int:
+    symbol = next(symbol for symbol, token in world.tokens.items() if token.address == address)
+    return world.decimals(symbol)
 
 
 def _whale_swap(world: World, pair: TradingPairIdentifier) -> None:

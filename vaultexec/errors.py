@@ -6,6 +6,8 @@ A message says what happened, with the numbers, and what to do next.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 class VaultExecError(Exception):
     """Root of every error vaultexec raises on purpose."""
@@ -37,6 +39,20 @@ class RouteNotFoundError(VaultExecError):
 
 class GuardRefusedError(VaultExecError):
     """The vault's guard would refuse this trade (asset, router or pool not allowed, limit reached)."""
+
+
+class OracleLossRefusedError(GuardRefusedError):
+    """At its minimum receive the trade could lose more, at the vault's oracle prices, than the vault's loss
+    bound allows (per-execute cap or rolling budget): the vault would refuse it, so nothing was signed.
+
+    Values are in the vault's valuation unit (USD for USD feeds) as Decimals.
+    """
+
+    def __init__(self, message: str, trade_id: int, loss: Decimal, max_loss: Decimal) -> None:
+        super().__init__(message)
+        self.trade_id = trade_id
+        self.loss = loss
+        self.max_loss = max_loss
 
 
 class InsufficientBalanceError(VaultExecError):

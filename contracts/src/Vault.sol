@@ -7,14 +7,18 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 import {IVault, RouterKind, Call, AssetBound} from "./interfaces/IVault.sol";
+import {OracleGuard} from "./guard/OracleGuard.sol";
+import {RollingBucket} from "./libraries/RollingBucket.sol";
 import {IUniswapV2Router, IUniswapV3SwapRouter, IUniswapSwapRouter02} from "./interfaces/IUniswapRouters.sol";
 import {CanonicalCalldata, Swap} from "./libraries/CanonicalCalldata.sol";
 
 /// @title Vault
 /// @notice Holds the funds; its one asset manager may only swap them through whitelisted routers and
-/// pools, back into the vault, within declared per-asset bounds and rolling spend limits.
+/// pools, back into the vault, within declared per-asset bounds, rolling spend limits and an oracle-priced
+/// loss bound (per execute and per period, see `OracleGuard`). An asset can be spent only if something
+/// bounds it: a spend limit, a price under the active loss bound, or the owner's explicit unbounded opt-in.
 /// @dev No upgradeability, no receive/fallback, no delegatecall, no ETH value in any call.
-contract Vault is IVault, Ownable2Step {
+contract Vault is IVault, OracleGuard, Ownable2Step {
     using SafeERC20 for IERC20;
 
     uint256 public constant MAX_CALLS = 8;
@@ -22,13 +26,16 @@ contract Vault is IVault, Ownable2Step {
     uint256 public constant MAX_ASSETS = 8;
     uint256 private constant NOT_FOUND = type(uint256).max;
 
-    /// @dev One slot per address, whether a router (`kind`) or an asset (`allowed`, spend limit with
-    /// capacity 0 = none): a call's target is dispatched with a single storage read.
+    /// @dev One slot per address, whether a router (`kind`, `epoch` of its pool whitelist) or an asset
+    /// (`allowed`, spend limit with capacity 0 = none, `unbounded` opt-in): a call's target is dispatched
+    /// with a single storage read.
     struct TargetConfig {
         RouterKind kind;
         bool allowed;
         uint64 refillPeriod;
         uint128 capacity;
+        bool unbounded;
+        uint32 epoch;
     }
 
     /// @dev Rolling-limit state: `available` as of `lastUpdate` (seconds).
@@ -107,6 +114,7 @@ contract Vault is IVault, Ownable2Step {
         _settleSpends(plan, maxSpend, spent);
         _settleReceives(plan, minReceive, received);
         _checkIntermediates(plan, intermediateBefore);
+        _chargeLoss(plan.spendAssets, spent, plan.receiveAssets, received);
         emit Executed(msg.sender, plan.spendAssets, spent, plan.receiveAssets, received);
     }
 
@@ -131,7 +139,16 @@ contract Vault is IVault, Ownable2Step {
     /// @inheritdoc IVault
     function setRouter(address router, RouterKind kind) external override onlyOwner {
         if (router == address(0)) revert ZeroAddress();
-        _targets[router].kind = kind;
+        TargetConfig storage config = _targets[router];
+        RouterKind previous = config.kind;
+        if (previous == kind) return; // unchanged: its pools stay as they are
+        if (previous != RouterKind.None) {
+            // A new epoch: every pool allowed so far for this router is gone, also if this kind comes back.
+            uint32 epoch = config.epoch + 1;
+            config.epoch = epoch;
+            emit RouterPoolsCleared(router, previous, epoch);
+        }
+        config.kind = kind;
         emit RouterSet(router, kind);
     }
 
@@ -150,7 +167,7 @@ contract Vault is IVault, Ownable2Step {
             revert FeeNotValidForRouter(router, kind, fee);
         }
         (address token0, address token1) = tokenA < tokenB ? (tokenA, tokenB) : (tokenB, tokenA);
-        _pools[_poolKey(router, kind, token0, token1, fee)] = allowed;
+        _pools[_poolKey(router, kind, _targets[router].epoch, token0, token1, fee)] = allowed;
         emit PoolAllowedSet(router, token0, token1, fee, allowed);
     }
 
@@ -176,6 +193,13 @@ contract Vault is IVault, Ownable2Step {
     }
 
     /// @inheritdoc IVault
+    function setUnboundedSpendAllowed(address asset, bool allowed) external override onlyOwner {
+        if (asset == address(0)) revert ZeroAddress();
+        _targets[asset].unbounded = allowed;
+        emit UnboundedSpendAllowedSet(asset, allowed);
+    }
+
+    /// @inheritdoc IVault
     function setAssetManager(address manager) external override onlyOwner {
         emit AssetManagerSet(assetManager, manager);
         assetManager = manager;
@@ -185,20 +209,32 @@ contract Vault is IVault, Ownable2Step {
     function withdraw(address asset, uint256 amount) external override onlyOwner nonReentrant {
         address to = owner();
         if (amount == type(uint256).max) amount = _balanceOf(asset); // all of it: immune to front-running dust
+        if (amount == 0) return; // nothing to send: a token that reverts on zero transfers cannot block this
         emit Withdrawn(asset, to, amount);
         IERC20(asset).safeTransfer(to, amount);
     }
 
     /// @inheritdoc IVault
+    function withdrawEth() external override onlyOwner nonReentrant {
+        uint256 amount = address(this).balance;
+        if (amount == 0) return;
+        address to = owner();
+        emit EthWithdrawn(to, amount);
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert EthTransferFailed(to, amount);
+    }
+
+    /// @inheritdoc IVault
     function pause() external override {
         if (msg.sender != owner() && msg.sender != assetManager) revert NotOwnerOrAssetManager(msg.sender);
+        if (paused) return;
         paused = true;
         emit Paused(msg.sender);
     }
 
     /// @inheritdoc IVault
     function unpause() external override onlyOwner {
-        if (!paused) revert NotPaused();
+        if (!paused) return;
         paused = false;
         emit Unpaused(msg.sender);
     }
@@ -208,7 +244,17 @@ contract Vault is IVault, Ownable2Step {
         revert RenounceOwnershipDisabled();
     }
 
+    /// @dev Configuration of the oracle guard: the owner only.
+    function _checkConfigAuth() internal view override {
+        _checkOwner();
+    }
+
     // ================================================================ views
+
+    /// @inheritdoc IVault
+    function isUnboundedSpendAllowed(address asset) external view override returns (bool) {
+        return _targets[asset].unbounded;
+    }
 
     /// @inheritdoc IVault
     function isAssetAllowed(address asset) external view override returns (bool) {
@@ -227,10 +273,10 @@ contract Vault is IVault, Ownable2Step {
         override
         returns (bool)
     {
-        RouterKind kind = _targets[router].kind;
-        if (kind == RouterKind.None) return false;
+        TargetConfig memory config = _targets[router];
+        if (config.kind == RouterKind.None) return false;
         (address token0, address token1) = tokenA < tokenB ? (tokenA, tokenB) : (tokenB, tokenA);
-        return _pools[_poolKey(router, kind, token0, token1, fee)];
+        return _pools[_poolKey(router, config.kind, config.epoch, token0, token1, fee)];
     }
 
     /// @inheritdoc IVault
@@ -261,7 +307,7 @@ contract Vault is IVault, Ownable2Step {
             plan.spendAssets = new address[](maxSpend.length);
             for (uint256 k; k < maxSpend.length; ++k) {
                 address asset = maxSpend[k].asset;
-                if (_checkDeclarable(plan.spendAssets, k, asset)) plan.limitedSpendMask |= 1 << k;
+                if (_checkDeclarable(plan.spendAssets, k, asset, true)) plan.limitedSpendMask |= 1 << k;
                 plan.spendAssets[k] = asset;
             }
             plan.receiveAssets = new address[](minReceive.length);
@@ -271,7 +317,7 @@ contract Vault is IVault, Ownable2Step {
                     revert AssetInBothLists(asset);
                 }
                 if (amount == 0) revert ZeroMinReceive(asset);
-                _checkDeclarable(plan.receiveAssets, k, asset);
+                _checkDeclarable(plan.receiveAssets, k, asset, false);
                 plan.receiveAssets[k] = asset;
             }
 
@@ -283,14 +329,20 @@ contract Vault is IVault, Ownable2Step {
         }
     }
 
-    /// @dev An allowed asset not already among the first `count` entries of its list; returns whether it
-    /// has a rolling spend limit (read in the same slot).
-    function _checkDeclarable(address[] memory list, uint256 count, address asset) private view returns (bool limited) {
+    /// @dev An allowed asset not already among the first `count` entries of its list and, to be spent,
+    /// bounded (a spend limit, a price under the active loss bound, or the unbounded opt-in); returns
+    /// whether it has a rolling spend limit (read in the same slot).
+    function _checkDeclarable(address[] memory list, uint256 count, address asset, bool spend)
+        private
+        view
+        returns (bool limited)
+    {
         TargetConfig storage config = _targets[asset];
-        (bool allowed, uint128 capacity) = (config.allowed, config.capacity); // one SLOAD, no memory copy
+        (bool allowed, uint128 capacity, bool unbounded) = (config.allowed, config.capacity, config.unbounded);
         if (!allowed) revert AssetNotAllowed(asset);
         if (_indexOf(list, count, asset) != NOT_FOUND) revert DuplicateAsset(asset);
-        return capacity != 0;
+        limited = capacity != 0;
+        if (spend && !limited && !unbounded && !_isPricedUnderBound(asset)) revert AssetUnbounded(asset);
     }
 
     /// @dev Dispatch on the target: a whitelisted router (swap) or an allowed asset (approve), nothing else.
@@ -399,6 +451,7 @@ contract Vault is IVault, Ownable2Step {
 
     /// @dev Every hop must be a whitelisted pool of `router`; undeclared intermediate tokens get tracked.
     function _checkPools(Plan memory plan, address router, RouterKind kind, Swap memory s) private view {
+        uint32 epoch = _targets[router].epoch; // warm: the dispatch read this slot
         unchecked {
             uint256 hops = s.count - 1;
             for (uint256 k; k < hops; ++k) {
@@ -406,7 +459,7 @@ contract Vault is IVault, Ownable2Step {
                 (address a, address b, uint24 fee) = (s.tokens[k], s.tokens[k + 1], s.v2Pairs ? 0 : s.fees[k]);
                 (address token0, address token1) = a < b ? (a, b) : (b, a);
                 // Fee 0 names a V2 pair: a V3 hop may never use it.
-                if ((!s.v2Pairs && fee == 0) || !_pools[_poolKey(router, kind, token0, token1, fee)]) {
+                if ((!s.v2Pairs && fee == 0) || !_pools[_poolKey(router, kind, epoch, token0, token1, fee)]) {
                     revert PoolNotAllowed(router, a, b, fee);
                 }
                 if (k > 0 && !_isTracked(plan, a)) {
@@ -486,8 +539,9 @@ contract Vault is IVault, Ownable2Step {
 
     /// @dev Linear refill since the last update, rounded down (toward less spendable), capped at capacity.
     function _available(TargetConfig memory config, SpendState memory state) private view returns (uint256) {
-        uint256 refill = (block.timestamp - state.lastUpdate) * config.capacity / config.refillPeriod;
-        return _min(uint256(state.available) + refill, config.capacity);
+        return RollingBucket.available(
+            state.available, state.lastUpdate, config.capacity, config.refillPeriod, block.timestamp
+        );
     }
 
     /// @dev Call `target` with `data` and no value; revert `CallFailed(i, returndata)` if it fails or, for an
@@ -545,14 +599,14 @@ contract Vault is IVault, Ownable2Step {
         }
     }
 
-    /// @dev The router's kind is part of the key: re-adding a router address with another kind (another ABI,
-    /// maybe another factory behind fee 0) does not revive the pools allowed for the old one.
-    function _poolKey(address router, RouterKind kind, address token0, address token1, uint24 fee)
+    /// @dev The router's kind and epoch are part of the key: any change of kind (evented, see `setRouter`)
+    /// starts a new epoch, so no pool allowed before comes back silently, not even with the same kind.
+    function _poolKey(address router, RouterKind kind, uint32 epoch, address token0, address token1, uint24 fee)
         private
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(router, kind, token0, token1, fee));
+        return keccak256(abi.encode(router, kind, epoch, token0, token1, fee));
     }
 
     /// @dev ERC-20 success: no return data (USDT-like) or an ABI-encoded `true`.

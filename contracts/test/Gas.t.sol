@@ -13,8 +13,10 @@ contract VaultGasTest is VaultBase {
 
     /// @dev Regression guard on execution gas, before the ~19.9k refund of the 0 -> x -> 0 allowance
     /// (refunds are not visible to gasleft). Measured: ~46.2k (V2), ~46.7k (V3); ~49.8k / ~50.5k after the
-    /// first optimisation round, ~61.7k before it (see docs/vault.md, Gas).
-    uint256 internal constant OVERHEAD_BUDGET = 48_500;
+    /// first optimisation round, ~61.7k before it (see docs/vault.md, Gas). Issue 12: ~51.2k (V2), ~51.8k
+    /// (V3) with the loss bound off: the bound's slot is read on every execute (2.1k cold), the router's pool
+    /// epoch and the spend asset's bounded check, and optimizer runs 200 (was 1,000,000) to stay under EIP-170.
+    uint256 internal constant OVERHEAD_BUDGET = 53_000;
 
     function setUp() public override {
         super.setUp();

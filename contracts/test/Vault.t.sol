@@ -197,14 +197,28 @@ contract VaultTest is VaultBase {
             IVault.FeeNotValidForRouter.selector, address(v3), RouterKind.UniswapV3SwapRouter, uint24(0)));
         vault.setPoolAllowed(address(v3), address(tokenA), address(tokenB), 0, true);
 
-        // Changing a router's kind forgets its pools; restoring the kind restores them.
+        // Setting the same kind again keeps the pools.
+        vault.setRouter(address(v2), RouterKind.UniswapV2);
+        Assert.isTrue(vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "unchanged kind");
+        // Changing a router's kind forgets its pools, with an event; restoring the kind does NOT restore them.
+        vm.expectEmit(address(vault));
+        emit IVault.RouterPoolsCleared(address(v2), RouterKind.UniswapV2, 1);
         vault.setRouter(address(v2), RouterKind.UniswapV3SwapRouter02);
         Assert.isTrue(!vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "kind changed");
         vault.setRouter(address(v2), RouterKind.None);
         Assert.isTrue(!vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "router removed");
         vault.setRouter(address(v2), RouterKind.UniswapV2);
-        Assert.isTrue(vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "same kind again");
+        Assert.isTrue(!vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "no silent revival");
         vm.stopPrank();
+        _expectRefusal(
+            _calls(_v2Swap(1, 1, _path(address(tokenA), address(tokenB)), address(vault))),
+            _bound(address(tokenA), 1),
+            _bound(address(tokenB), 1),
+            abi.encodeWithSelector(IVault.PoolNotAllowed.selector, address(v2), address(tokenA), address(tokenB), uint24(0))
+        );
+        vm.prank(OWNER);
+        vault.setPoolAllowed(address(v2), address(tokenA), address(tokenB), 0, true);
+        Assert.isTrue(vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "allowed again explicitly");
     }
 
     function testRenounceDisabledAndTwoStepOwnership() public {
@@ -237,6 +251,21 @@ contract VaultTest is VaultBase {
         vault.unpause();
         vm.prank(OWNER);
         vault.unpause();
+        Assert.isTrue(!vault.paused(), "unpaused");
+    }
+
+    function testPauseAndUnpauseAreIdempotentWithOneEventEach() public {
+        vm.recordLogs();
+        vm.prank(MANAGER);
+        vault.pause();
+        vm.prank(OWNER);
+        vault.pause(); // already paused: no second Paused, no revert
+        Assert.eq(vm.getRecordedLogs().length, 1, "one Paused event");
+        vm.prank(OWNER);
+        vault.unpause();
+        vm.prank(OWNER);
+        vault.unpause(); // not paused: no revert, no event
+        Assert.eq(vm.getRecordedLogs().length, 1, "one Unpaused event");
         Assert.isTrue(!vault.paused(), "unpaused");
     }
 

@@ -10,17 +10,19 @@ const root = path.resolve(__dirname, "..", "..");
 const contractsDir = path.join(root, "contracts");
 const solc = require(path.join(root, "node_modules", "solc"));
 
-// [source unit under contracts/, contract name] of everything that ships in the Python package.
+// [source unit under contracts/ (or an npm package's path), contract name] of everything that ships in
+// the Python package. MockV3Aggregator is Chainlink's own test aggregator: the local world's price feeds.
 const EXPORTS = [
   ["src/Vault.sol", "Vault"],
   ["src/mocks/TestToken.sol", "TestToken"],
   ["src/mocks/TetherLikeToken.sol", "TetherLikeToken"],
+  ["@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol", "MockV3Aggregator"],
 ];
 
 // Keep in sync with foundry.toml (the forge test build), so tests exercise what ships.
 const SETTINGS = {
   evmVersion: "cancun",
-  optimizer: { enabled: true, runs: 1000000 },
+  optimizer: { enabled: true, runs: 200 },
   viaIR: true,
   metadata: { bytecodeHash: "ipfs" },
   outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
@@ -39,7 +41,9 @@ function main() {
   if (!outDir) throw new Error("usage: export.js <out-dir>");
   const sources = {};
   for (const [unit] of EXPORTS) {
-    sources[unit] = { content: fs.readFileSync(path.join(contractsDir, unit), "utf8") };
+    const found = findImports(unit);
+    if (found.error) throw new Error(found.error);
+    sources[unit] = { content: found.contents };
   }
   const input = { language: "Solidity", sources, settings: SETTINGS };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
@@ -53,7 +57,7 @@ function main() {
     const c = output.contracts[unit][name];
     const artifact = {
       contractName: name,
-      sourceName: "contracts/" + unit,
+      sourceName: unit.startsWith("@") ? unit : "contracts/" + unit,
       abi: c.abi,
       bytecode: "0x" + c.evm.bytecode.object,
       deployedBytecode: "0x" + c.evm.deployedBytecode.object,

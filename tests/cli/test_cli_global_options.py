@@ -82,6 +82,9 @@ def test_rpc_url_after_the_command_reads_the_chain(anvil: AnvilInstance, cli_env
     online = status_json(["status", "--json", "--rpc-url", anvil.url], env)
     assert isinstance(online["onchain"], dict)
     assert online["onchain"]["chain_id"] == 31337
+    # The world vault's loss bound and what is left of its budget (nothing traded yet: all of it).
+    assert online["onchain"]["loss_bound"] == {"active": True, "cap_bps": 500, "budget": "250000",
+                                               "refill_period": 86400, "budget_left": "250000"}
 
 
 def test_rpc_url_after_wins_over_a_dead_one_before(anvil: AnvilInstance, cli_env: dict[str, str]) -> None:

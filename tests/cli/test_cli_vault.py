@@ -39,6 +39,16 @@ fee = 0
 asset = "USDC"
 capacity = "50000.5"
 refill_period = 86400
+
+[[price_feeds]]
+asset = "WETH"
+feed = "{world.addresses.feeds['WETH']}"
+heartbeat = 31536000
+
+[loss_bound]
+cap_bps = 300
+budget = "10000"
+refill_period = 86400
 """)
     return path
 
@@ -57,7 +67,7 @@ def test_deploy_and_configure_from_toml(anvil: AnvilInstance, web3: Web3, world:
 
     args = ["--private-key-env", "OWNER_KEY", "configure", "--config", str(config)]
     dry = run_cli([*args, "--dry-run"], owner_env(anvil, owner_key, address))
-    assert dry.code == 0 and "5 of 5 settings to send" in dry.stderr, dry.output
+    assert dry.code == 0 and "7 of 7 settings to send" in dry.stderr, dry.output
     assert "50000.5 USDC" in dry.stderr and "50000500000 raw" in dry.stderr, dry.stderr  # in the token, then raw
     assert not vault.functions.isAssetAllowed(world.usdc.address).call()
 
@@ -68,6 +78,8 @@ def test_deploy_and_configure_from_toml(anvil: AnvilInstance, web3: Web3, world:
     assert fns.routerKind(world.uniswap_v2_router.address).call() == RouterKind.UNISWAP_V2
     assert fns.isPoolAllowed(world.uniswap_v2_router.address, world.usdc.address, world.weth.address, 0).call()
     assert fns.spendLimit(world.usdc.address).call() == [50_000_500_000, 86400]
+    assert fns.priceSource(world.weth.address).call()[:3] == (1, world.addresses.feeds["WETH"], 31536000)
+    assert fns.lossBound().call() == [True, 300, 10_000 * 10**18, 86400]
 
     sent = nonce(web3, world.deployer)
     again = run_cli(args, owner_env(anvil, owner_key, address))
@@ -92,3 +104,19 @@ def test_configure_rejects_unknown_router_kind_before_sending(anvil: AnvilInstan
                       f"{world.swap_router.address}=sushiswap"], owner_env(anvil, owner_key, vault.address))
     assert_one_line_error(result, 2, "kind 'sushiswap' unknown", "uniswap_v2")
     assert nonce(web3, world.deployer) == sent
+
+
+def test_unbounded_spendable_asset_needs_allow_unbounded(anvil: AnvilInstance, web3: Web3, world: World,
+                                                        owner_key: str) -> None:
+    flags = ["--token", f"WETH={world.weth.address}", "--asset", "WETH"]
+    sent = nonce(web3, world.deployer)
+    refused = run_cli(["--private-key-env", "OWNER_KEY", "deploy-vault", *flags], owner_env(anvil, owner_key))
+    assert_one_line_error(refused, 2, "Refusing to configure spendable asset", world.weth.address,
+                          "sandwich", "--allow-unbounded", "Nothing was sent")
+    assert nonce(web3, world.deployer) == sent  # not even the deployment
+
+    accepted = run_cli(["--private-key-env", "OWNER_KEY", "deploy-vault", *flags, "--allow-unbounded"],
+                       owner_env(anvil, owner_key))
+    assert accepted.code == 0, accepted.output
+    vault = get_vault(web3, accepted.stdout.strip())
+    assert vault.functions.isUnboundedSpendAllowed(world.weth.address).call()

@@ -14,7 +14,7 @@ from vaultexec.execution import VaultRouting
 from vaultexec.model import AssetIdentifier, ExchangeKind, TradeExecution, TradeType, TradingPairIdentifier
 from vaultexec.testing.plugin import ASSET_MANAGER_KEY
 from vaultexec.testing.protocol import load_protocol_artifact
-from vaultexec.vault.deploy import PoolConfig, RouterKind, VaultConfig, configure_vault, deploy_vault
+from vaultexec.vault.deploy import PoolConfig, RouterKind, SpendLimit, VaultConfig, configure_vault, deploy_vault
 
 pytestmark = pytest.mark.real_fork
 
@@ -46,7 +46,8 @@ def test_sell_weth_through_a_vault_on_a_real_fork(real_fork_web3: Web3) -> None:
     configure_vault(web3, vault, owner, VaultConfig(
         assets=[weth_address, usdc_address],
         routers={deployment.swap_router02: RouterKind.UNISWAP_V3_SWAP_ROUTER02},
-        pools=[PoolConfig(deployment.swap_router02, weth_address, usdc_address, FEE)]))
+        pools=[PoolConfig(deployment.swap_router02, weth_address, usdc_address, FEE)],
+        spend_limits=[SpendLimit(weth_address, 10**18, 86_400)]))  # bounded by default: a spend limit
     weth = web3.eth.contract(address=Web3.to_checksum_address(weth_address), abi=load_protocol_artifact("WETH9").abi)
     weth.functions.deposit().transact({"from": owner, "value": 10**18})
     weth.functions.transfer(vault.address, 10**18).transact({"from": owner})

@@ -93,8 +93,27 @@ def test_pause_and_unpause(world: World, trader: Trader, deployer: str) -> None:
     vault.functions.unpause().transact({"from": deployer})
     assert not vault.functions.paused().call()
     assert trader.execute(*_swap_usdc(world, trader, 1_000 * USDC)).ok
-    error = call_error(vault.functions.unpause(), deployer)
-    assert error is not None and (error.name, error.args) == ("NotPaused", ())
+    # Idempotent: unpausing an active vault (or pausing a paused one) neither reverts nor emits again.
+    assert call_error(vault.functions.unpause(), deployer) is None
+    receipt = web3.eth.wait_for_transaction_receipt(vault.functions.unpause().transact({"from": deployer}))
+    assert receipt["status"] == 1 and not vault.events.Unpaused().process_receipt(receipt, errors=DISCARD)
+
+
+def test_incident_batch_after_the_key_acted_first(world: World, trader: Trader, deployer: str) -> None:
+    """The key pauses first and leaves an asset empty; the owner's pause + withdraw-all + rotate still succeed."""
+    vault, web3 = trader.vault, world.web3
+    send_as(web3, trader.manager, vault.functions.pause())
+    vault.functions.withdraw(world.usdt.address, 2**256 - 1).transact({"from": deployer})  # USDT now empty
+    receipts = [web3.eth.wait_for_transaction_receipt(fn.transact({"from": deployer})) for fn in (
+        vault.functions.pause(),
+        vault.functions.withdraw(world.usdt.address, 2**256 - 1),
+        vault.functions.withdraw(world.weth.address, 2**256 - 1),
+        vault.functions.setAssetManager("0x" + "00" * 20))]
+    assert all(receipt["status"] == 1 for receipt in receipts)
+    assert not vault.events.Paused().process_receipt(receipts[0], errors=DISCARD)  # no second Paused
+    assert not receipts[1]["logs"]  # the empty balance: nothing called, no Transfer, no Withdrawn
+    assert world.weth.functions.balanceOf(vault.address).call() == 0
+    assert vault.functions.assetManager().call() == "0x" + "00" * 20
 
 
 def test_withdraw_goes_to_the_owner_only(world: World, trader: Trader, deployer: str) -> None:

@@ -11,7 +11,7 @@ from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from vaultexec.dex.token_reads import token_balance, token_decimals, token_symbol
 from vaultexec.errors import ConfigurationError
-from vaultexec.vault.deploy import VaultConfig
+from vaultexec.vault.deploy import VaultConfig, unbounded_assets
 
 __all__ = ["missing_settings", "require_owner", "token_balance", "token_decimals", "token_symbol", "vault_view"]
 
@@ -36,7 +36,30 @@ def missing_settings(vault: Contract, config: VaultConfig) -> VaultConfig:
                      if not fns.isPoolAllowed(p.router, p.token_a, p.token_b, p.fee).call()]
     pending.spend_limits = [s for s in config.spend_limits
                             if tuple(fns.spendLimit(s.asset).call()) != (s.capacity, s.refill_period)]
+    pending.price_feeds = [f for f in config.price_feeds
+                           if tuple(fns.priceSource(f.asset).call()[:3]) != (1, f.feed, f.heartbeat)]
+    pending.price_twaps = [t for t in config.price_twaps
+                           if tuple(fns.priceSource(t.asset).call()[:3]) != (2, t.pool, t.window)]
+    bound = config.loss_bound
+    if bound is not None and tuple(fns.lossBound().call()) != (True, bound.cap_bps, bound.capacity,
+                                                                bound.refill_period):
+        pending.loss_bound = bound
+    pending.unbounded = [a for a in config.unbounded if not fns.isUnboundedSpendAllowed(a).call()]
     return pending
+
+
+def unbounded_on_vault(vault: Contract | None, config: VaultConfig) -> list[str]:
+    """The assets of `config` that nothing would bound once it is applied to `vault` (None: a new vault):
+    no spend limit, no price under an active loss bound, no earlier opt-in, in the config or on chain."""
+    candidates = unbounded_assets(config)
+    if vault is None or not candidates:
+        return candidates
+    fns = vault.functions
+    bound_on = config.loss_bound is not None or bool(fns.lossBound().call()[0])
+    priced = {p.asset for p in config.price_feeds} | {t.asset for t in config.price_twaps}
+    return [a for a in candidates
+            if fns.spendLimit(a).call()[0] == 0 and not fns.isUnboundedSpendAllowed(a).call()
+            and not (bound_on and (a in priced or fns.priceSource(a).call()[0] != 0))]
 
 
 def require_owner(vault: Contract, signer: str, action: str = "configure it") -> None:

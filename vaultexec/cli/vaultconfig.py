@@ -1,4 +1,5 @@
-"""Read a vault configuration (assets, routers, pools, spend limits) from a TOML/JSON file and from flags.
+"""Read a vault configuration (assets, routers, pools, spend limits, price sources, loss bound) from a
+TOML/JSON file and from flags.
 
 Tokens may be named by address or by a symbol declared in the file's `[tokens]` table (or `--token
 SYMBOL=ADDRESS`). Spend limits are human amounts converted with the token's on-chain decimals, rounded
@@ -19,7 +20,7 @@ from web3 import Web3
 
 from vaultexec.errors import BadInputError
 from vaultexec.execution.markets import check_fee, resolve_token
-from vaultexec.vault.deploy import PoolConfig, RouterKind, SpendLimit, VaultConfig
+from vaultexec.vault.deploy import LossBound, PoolConfig, PriceFeed, PriceTwap, RouterKind, SpendLimit, VaultConfig
 
 #: Router kinds as written in config files and flags.
 ROUTER_KINDS: dict[str, RouterKind] = {
@@ -28,6 +29,17 @@ ROUTER_KINDS: dict[str, RouterKind] = {
     "uniswap_v3_swap_router": RouterKind.UNISWAP_V3_SWAP_ROUTER,
     "uniswap_v3_swap_router02": RouterKind.UNISWAP_V3_SWAP_ROUTER02,
 }
+#: Valuation units of the loss budget (the feeds' unit, e.g. USD) have 18 decimals on chain.
+VALUE_DECIMALS = 18
+
+
+@dataclass
+class RawLossBound:
+    """A loss bound as written: cap in basis points, budget in human valuation units (e.g. USD), period."""
+
+    cap_bps: int
+    budget: Decimal
+    refill_period: int
 
 
 @dataclass
@@ -50,14 +62,22 @@ class ConfigRequest:
     spend_limits: list[RawSpendLimit] = field(default_factory=list)
     #: A DEX deployment to register (field names of `dex.deployments.Deployment`, chain id excluded).
     deployment: dict[str, str] = field(default_factory=dict)
+    #: (token, feed address, heartbeat seconds)
+    price_feeds: list[tuple[str, str, int]] = field(default_factory=list)
+    #: (token, V3 pool address, window seconds)
+    price_twaps: list[tuple[str, str, int]] = field(default_factory=list)
+    loss_bound: RawLossBound | None = None
 
     def merge(self, other: ConfigRequest) -> ConfigRequest:
         return ConfigRequest({**self.tokens, **other.tokens}, [*self.assets, *other.assets],
                              {**self.routers, **other.routers}, [*self.pools, *other.pools],
-                             [*self.spend_limits, *other.spend_limits], {**self.deployment, **other.deployment})
+                             [*self.spend_limits, *other.spend_limits], {**self.deployment, **other.deployment},
+                             [*self.price_feeds, *other.price_feeds], [*self.price_twaps, *other.price_twaps],
+                             other.loss_bound or self.loss_bound)
 
     def is_empty(self) -> bool:
-        return not (self.assets or self.routers or self.pools or self.spend_limits)
+        return not (self.assets or self.routers or self.pools or self.spend_limits or self.price_feeds
+                    or self.price_twaps or self.loss_bound)
 
 
 def parse_decimal(text: object, what: str) -> Decimal:
@@ -101,17 +121,40 @@ def config_from_mapping(data: Mapping[str, Any], source: str) -> ConfigRequest:
     if not isinstance(data, Mapping):
         raise BadInputError(f"{source}: the file must hold a table of settings (tokens, assets, ...), "
                             f"not {_kind(data)}")
-    unknown = set(data) - {"tokens", "assets", "routers", "pools", "spend_limits", "deployment"}
+    unknown = set(data) - {"tokens", "assets", "routers", "pools", "spend_limits", "deployment", "price_feeds",
+                           "price_twaps", "loss_bound"}
     if unknown:
         raise BadInputError(f"{source}: unknown keys {sorted(unknown)}; expected tokens, deployment, assets, "
-                            "routers, pools, spend_limits")
+                            "routers, pools, spend_limits, price_feeds, price_twaps, loss_bound")
     pools = [_pool(pool, f"{source} pools[{i}]") for i, pool in enumerate(_list_of_tables(data, "pools", source))]
     limits = [_spend_limit(limit, f"{source} spend_limits[{i}]")
               for i, limit in enumerate(_list_of_tables(data, "spend_limits", source))]
+    feeds = [_source(item, f"{source} price_feeds[{i}]", "feed", "heartbeat")
+             for i, item in enumerate(_list_of_tables(data, "price_feeds", source))]
+    twaps = [_source(item, f"{source} price_twaps[{i}]", "pool", "window")
+             for i, item in enumerate(_list_of_tables(data, "price_twaps", source))]
+    bound = data.get("loss_bound")
+    if bound is not None and not isinstance(bound, Mapping):
+        raise _wrong(f"{source}: `loss_bound`", "a table ([loss_bound] in TOML)", bound)
     return ConfigRequest(
         tokens=_string_table(data, "tokens", source), assets=_string_list(data, "assets", source),
         routers=_string_table(data, "routers", source), pools=pools, spend_limits=limits,
-        deployment=_string_table(data, "deployment", source))
+        deployment=_string_table(data, "deployment", source), price_feeds=feeds, price_twaps=twaps,
+        loss_bound=_loss_bound(bound, f"{source} loss_bound") if bound is not None else None)
+
+
+def _source(item: Mapping[str, Any], where: str, address_key: str, seconds_key: str) -> tuple[str, str, int]:
+    if not {"asset", address_key, seconds_key} <= set(item) or not isinstance(item["asset"], str) \
+            or not isinstance(item[address_key], str):
+        raise BadInputError(f"{where}: write asset = \"WETH\", {address_key} = \"0x...\", {seconds_key} = 3600")
+    return item["asset"], item[address_key], _int(item[seconds_key], f"{where} {seconds_key}")
+
+
+def _loss_bound(bound: Mapping[str, Any], where: str) -> RawLossBound:
+    if not {"cap_bps", "budget", "refill_period"} <= set(bound):
+        raise BadInputError(f"{where}: write cap_bps = 100, budget = \"10000\", refill_period = 86400")
+    return RawLossBound(_int(bound["cap_bps"], f"{where} cap_bps"), parse_decimal(bound["budget"], f"{where} budget"),
+                        _int(bound["refill_period"], f"{where} refill_period"))
 
 
 def _kind(value: object) -> str:
@@ -179,9 +222,19 @@ def _split(text: str, sep: str, parts: int, option: str, form: str) -> list[str]
 
 
 def config_from_flags(tokens: Iterable[str], assets: Iterable[str], routers: Iterable[str],
-                      pools: Iterable[str], spend_limits: Iterable[str]) -> ConfigRequest:
-    """Flags: --token SYM=ADDR, --asset TOKEN, --router ADDR=KIND, --pool ROUTER:A:B:FEE, --spend-limit T:CAP:SECS."""
+                      pools: Iterable[str], spend_limits: Iterable[str], price_feeds: Iterable[str] = (),
+                      loss_bound: str | None = None) -> ConfigRequest:
+    """Flags: --token SYM=ADDR, --asset TOKEN, --router ADDR=KIND, --pool ROUTER:A:B:FEE, --spend-limit T:CAP:SECS,
+    --price-feed TOKEN:0xFEED:HEARTBEAT, --loss-bound CAP_BPS:BUDGET:SECONDS."""
     request = ConfigRequest(assets=list(assets))
+    for item in price_feeds:
+        token, feed, heartbeat = _split(item, ":", 3, "--price-feed", "TOKEN:0xFEED:HEARTBEAT_SECONDS")
+        request.price_feeds.append((token, feed, _int(heartbeat, f"--price-feed {item}")))
+    if loss_bound is not None:
+        cap, budget, period = _split(loss_bound, ":", 3, "--loss-bound", "CAP_BPS:BUDGET:REFILL_SECONDS")
+        request.loss_bound = RawLossBound(_int(cap, f"--loss-bound {loss_bound}"),
+                                          parse_decimal(budget, f"--loss-bound {loss_bound}"),
+                                          _int(period, f"--loss-bound {loss_bound}"))
     for item in tokens:
         symbol, address = _split(item, "=", 2, "--token", "SYMBOL=0xADDRESS")
         request.tokens[symbol] = address
@@ -204,6 +257,12 @@ def _router(address: str, what: str) -> str:
     return Web3.to_checksum_address(address)
 
 
+def _address(address: str, what: str) -> str:
+    if not Web3.is_address(address):
+        raise BadInputError(f"{what}: {address!r} is not an address (0x + 40 hex digits)")
+    return Web3.to_checksum_address(address)
+
+
 def resolve_config(request: ConfigRequest, decimals_of: Callable[[str], int]) -> VaultConfig:
     """Resolve symbols and human amounts; `decimals_of(address)` reads a token's decimals."""
     tokens = request.tokens
@@ -222,4 +281,19 @@ def resolve_config(request: ConfigRequest, decimals_of: Callable[[str], int]) ->
             raise BadInputError(f"Spend limit of {limit.token}: capacity {limit.capacity} and refill period "
                                 f"{limit.refill_period}s must both be positive")
         config.spend_limits.append(SpendLimit(asset, raw, limit.refill_period))
+    for token, feed, heartbeat in request.price_feeds:
+        if heartbeat <= 0:
+            raise BadInputError(f"Price feed of {token}: heartbeat {heartbeat}s must be positive")
+        config.price_feeds.append(PriceFeed(resolve_token(token, tokens), _address(feed, "price feed"), heartbeat))
+    for token, pool, window in request.price_twaps:
+        if window < 300:
+            raise BadInputError(f"TWAP of {token}: window {window}s is below the vault's minimum of 300s")
+        config.price_twaps.append(PriceTwap(resolve_token(token, tokens), _address(pool, "TWAP pool"), window))
+    if request.loss_bound is not None:
+        bound = request.loss_bound
+        if not 0 <= bound.cap_bps <= 10_000 or bound.refill_period <= 0:
+            raise BadInputError(f"Loss bound: cap {bound.cap_bps} bps must be within 0..10000 and the refill period "
+                                f"{bound.refill_period}s positive")
+        capacity = int(bound.budget.scaleb(VALUE_DECIMALS).to_integral_value(rounding="ROUND_FLOOR"))
+        config.loss_bound = LossBound(bound.cap_bps, capacity, bound.refill_period)
     return config

@@ -31,6 +31,7 @@ from vaultexec.dex import erc20, uniswap_v2, uniswap_v3
 from vaultexec.dex.deployments import Deployment, find_deployment_of_router
 from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
 from vaultexec.errors import ConfigurationError
+from vaultexec.execution.loss_bound import check_loss_bound
 from vaultexec.execution.plan import ExecutionPlan, Route, TradePlan
 from vaultexec.execution.preflight import refuse_failed, simulate_plans
 from vaultexec.execution.price_guard import DECISION_NOTE, price_guard
@@ -135,6 +136,8 @@ class VaultRouting:
         for trade in ordered:
             check_route(trade, routes[trade.trade_id], reads, keys, self._decimals, self.vault_address)
         plans = self._build_plans(ordered, routes, reads, keys, block)
+        check_loss_bound(self.web3, self.vault_address, plans, block.number,
+                         {t.trade_id: t.get_human_description() for t in ordered})
         simulate_plans(self.runner, self.vault_address, self.asset_manager, plans, block)
         refuse_failed(plans, {t.trade_id: t.get_human_description() for t in ordered})
         for trade, trade_plan in zip(ordered, plans, strict=True):

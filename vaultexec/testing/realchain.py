@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from web3 import Web3
 
-from vaultexec.dex.deployments import Deployment, get_deployment
+from vaultexec.dex.deployments import Deployment, chainlink_feeds, get_deployment
 from vaultexec.errors import BadInputError, ConfigurationError
 from vaultexec.model.addresses import checksum
 from vaultexec.testing.protocol import load_protocol_artifact
@@ -85,6 +85,8 @@ def prepare_real_world(web3: Web3, deployment_name: str = "uniswap") -> World:
         uniswap_v3_factory=str(deployment.v3_factory), swap_router=str(deployment.swap_router),
         swap_router02=str(deployment.swap_router02), quoter_v2=str(deployment.quoter_v2),
         position_manager=router02.functions.positionManager().call(), local=False,
+        # Fork mode prices with the chain's real Chainlink feeds (dex.deployments).
+        feeds={symbol: feed.address for symbol, feed in chainlink_feeds(chain_id).items() if symbol in tokens},
     )
     world = attach_world(web3, addresses)
     addresses.decimals = {symbol: token.functions.decimals().call() for symbol, token in world.tokens.items()}

@@ -1,14 +1,39 @@
-"""A vault on the local world: deployed, its guard configured for every world pool, and funded."""
+"""A vault on the local world: deployed, its guard configured for every world pool, priced, loss-bounded,
+and funded."""
 
 from __future__ import annotations
 
 from web3.contract import Contract
 
 from vaultexec.testing.world import World
-from vaultexec.vault.deploy import PoolConfig, RouterKind, VaultConfig, configure_vault, deploy_vault
+from vaultexec.vault.deploy import (
+    LossBound,
+    PoolConfig,
+    PriceFeed,
+    PriceTwap,
+    RouterKind,
+    SpendLimit,
+    VaultConfig,
+    configure_vault,
+    deploy_vault,
+)
 
 #: Human amounts the world vault starts with.
 VAULT_FUNDING: dict[str, int] = {"USDC": 1_000_000, "WETH": 300, "WBTC": 10, "USDT": 200_000, "DAI": 200_000}
+
+#: The world vault's loss bound: a trade may lose at most 5% of its value at the oracle prices, and all
+#: trades together at most $250,000 a day (the vault holds about $2.9M).
+WORLD_LOSS_CAP_BPS = 500
+WORLD_LOSS_BUDGET_USD = 250_000
+DAY = 86_400
+#: The local world's feeds are Chainlink's MockV3Aggregator set once at deployment, never updated: a
+#: heartbeat of a year keeps them fresh for the world's lifetime (real feeds: 1 h to 1 day).
+LOCAL_FEED_HEARTBEAT = 365 * DAY
+#: WBTC is priced by the WETH/WBTC 0.3% V3 pool's 30-minute TWAP, in WETH (priced by its feed).
+TWAP_PRICED: dict[str, tuple[str, int]] = {"WBTC": ("WETH/WBTC/3000", 1800)}
+#: A rolling spend limit on DAI: a whole day's worth of the vault's DAI (spend limits and the loss bound
+#: work side by side).
+WORLD_SPEND_LIMITS: dict[str, int] = {"DAI": VAULT_FUNDING["DAI"]}
 
 
 def world_vault_config(world: World) -> VaultConfig:
@@ -25,12 +50,37 @@ def world_vault_config(world: World) -> VaultConfig:
         symbol_a, symbol_b, fee = key.split("/")
         token_a, token_b = world.token(symbol_a).address, world.token(symbol_b).address
         pools += [PoolConfig(v3_router, token_a, token_b, int(fee)), PoolConfig(router02, token_a, token_b, int(fee))]
+    feeds, twaps = world_prices(world)
+    priced = {p.asset for p in feeds} | {t.asset for t in twaps}
+    limits = [SpendLimit(world.token(symbol).address, human * 10 ** world.decimals(symbol), DAY)
+              for symbol, human in WORLD_SPEND_LIMITS.items() if symbol in world.tokens]
+    limited = {limit.asset for limit in limits}
     return VaultConfig(
         assets=[token.address for token in world.tokens.values()],
         routers={v2_router: RouterKind.UNISWAP_V2, v3_router: RouterKind.UNISWAP_V3_SWAP_ROUTER,
                  router02: RouterKind.UNISWAP_V3_SWAP_ROUTER02},
         pools=pools,
+        spend_limits=limits,
+        price_feeds=feeds,
+        price_twaps=twaps,
+        loss_bound=LossBound(WORLD_LOSS_CAP_BPS, WORLD_LOSS_BUDGET_USD * 10**18, DAY) if priced else None,
+        # A fork's token without a feed: the test vault opts in explicitly (never a product default).
+        unbounded=[t.address for t in world.tokens.values() if t.address not in priced | limited],
     )
+
+
+def world_prices(world: World) -> tuple[list[PriceFeed], list[PriceTwap]]:
+    """The world's price sources: its USD feeds, and (local world) the `TWAP_PRICED` tokens through their
+    V3 pool; a fork uses the chain's real Chainlink feeds only."""
+    heartbeat = LOCAL_FEED_HEARTBEAT if world.is_local else DAY
+    twaps = [PriceTwap(world.token(symbol).address, world.addresses.v3_pools[pool], window)
+             for symbol, (pool, window) in TWAP_PRICED.items()
+             if world.is_local and symbol in world.tokens and pool in world.addresses.v3_pools]
+    twap_assets = {twap.asset for twap in twaps}
+    feeds = [PriceFeed(world.token(symbol).address, feed, heartbeat)
+             for symbol, feed in world.addresses.feeds.items()
+             if symbol in world.tokens and world.token(symbol).address not in twap_assets]
+    return feeds, twaps
 
 
 def deploy_world_vault(world: World, asset_manager: str, fund: bool = True) -> Contract:

@@ -33,6 +33,12 @@ CODE_SIZE_LIMIT = 100_000
 DEPLOY_GAS = 15_000_000
 CALL_GAS = 6_000_000
 MAX_UINT256 = 2**256 - 1
+#: Decimals of the world's price feeds (Chainlink's USD feeds have 8).
+FEED_DECIMALS = 8
+#: Observation slots of every world V3 pool: enough history for a TWAP across a test's swaps.
+OBSERVATION_CARDINALITY = 100
+#: Seconds the world's clock is moved on after building it, so that a TWAP of up to this window exists.
+TWAP_WARMUP = 3600
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,9 @@ class WorldAddresses:
     #: True: our local world (test tokens we can mint, pools at the prices of `POOLS`). False: a real
     #: chain's deployment on a fork: real tokens (funded with anvil_dealERC20), only the pools that exist.
     local: bool = True
+    #: symbol -> USD price feed (local world: Chainlink's MockV3Aggregator at the token's `usd_price`,
+    #: 8 decimals; a fork: the chain's real Chainlink feeds from `dex.deployments`)
+    feeds: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,6 +128,17 @@ class World:
     @property
     def is_local(self) -> bool:
         return self.addresses.local
+
+    @property
+    def feed_abi(self) -> list[dict[str, Any]]:
+        abi: list[dict[str, Any]] = load_artifact("MockV3Aggregator")["abi"]
+        return abi
+
+    def feed(self, symbol: str) -> Contract:
+        """The USD price feed of `symbol` (AggregatorV3Interface; on the local world also `updateAnswer`)."""
+        if symbol not in self.addresses.feeds:
+            raise KeyError(f"The world has no price feed for {symbol!r}; it has {', '.join(self.addresses.feeds)}")
+        return _contract(self.web3, self.feed_abi, self.addresses.feeds[symbol])
 
     @property
     def deployer(self) -> ChecksumAddress:
@@ -314,8 +334,16 @@ def deploy_world(web3: Web3, deployer: str | None = None,
         position_manager=position_manager, decimals={spec.symbol: spec.decimals for spec in TOKENS},
     )
     world = attach_world(web3, addresses)
+    say("deploying price feeds")
+    feed = load_artifact("MockV3Aggregator")
+    for spec in TOKENS:
+        answer = int(spec.usd_price * 10**FEED_DECIMALS)
+        addresses.feeds[spec.symbol] = _deploy(web3, sender, feed["abi"], feed["bytecode"], FEED_DECIMALS, answer)
     say("adding liquidity")
     _add_liquidity(world)
+    # TWAPs need history: pools were created at this block; move the clock on past any window we use.
+    _anvil_call(web3, "evm_increaseTime", [TWAP_WARMUP])
+    _anvil_call(web3, "evm_mine", [])
     logger.info("world deployed in %.2fs", time.monotonic() - started)
     return world
 
@@ -365,4 +393,6 @@ def _add_v3_liquidity(world: World, token_a: str, token_b: str, raw_a: int, raw_
     _transact(world.web3, world.deployer, manager.functions.mint((
         token0, token1, fee, -tick_upper, tick_upper, amount0, amount1, 0, 0, world.deployer, 2**63)))
     pool: str = world.uniswap_v3_factory.functions.getPool(token0, token1, fee).call()
+    oracle = _contract(world.web3, load_protocol_artifact("UniswapV3Pool").abi, pool)
+    _transact(world.web3, world.deployer, oracle.functions.increaseObservationCardinalityNext(OBSERVATION_CARDINALITY))
     return pool

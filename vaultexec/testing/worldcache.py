@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 #: A folder for the saved world states; "off" (or "0") builds the world every session.
 WORLD_CACHE_ENV_VAR = "VAULTEXEC_WORLD_CACHE"
 _DISABLED = {"off", "0", "no", "false"}
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: Saved worlds kept per folder (each about 3 MB); older ones are removed when a new one is saved.
 KEEP_ENTRIES = 4
 
@@ -54,7 +54,8 @@ def world_cache_key(anvil_binary: str, node_options: dict[str, Any]) -> str:
     digest.update(f"{Path(anvil_binary).resolve()} {binary.st_size} {binary.st_mtime_ns}".encode())
     node_modules = find_node_modules()
     sources = [node_modules / relative for relative in PROTOCOL_ARTIFACTS.values()]
-    sources += [ARTIFACTS_DIR / "TestToken.json", ARTIFACTS_DIR / "TetherLikeToken.json", Path(world_module.__file__)]
+    sources += [ARTIFACTS_DIR / "TestToken.json", ARTIFACTS_DIR / "TetherLikeToken.json",
+                ARTIFACTS_DIR / "MockV3Aggregator.json", Path(world_module.__file__)]
     for source in sources:
         digest.update(source.read_bytes())
     return digest.hexdigest()[:32]

@@ -1,4 +1,4 @@
-"""Deploy a vault, configure its guard (assets, routers, pools, spend limits) and read its state back."""
+"""Deploy a vault, configure its guard (assets, routers, pools, spend limits, prices, loss bound)."""
 
 from __future__ import annotations
 
@@ -48,14 +48,64 @@ class SpendLimit:
     refill_period: int
 
 
+@dataclass(frozen=True)
+class PriceFeed:
+    """A Chainlink-style price of `asset`; answers older than `heartbeat` seconds are refused."""
+
+    asset: str
+    feed: str
+    heartbeat: int
+
+
+@dataclass(frozen=True)
+class PriceTwap:
+    """A Uniswap V3 time-weighted price of `asset` over `window` seconds, in the pool's other token
+    (which needs a `PriceFeed`)."""
+
+    asset: str
+    pool: str
+    window: int
+
+
+@dataclass(frozen=True)
+class LossBound:
+    """The oracle-priced loss bound: per-execute cap in bps of the value spent, and a rolling budget of
+    `capacity` valuation units (18 decimals, USD for USD feeds) refilling over `refill_period` seconds."""
+
+    cap_bps: int
+    capacity: int
+    refill_period: int
+
+
 @dataclass
 class VaultConfig:
-    """Everything the owner configures on a fresh vault."""
+    """Everything the owner configures on a fresh vault.
+
+    `unbounded` lists the assets the owner knowingly allows to be spent with nothing bounding them (no
+    spend limit, no price under the loss bound): the vault refuses to spend any other unbounded asset.
+    """
 
     assets: list[str] = field(default_factory=list)
     routers: dict[str, RouterKind] = field(default_factory=dict)
     pools: list[PoolConfig] = field(default_factory=list)
     spend_limits: list[SpendLimit] = field(default_factory=list)
+    price_feeds: list[PriceFeed] = field(default_factory=list)
+    price_twaps: list[PriceTwap] = field(default_factory=list)
+    loss_bound: LossBound | None = None
+    unbounded: list[str] = field(default_factory=list)
+
+
+def unbounded_assets(config: VaultConfig) -> list[str]:
+    """The allowed assets nothing would bound: no spend limit, and not priced under a loss bound.
+
+    A leaked asset-manager key could sell all of such an asset at a price it manipulated (a sandwich), so
+    the vault refuses to spend them unless the owner opts in (`VaultConfig.unbounded`)."""
+    limited = {Web3.to_checksum_address(limit.asset) for limit in config.spend_limits if limit.capacity > 0}
+    priced: set[str] = set()
+    if config.loss_bound is not None:
+        priced = {Web3.to_checksum_address(p.asset) for p in config.price_feeds} | {
+            Web3.to_checksum_address(t.asset) for t in config.price_twaps}
+    return [asset for asset in config.assets if Web3.to_checksum_address(asset) not in limited | priced]
 
 
 def get_vault(web3: Web3, address: str) -> Contract:
@@ -91,3 +141,14 @@ def configure_vault(web3: Web3, vault: Contract, owner: Sender, config: VaultCon
     for limit in config.spend_limits:
         send_and_wait(web3, owner, vault.functions.setSpendLimit(
             checksum(limit.asset), limit.capacity, limit.refill_period))
+    for feed in config.price_feeds:  # before the TWAPs: their quotes must be feed-priced
+        send_and_wait(web3, owner, vault.functions.setPriceFeed(checksum(feed.asset), checksum(feed.feed),
+                                                                feed.heartbeat))
+    for twap in config.price_twaps:
+        send_and_wait(web3, owner, vault.functions.setPriceTwap(checksum(twap.asset), checksum(twap.pool),
+                                                                twap.window))
+    if config.loss_bound is not None:
+        bound = config.loss_bound
+        send_and_wait(web3, owner, vault.functions.setLossBound(bound.cap_bps, bound.capacity, bound.refill_period))
+    for asset in config.unbounded:
+        send_and_wait(web3, owner, vault.functions.setUnboundedSpendAllowed(checksum(asset), True))

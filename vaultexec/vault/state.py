@@ -35,10 +35,25 @@ class AssetState:
     refill_period: int
     available: int
     balance: int
+    #: the owner's explicit opt-in to spending it with nothing bounding it
+    unbounded: bool = False
+    #: how it is priced: "none", "feed" or "twap" (see `PriceSource` in IOracleGuard.sol)
+    price_kind: str = "none"
 
     @property
     def limited(self) -> bool:
         return self.capacity != 0
+
+
+@dataclass(frozen=True)
+class LossBoundState:
+    """The vault's oracle-priced loss bound; valuation units have 18 decimals (USD for USD feeds)."""
+
+    active: bool
+    cap_bps: int
+    capacity: int
+    refill_period: int
+    available: int
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,7 @@ class VaultState:
     asset_manager: str
     paused: bool
     assets: dict[str, AssetState]
+    loss_bound: LossBoundState | None = None
 
 
 @dataclass(frozen=True)
@@ -80,14 +96,24 @@ def read_vault_state(vault: Contract, assets: Sequence[str], block: int | None =
             refill_period=period,
             available=vault.functions.availableSpend(checksum).call(block_identifier=at),
             balance=erc20.functions.balanceOf(vault.address).call({"to": checksum}, block_identifier=at),
+            unbounded=vault.functions.isUnboundedSpendAllowed(checksum).call(block_identifier=at),
+            price_kind=_PRICE_KINDS[vault.functions.priceSource(checksum).call(block_identifier=at)[0]],
         )
+    active, cap_bps, capacity, period = vault.functions.lossBound().call(block_identifier=at)
     return VaultState(
         block_number=at,
         owner=vault.functions.owner().call(block_identifier=at),
         asset_manager=vault.functions.assetManager().call(block_identifier=at),
         paused=vault.functions.paused().call(block_identifier=at),
         assets=states,
+        loss_bound=LossBoundState(
+            active=active, cap_bps=cap_bps, capacity=capacity, refill_period=period,
+            available=vault.functions.availableLossBudget().call(block_identifier=at)),
     )
+
+
+#: `PriceKind` of IOracleGuard.sol by its index.
+_PRICE_KINDS: tuple[str, ...] = ("none", "feed", "twap")
 
 
 @cache

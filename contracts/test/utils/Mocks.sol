@@ -117,3 +117,63 @@ contract MockRouter {
         return address(bytes20(path[path.length - 20:]));
     }
 }
+
+/// @notice A token that reverts on a zero-amount transfer (some real tokens do).
+contract ZeroRevertToken is ERC20 {
+    constructor() ERC20("Zero-reverting", "ZR") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        require(value != 0 || from == address(0), "zero transfer");
+        super._update(from, to, value);
+    }
+}
+
+/// @notice The oracle of a Uniswap V3 pool: a tick that the test (an attacker) moves, and the cumulative
+/// tick history `observe` interpolates, as the real pool does (one observation per tick change).
+contract MockTwapPool {
+    address public token0;
+    address public token1;
+    uint32[] private _times;
+    int56[] private _cumulatives;
+    int24[] private _ticks;
+
+    constructor(address a, address b, int24 tick) {
+        (token0, token1) = a < b ? (a, b) : (b, a);
+        _times.push(uint32(block.timestamp));
+        _cumulatives.push(0);
+        _ticks.push(tick);
+    }
+
+    /// @notice The pool's price moves to `tick` now (a swap).
+    function setTick(int24 tick) external {
+        uint256 last = _times.length - 1;
+        int56 cumulative = _cumulatives[last] + int56(_ticks[last]) * int56(uint56(block.timestamp - _times[last]));
+        if (_times[last] == block.timestamp) {
+            _ticks[last] = tick;
+            return;
+        }
+        _times.push(uint32(block.timestamp));
+        _cumulatives.push(cumulative);
+        _ticks.push(tick);
+    }
+
+    function observe(uint32[] calldata secondsAgos)
+        external
+        view
+        returns (int56[] memory tickCumulatives, uint160[] memory secondsPerLiquidityCumulativeX128s)
+    {
+        tickCumulatives = new int56[](secondsAgos.length);
+        secondsPerLiquidityCumulativeX128s = new uint160[](secondsAgos.length);
+        for (uint256 k; k < secondsAgos.length; ++k) {
+            uint256 target = block.timestamp - secondsAgos[k];
+            require(target >= _times[0], "OLD");
+            uint256 j = _times.length - 1;
+            while (_times[j] > target) --j;
+            tickCumulatives[k] = _cumulatives[j] + int56(_ticks[j]) * int56(uint56(target - _times[j]));
+        }
+    }
+}

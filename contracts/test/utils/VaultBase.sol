@@ -54,6 +54,11 @@ abstract contract VaultBase {
         vault.setPoolAllowed(address(r02), address(tokenA), address(tokenB), 3000, true);
         vault.setPoolAllowed(address(r02), address(tokenB), address(tokenC), 500, true);
         vault.setPoolAllowed(address(r02), address(tokenA), address(tokenB), 0, true);
+        // The first-wave tests trade unbounded assets: opt in explicitly (bounded-by-default otherwise).
+        vault.setUnboundedSpendAllowed(address(tokenA), true);
+        vault.setUnboundedSpendAllowed(address(tokenB), true);
+        vault.setUnboundedSpendAllowed(address(tokenC), true);
+        vault.setUnboundedSpendAllowed(address(usdt), true);
         vm.stopPrank();
 
         tokenA.mint(address(vault), FUNDS);

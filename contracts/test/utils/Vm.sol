@@ -14,6 +14,17 @@ interface Vm {
     function deal(address account, uint256 newBalance) external;
     function getCode(string calldata artifactPath) external view returns (bytes memory);
     function label(address account, string calldata newLabel) external;
+    function expectEmit(address emitter) external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
+    function etch(address target, bytes calldata code) external;
+}
+
+/// @notice A log as `getRecordedLogs` returns it.
+struct Log {
+    bytes32[] topics;
+    bytes data;
+    address emitter;
 }
 
 Vm constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));

@@ -7,6 +7,7 @@ import json
 import sys
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +46,36 @@ def run_state_from_trades(trades: list[TradeExecution], executor_id: str) -> Run
     return state
 
 
-def vault_facts(session: Session) -> dict[str, Any] | None:
-    """Owner, asset manager and pause flag read from chain, or None when no RPC URL is given."""
+def vault_facts(session: Session, assets: list[str] | None = None) -> dict[str, Any] | None:
+    """Owner, asset manager, pause flag, the loss bound with its remaining budget (USD, as strings) and the
+    spend limits of `assets` (raw units), read from chain; None when no RPC URL is given."""
     if not session.rpc_url:
         return None
     vault = session.vault()
-    return {"chain_id": session.chain_id, "owner": vault_view(vault, "owner"),
-            "asset_manager": vault_view(vault, "assetManager"), "paused": vault_view(vault, "paused")}
+    facts: dict[str, Any] = {"chain_id": session.chain_id, "owner": vault_view(vault, "owner"),
+                             "asset_manager": vault_view(vault, "assetManager"), "paused": vault_view(vault, "paused")}
+    active, cap_bps, capacity, period = vault_view(vault, "lossBound")
+    facts["loss_bound"] = {"active": active, "cap_bps": cap_bps, "budget": _usd(capacity),
+                           "refill_period": period,
+                           "budget_left": _usd(vault_view(vault, "availableLossBudget"))}
+    limits: dict[str, Any] = {}
+    for asset in assets or []:
+        capacity, period = vault.functions.spendLimit(asset).call()
+        if capacity:
+            # raw units as strings, like every amount of the JSON output (exact beyond 2**53)
+            limits[asset] = {"capacity": str(capacity), "refill_period": period,
+                             "available": str(vault.functions.availableSpend(asset).call())}
+    facts["spend_limits"] = limits
+    return facts
+
+
+def _usd(raw: int) -> str:
+    """18-decimal valuation units as a plain decimal string ("250000", "12.5")."""
+    return f"{Decimal(raw).scaleb(-18).normalize():f}"
+
+
+def _traded_assets(trades: list[TradeExecution]) -> list[str]:
+    return sorted({asset.address for t in trades for asset in (t.pair.base, t.pair.quote)})
 
 
 def status_document(session: Session, trades: list[TradeExecution]) -> dict[str, Any]:
@@ -64,7 +88,8 @@ def status_document(session: Session, trades: list[TradeExecution]) -> dict[str,
     settled = [t for t in trades if not (t.is_pending() or t.is_planned())][-RECENT_TRADES:]
     return command_document(
         "status", vault=session.require_vault_address(), store=redact_urls(session.store_url),
-        trades_by_state=dict(sorted(status_counts(trades).items())), onchain=vault_facts(session),
+        trades_by_state=dict(sorted(status_counts(trades).items())),
+        onchain=vault_facts(session, _traded_assets(trades)),
         run_state=json.loads(state.make_exportable_copy().to_json()),
         open_trades=[trade_document(t) for t in open_trades], recent_trades=[trade_document(t) for t in settled])
 
@@ -90,6 +115,15 @@ def print_status(out: Console, document: dict[str, Any], trades: dict[int, Trade
     if facts:
         out.print(f"chain {facts['chain_id']}  owner {facts['owner']}  asset manager {facts['asset_manager']}"
                   f"  {'PAUSED' if facts['paused'] else 'active'}")
+        bound = facts["loss_bound"]
+        if bound["active"]:
+            out.print(f"loss bound: cap {bound['cap_bps']} bps per trade, budget left {bound['budget_left']} of "
+                      f"{bound['budget']} USD per {bound['refill_period']}s")
+        else:
+            out.print("loss bound: OFF (only spend limits and opted-in assets bound a leaked key)")
+        for asset, limit in facts["spend_limits"].items():
+            out.print(f"spend limit {asset}: {limit['available']} of {limit['capacity']} raw available "
+                      f"(refill {limit['refill_period']}s)")
     out.print(counts_table(Counter(document["trades_by_state"])))
     open_trades = [trades[t["trade_id"]] for t in document["open_trades"]]
     if open_trades:

@@ -1,0 +1,43 @@
+"""Routing checks the vault's oracle-priced loss bound before signing: a plan whose minimum receive could
+lose more than the vault's per-trade cap (or its budget) is refused with the numbers; nothing is signed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from test_routing_helpers import make_trade, world_pairs
+from web3 import Web3
+from web3.contract import Contract
+
+from vaultexec.errors import OracleLossRefusedError
+from vaultexec.execution import VaultRouting
+from vaultexec.testing.world import World
+
+
+def test_a_trade_the_vault_would_refuse_is_refused_before_signing(web3: Web3, world: World, vault: Contract,
+                                                                  asset_manager: LocalAccount) -> None:
+    pairs = world_pairs(world)
+    routing = VaultRouting(web3, vault.address, asset_manager.address, list(pairs.values()))
+    # A 20 % slippage tolerance: the minimum receive is far below the 5 % the world vault may lose.
+    trade = make_trade(1, pairs["v2"], Decimal(30_000), buy=False, tolerance=Decimal("0.2"))
+    with pytest.raises(OracleLossRefusedError, match="per-trade cap of 500 bps") as info:
+        routing.setup_trades([trade])
+    assert Decimal(6_000) < info.value.loss < Decimal(6_300)  # 20 % of the ~$29,800 quoted, + fee and impact
+    assert info.value.max_loss == Decimal(1_500)  # 5 % of $30,000
+    assert not trade.is_started() and not trade.blockchain_transactions
+
+
+def test_the_budget_left_is_shared_by_the_batch(web3: Web3, world: World, vault: Contract,
+                                                asset_manager: LocalAccount, deployer: str) -> None:
+    # A budget of $1,000 a day: two $30,000 sales at a 2 % tolerance may lose ~$750 each at their minimum.
+    vault.functions.setLossBound(500, 1_000 * 10**18, 86_400).transact({"from": deployer})
+    pairs = world_pairs(world)
+    routing = VaultRouting(web3, vault.address, asset_manager.address, list(pairs.values()))
+    first = make_trade(1, pairs["v2"], Decimal(30_000), buy=False, tolerance=Decimal("0.02"))
+    second = make_trade(2, pairs["v3"], Decimal(30_000), buy=False, tolerance=Decimal("0.02"))
+    assert routing.plan_trades([first]).plans  # alone it fits
+    with pytest.raises(OracleLossRefusedError, match="rolling loss budget") as info:
+        routing.plan_trades([first, second])
+    assert info.value.trade_id == 2
