@@ -30,6 +30,7 @@ from eth_utils.crypto import keccak
 from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.errors import ReceiptLogsMissingError, SettlementError, TransactionTimeoutError, VaultExecError
+from vaultexec.execution.sandwich import PoolAtBlockStart, ReferencePrice, check_sandwiches
 from vaultexec.model.identifiers import FEE_DENOMINATOR, ExchangeKind
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
@@ -288,7 +289,7 @@ def _why_no_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]) -> dic
 
 def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: str, run_state: RunState,
                   native_token_price: Decimal | None = None,
-                  vanished: set[int] | None = None) -> list[TradeExecution]:
+                  vanished: set[int] | None = None, reference: ReferencePrice | None = None) -> list[TradeExecution]:
     """Settle every trade whose last transaction is final; each independently (one failure stops none).
 
     Returns the trades that settled (success or failed). A trade that cannot be settled stays pending,
@@ -330,6 +331,7 @@ def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: st
             logger.error("trade %d cannot be settled: %s", trade.trade_id, exc)
             trade.add_note(f"settlement error: {exc}")
             run_state.record_trade_error(trade.trade_id, str(exc))
+    check_sandwiches(settled, reference or PoolAtBlockStart(client))
     return settled
 
 
