@@ -3,7 +3,10 @@ reported with its size; the same trade alone is not flagged."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -91,6 +94,14 @@ def test_sandwich_around_a_vault_trade_is_detected_with_its_size(web3: Web3, wor
     assert Decimal(worse) > Decimal("0.3")
     assert abs(Decimal(lost) - expected_loss) <= Decimal("0.00001") * expected_loss
     assert sandwich_notes(model.store.load(1)) == [line]  # stored with the trade
+
+    # `vaultexec status` flags it
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("VAULTEXEC_")},
+           "VAULTEXEC_RPC_URL": web3.provider.endpoint_uri, "VAULTEXEC_VAULT": vault.address,  # type: ignore[attr-defined]
+           "VAULTEXEC_STORE": f"sqlite:///{tmp_path / 'store.db'}", "COLUMNS": "300"}
+    vaultexec = str(Path(sys.executable).with_name("vaultexec"))
+    text = subprocess.run([vaultexec, "status"], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert f"SANDWICH trade #1: {line}" in text.stdout
 
 
 def test_the_same_trade_alone_is_not_flagged(web3: Web3, world: World, vault: Contract, tmp_path: Path) -> None:

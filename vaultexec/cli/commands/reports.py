@@ -19,7 +19,9 @@ from vaultexec.cli.files import write_atomically
 from vaultexec.cli.session import Session
 from vaultexec.cli.tables import counts_table, status_counts, trades_table
 from vaultexec.errors import BadInputError
+from vaultexec.execution.sandwich import sandwich_notes
 from vaultexec.model.run_state import RunState
+from vaultexec.model.safetext import escape_text
 from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.store.export import export_csv, generate_export
 
@@ -64,7 +66,9 @@ def status_command(session: Session, as_json: bool) -> None:
     facts = vault_facts(session)
     document = {"vault": session.require_vault_address(), "store": redact_urls(session.store_url),
                 "trades_by_state": dict(sorted(counts.items())), "onchain": facts,
-                "run_state": json.loads(state.make_exportable_copy().to_json())}
+                "run_state": json.loads(state.make_exportable_copy().to_json()),
+                "sandwiches_suspected": [{"trade_id": t.trade_id, "note": line}
+                                         for t in trades for line in sandwich_notes(t)]}
     if as_json:
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
         return
@@ -80,6 +84,10 @@ def status_command(session: Session, as_json: bool) -> None:
     settled = [t for t in trades if not (t.is_pending() or t.is_planned())][-RECENT_TRADES:]
     if settled:
         out.print(trades_table(settled, f"Last {len(settled)} settled trades"))
+    for suspected in document["sandwiches_suspected"]:
+        # notes hold token symbols (chain text): escaped, and printed as plain text (no markup)
+        out.print(f"SANDWICH trade #{suspected['trade_id']}: {escape_text(suspected['note'])}", markup=False,
+                  highlight=False)
     out.print("RunState:")
     out.print_json(json.dumps(document["run_state"]))
 
