@@ -295,3 +295,16 @@ class ProviderSet(RPCClient):
             f"{time.monotonic() - started:.1f}s (lag limit {self.config.max_lag_blocks} blocks, best head "
             f"{self.best_head}); last fault: {last}. Check the providers "
             f"({', '.join(p.name for p in self.readers + self.senders)}) and retry.")
+
+
+def split_urls(text: str | None) -> list[str]:
+    """URLs from a comma-separated list (the CLI's and the environment's form); blanks dropped."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def open_client(read_urls: Sequence[str], send_urls: Sequence[str] = (), config: ProviderConfig | None = None,
+                timeout: float = 30.0, retry: RetryPolicy | None = None) -> RPCClient:
+    """A plain `RPCClient` for one read URL and no send endpoint; else a `ProviderSet`."""
+    if len(read_urls) == 1 and not send_urls:
+        return RPCClient(read_urls[0], timeout, retry)
+    return ProviderSet(read_urls, send_urls, config, timeout, retry)
