@@ -11,7 +11,7 @@ from vaultexec.chain.gas import fetch_fees
 from vaultexec.chain.providers import ProviderConfig, ProviderSet
 from vaultexec.chain.rpc import RetryPolicy, RPCClient
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.errors import TransientRPCError
+from vaultexec.errors import ConfigurationError, TransientRPCError
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 from vaultexec.testing.anvil import AnvilInstance
 from vaultexec.testing.faultproxy import Fault, FaultProxy
@@ -134,3 +134,23 @@ def test_messages_redact_every_url(plain_anvil: AnvilInstance) -> None:
     text = str(caught.value) + repr(providers) + " ".join(providers.counters())
     assert "hunter2" not in text and "KEY123" not in text and "KEY456" not in text
     assert "127.0.0.1:9" in text
+
+
+class OtherChainProxy(RecordingProxy):
+    """A provider of another chain (a wrong URL in the list)."""
+
+    def rewrite_reply(self, request: dict[str, object], reply: dict[str, object]) -> None:
+        if request.get("method") == "eth_chainId":
+            reply["result"] = hex(137)
+
+
+def test_a_provider_on_another_chain_is_refused_by_name(plain_anvil: AnvilInstance,
+                                                        healthy: RecordingProxy) -> None:
+    with OtherChainProxy(plain_anvil.url) as other:
+        providers = ProviderSet([healthy.url], send_urls=[f"{other.url}/relay/KEY789"], retry=RETRY)
+        with pytest.raises(ConfigurationError, match=rf"send {other.url} is on chain 137") as refused:
+            providers.check_chain_ids()
+        assert "KEY789" not in str(refused.value)
+        with pytest.raises(ConfigurationError, match=rf"read {other.url} is on chain 137"):
+            ProviderSet([healthy.url, other.url], retry=RETRY).check_chain_ids(31337)
+        assert ProviderSet([healthy.url], send_urls=[healthy.url], retry=RETRY).check_chain_ids(31337) == 31337

@@ -22,6 +22,6 @@ def test_a_dead_first_provider_is_failed_over_and_no_url_secret_is_printed(
     down = {**env, "VAULTEXEC_RPC_URL": f"{dead},http://127.0.0.1:{find_free_port()}/x/APIKEY3"}
     failed = run_cli(["status"], down)
     assert failed.code != 0
-    assert_one_line_error(failed, failed.code, "None of the read providers answered")
+    assert_one_line_error(failed, failed.code, "No provider answered eth_chainId")
     for secret in ("pa55word", "APIKEY1", "APIKEY3"):
         assert secret not in failed.output

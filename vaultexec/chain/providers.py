@@ -167,6 +167,27 @@ class ProviderSet(RPCClient):
             provider.client.close()
         self._pool.shutdown(wait=False)
 
+    def check_chain_ids(self, expected: int | None = None) -> int:
+        """The chain id every provider that answers agrees on (`expected` when given); ConfigurationError
+        naming (redacted) each provider on another chain. One that does not answer is only logged."""
+        ids: dict[str, int] = {}
+        for provider in self.readers + self.senders:
+            try:
+                ids[f"{provider.role} {provider.name}"] = int(provider.client.call("eth_chainId"), 16)
+            except (RPCError, ValueError, TypeError) as exc:
+                logger.warning("%s provider %s did not tell its chain id: %s", provider.role, provider.name, exc)
+        if not ids:
+            raise TransientRPCError("No provider answered eth_chainId: "
+                                    f"{', '.join(p.name for p in self.readers + self.senders)}.")
+        chain = expected if expected is not None else max(set(ids.values()), key=list(ids.values()).count)
+        wrong = {name: got for name, got in ids.items() if got != chain}
+        if wrong:
+            raise ConfigurationError(
+                f"Providers on another chain than {chain}: "
+                + ", ".join(f"{name} is on chain {got}" for name, got in wrong.items())
+                + ". Remove or fix those URLs (nothing was sent).")
+        return chain
+
     def counters(self) -> dict[str, ProviderCounters]:
         """Counters by redacted URL (role-prefixed)."""
         return {f"{p.role} {p.name}": p.counters for p in self.readers + self.senders}

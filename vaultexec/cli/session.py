@@ -17,7 +17,7 @@ from rich.console import Console
 from web3 import Web3
 from web3.contract import Contract
 
-from vaultexec.chain.providers import ProviderConfig, open_client, split_urls
+from vaultexec.chain.providers import ProviderConfig, ProviderSet, open_client, split_urls
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet, account_from_env, account_from_keystore
 from vaultexec.errors import BadInputError, ConfigurationError, RPCError, WalletError
@@ -113,7 +113,8 @@ class Session:
             client = open_client(split_urls(self.rpc_url), split_urls(self.send_urls),
                                  ProviderConfig(allow_public_send=self.allow_public_send), 30.0, CLI_RETRY)
             try:
-                chain_id = int(client.call("eth_chainId"), 16)
+                chain_id = (client.check_chain_ids(self.expected_chain_id) if isinstance(client, ProviderSet)
+                            else int(client.call("eth_chainId"), 16))
             except RPCError as exc:
                 client.close()
                 raise RPCError(f"Cannot use the RPC node: {exc}") from exc
