@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from vaultexec.execution.executor import STAGE_BROADCAST, STAGE_SIGNED, VaultExecutionModel
-from vaultexec.execution.sandwich import PRICE_CHECK_NOTE, SANDWICH_NOTE, sandwich_notes
+from vaultexec.execution.sandwich import PRICE_CHECK_NOTE, SANDWICH_NOTE, Reference, sandwich_notes
 from vaultexec.model.run_state import RunState
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.sqlite import SQLiteStore
@@ -111,3 +112,26 @@ def test_the_same_trade_alone_is_not_flagged(web3: Web3, world: World, vault: Co
     assert sandwich_notes(settled) == []
     assert f"{PRICE_CHECK_NOTE}: executed price" in (settled.notes or "")
     assert "0.0000 % worse" in (settled.notes or "")
+
+
+class FixedOracle:
+    """A stand-in for an oracle price source (the vault's feeds): one price for every trade."""
+
+    def __init__(self, price: Decimal) -> None:
+        self.price = price
+
+    def prices(self, trades: Sequence[TradeExecution]) -> dict[int, Reference]:
+        return {t.trade_id: Reference(self.price, "oracle") for t in trades}
+
+
+def test_an_oracle_reference_plugs_in(web3: Web3, world: World, vault: Contract, tmp_path: Path) -> None:
+    model = executor(web3, world, vault, tmp_path)
+    trade = make_trade(1, pair(world.addresses, "WETH", "USDC"), "5000")
+    oracle = trade.planned_price * Decimal("0.98")  # 2 % below the market: every buy looks bad against it
+    model.config = replace(model.config, price_reference=FixedOracle(oracle))
+    [settled] = model.execute_trades([trade])
+    [line] = sandwich_notes(settled)
+    assert "(oracle)" in line
+    worse = Decimal(re.search(r"([0-9.]+) % worse", line).group(1))  # type: ignore[union-attr]
+    expected = (settled.executed_reserve / (settled.executed_quantity * oracle) - 1) * 100  # type: ignore[operator]
+    assert abs(worse - expected) < Decimal("0.0001")

@@ -37,6 +37,7 @@ from vaultexec.execution.nonce_floor import check_nonce_floor
 from vaultexec.execution.plan import ExecutionPlan, TradePlan
 from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
+from vaultexec.execution.sandwich import ReferencePrice
 from vaultexec.execution.settle import track_and_settle
 from vaultexec.execution.writeahead import SignRequest, WriteAheadLog, save_trade
 from vaultexec.model.deltas import AssetDelta
@@ -172,6 +173,9 @@ class ExecutorConfig:
     #: Tip floor and fee cap (None: `dex.deployments.fee_policy` of the wallet's chain); a batch whose
     #: needed fee is above the cap is refused before signing (`FeeCapExceededError`).
     fee_policy: FeePolicy | None = None
+    #: Reference prices of the sandwich check at settlement (None: the pool at the start of the trade's
+    #: block; an oracle source plugs in here, see execution.sandwich).
+    price_reference: ReferencePrice | None = None
 
 
 class VaultExecutionModel:
@@ -264,7 +268,8 @@ class VaultExecutionModel:
         self.on_stage(STAGE_BROADCAST, started)
         self._wait_until_mined(txs)
         track_and_settle(self.client, tracker, started, self.store, self.vault_address, self.run_state,
-                         self.config.native_token_price, on_tracked=lambda ts: self.on_stage(STAGE_TRACKED, ts))
+                         self.config.native_token_price, on_tracked=lambda ts: self.on_stage(STAGE_TRACKED, ts),
+                         reference=self.config.price_reference)
         self.on_stage(STAGE_SETTLED, started)
 
     def _check_gas_funds(self, requests: Sequence[SignRequest], fees: FeeQuote) -> None:

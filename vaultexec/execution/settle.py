@@ -338,7 +338,8 @@ def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: st
 def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Sequence[TradeExecution],
                      store: ExecutionStore, vault: str, run_state: RunState,
                      native_token_price: Decimal | None = None,
-                     on_tracked: Callable[[Sequence[TradeExecution]], None] | None = None) -> list[TradeExecution]:
+                     on_tracked: Callable[[Sequence[TradeExecution]], None] | None = None,
+                     reference: ReferencePrice | None = None) -> list[TradeExecution]:
     """Track the trades' last transactions until final (or timeout), settle them, store each settled one.
 
     On a tracking timeout the trades that did become final are still settled; the others stay pending.
@@ -355,7 +356,7 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
         if on_tracked is not None:
             on_tracked(remaining)
         vanished: set[int] = set()
-        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished)
+        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished, reference)
         store_settled(store, done, run_state)
         settled += done
         remaining = [t for t in remaining if t.is_pending() and t.trade_id in vanished]
