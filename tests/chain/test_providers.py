@@ -154,3 +154,15 @@ def test_a_provider_on_another_chain_is_refused_by_name(plain_anvil: AnvilInstan
         with pytest.raises(ConfigurationError, match=rf"read {other.url} is on chain 137"):
             ProviderSet([healthy.url, other.url], retry=RETRY).check_chain_ids(31337)
         assert ProviderSet([healthy.url], send_urls=[healthy.url], retry=RETRY).check_chain_ids(31337) == 31337
+
+
+def test_a_rewound_chain_is_followed(client: RPCClient, healthy: RecordingProxy, failing: RecordingProxy) -> None:
+    """Heads are each provider's latest answer, not an all-time high: after evm_revert (a dev chain rewound
+    on purpose) every provider is behind the old high, and all must still be asked."""
+    providers = ProviderSet([healthy.url, failing.url], config=ProviderConfig(max_lag_blocks=1), retry=RETRY)
+    snapshot = client.call("evm_snapshot")
+    client.call("anvil_mine", ["0x5"])
+    high = int(providers.call("eth_blockNumber"), 16)
+    client.call("evm_revert", [snapshot])
+    assert int(providers.call("eth_blockNumber"), 16) == high - 5
+    assert providers.best_head == high - 5

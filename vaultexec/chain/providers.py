@@ -116,7 +116,6 @@ class ProviderSet(RPCClient):
         self.readers = [Provider(RPCClient(u, timeout, once, max_body_bytes), "read") for u in read_urls]
         self.senders = [Provider(RPCClient(u, timeout, once, max_body_bytes), "send", bulk=self.config.bulk_send)
                         for u in send_urls]
-        self.best_head = 0
         self._last_probe = -math.inf
         self._probe_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.readers)), thread_name_prefix="rpc-probe")
@@ -188,6 +187,12 @@ class ProviderSet(RPCClient):
                 + ". Remove or fix those URLs (nothing was sent).")
         return chain
 
+    @property
+    def best_head(self) -> int:
+        """The highest head the read providers last reported (each provider's latest answer counts, so a chain
+        rewound on purpose, e.g. a dev chain's evm_revert, is followed once the providers are probed again)."""
+        return max((p.counters.head for p in self.readers if p.counters.head is not None), default=0)
+
     def counters(self) -> dict[str, ProviderCounters]:
         """Counters by redacted URL (role-prefixed)."""
         return {f"{p.role} {p.name}": p.counters for p in self.readers + self.senders}
@@ -202,7 +207,6 @@ class ProviderSet(RPCClient):
             replies = provider.client.batch([("eth_blockNumber", []), *calls])
             head = int(replies[0].value(), 16)
             provider.answered(time.monotonic() - started, head)
-            self.best_head = max(self.best_head, head)
             if self._behind(provider):
                 provider.counters.lag_rejections += 1
                 logger.warning("read provider %s answered from block %d, %d behind the best head %d: "
@@ -232,7 +236,6 @@ class ProviderSet(RPCClient):
             provider.failed(exc)
             return
         provider.answered(time.monotonic() - started, head)
-        self.best_head = max(self.best_head, head)
 
     def _ranked(self, providers: list[Provider]) -> list[Provider]:
         """Healthy first, then by latency; providers behind by more than the limit left out."""
