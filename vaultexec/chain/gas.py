@@ -125,7 +125,8 @@ def _check_cap(needed: int, policy: FeePolicy, chain_id: int, what: str) -> None
         raise FeeCapExceededError(
             f"Chain {chain_id} needs {_gwei(needed)} per gas now ({what}), above the fee cap of "
             f"{_gwei(policy.max_fee)}: nothing was signed. Wait for lower fees, or raise the cap "
-            "(FeePolicy.max_fee, --max-fee-gwei).", needed, policy.max_fee)
+            "(FeePolicy.max_fee: ExecutorConfig(fee_policy=...) or dex.deployments.register_fee_policy).",
+            needed, policy.max_fee)
 
 
 def _gwei(wei: int) -> str:
