@@ -95,6 +95,15 @@ class NodeBehindError(RPCError):
     """
 
 
+class FeeCapExceededError(VaultExecError):
+    """The fee the chain needs now is above the configured cap: refused before signing, nothing was sent."""
+
+    def __init__(self, message: str, needed: int = 0, cap: int = 0) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.cap = cap
+
+
 class NonceConsumedError(VaultExecError):
     """The nonce of our transaction was used by another transaction; ours can never land."""
 

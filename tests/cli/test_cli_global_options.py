@@ -33,7 +33,7 @@ def status_json(args: list[str], env: dict[str, str]) -> dict[str, object]:
 
 def test_every_command_accepts_every_global_option() -> None:
     global_flags = {flag for option in GLOBAL_OPTIONS for flag in option.decls if flag.startswith("-")}
-    assert len(global_flags) == 9
+    assert len(global_flags) == 11
     assert cli.commands
     for name, command in cli.commands.items():
         flags = {flag for param in command.params if isinstance(param, click.Option) for flag in param.opts}

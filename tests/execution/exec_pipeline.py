@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from vaultexec.chain.broadcast import TrackerConfig
+from vaultexec.chain.gas import FeePolicy
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.dex.deployments import register_world as register_dex_world
@@ -77,14 +78,17 @@ def world_pairs(addresses: WorldAddresses) -> list[TradingPairIdentifier]:
 
 def make_executor(url: str, vault: str, chain_id: int, pairs: Sequence[TradingPairIdentifier],
                   store: ExecutionStore, run_state: RunState | None = None, on_stage: StageHook | None = None,
-                  tracker: TrackerConfig | None = None, retry: RetryPolicy = FAST_RETRY) -> VaultExecutionModel:
-    """The executor as an application would wire it: one RPC client, routing, the asset manager's wallet."""
-    client = RPCClient(url, timeout=30, retry=retry)
+                  tracker: TrackerConfig | None = None, retry: RetryPolicy = FAST_RETRY,
+                  fee_policy: FeePolicy | None = None, client: RPCClient | None = None) -> VaultExecutionModel:
+    """The executor as an application would wire it: one RPC client (or a given one, e.g. a ProviderSet),
+    routing, the asset manager's wallet."""
+    client = client or RPCClient(url, timeout=30, retry=retry)
     wallet = HotWallet.from_key(ASSET_MANAGER_KEY, chain_id)
     routing = VaultRouting(connect_web3(client), vault, wallet.address, pairs, client=client)
     config = ExecutorConfig(tracker or TrackerConfig(confirmations=0, poll_interval=0.05, timeout=30.0,
                                                      stuck_after=60.0, drop_check_after=2.0,
-                                                     nonce_consumed_after=0.5, nonce_consumed_blocks=0))
+                                                     nonce_consumed_after=0.5, nonce_consumed_blocks=0),
+                            fee_policy=fee_policy)
     return VaultExecutionModel(client, vault, RoutingPlanner(routing), wallet, store, run_state, config, on_stage)
 
 

@@ -300,7 +300,8 @@ class TransactionTracker(SendAnswers):
         """Re-sign `txs` with bumped fees the senders can pay; returns those re-signed (to broadcast)."""
         assert self.resign is not None
         replaced = []
-        for tx, fees, left in plan_replacements(self.client, txs, live, self.chain_id or txs[0].chain_id or 0):
+        for tx, fees, left in plan_replacements(self.client, txs, live, self.chain_id or txs[0].chain_id or 0,
+                                                self.config.fee_policy):
             watch = self._watch(tx)
             if fees is None:
                 self.stats.replacements_unaffordable += 1

@@ -5,8 +5,13 @@ Fees are computed once per batch (one batched request) and applied to every tran
 EIP-1559 rule: `max_fee_per_gas = FEE_HEADROOM * base_fee + priority_fee`. The base fee can rise by at
 most 12.5 % per block, so a headroom of 2 keeps the transaction includable for at least six full blocks
 in a row; the unused part of the max fee is never charged. The priority fee is the node's
-`eth_maxPriorityFeePerGas`, raised to the chain's minimum (`MIN_PRIORITY_FEE_WEI`). Chains whose latest
-block has no base fee get a legacy `gas_price` from `eth_gasPrice` (also raised to the minimum).
+`eth_maxPriorityFeePerGas`, raised to the chain's minimum (`MIN_PRIORITY_FEE_WEI`, or a `FeePolicy`'s).
+Chains whose latest block has no base fee (or whose policy says legacy) get a legacy `gas_price` from
+`eth_gasPrice` (also raised to the minimum).
+
+Fee cap (`FeePolicy.max_fee`): when the fee a transaction needs now (base fee + tip, or the legacy gas
+price) is above it, `quote_fees` raises `FeeCapExceededError` -- before anything is signed; otherwise the
+max fee is lowered to the cap (headroom is given up before the cap is passed).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vaultexec.chain.rpc import RPCClient
+from vaultexec.errors import FeeCapExceededError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,24 @@ MIN_PRIORITY_FEE_WEI: dict[int, int] = {
     31337: 0,  # anvil / hardhat dev chains
 }
 DEFAULT_MIN_PRIORITY_FEE_WEI = 10**6
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    """One chain's fee rules (wei per gas): the tip floor, an optional cap on the max fee, legacy pricing.
+
+    The registry of per-chain policies is `dex.deployments.fee_policy`; this is the arithmetic's input."""
+
+    min_priority_fee: int = DEFAULT_MIN_PRIORITY_FEE_WEI
+    #: The most a transaction may offer per gas (max fee, or legacy gas price); None: no cap.
+    max_fee: int | None = None
+    #: Price with a legacy `gasPrice` even when the chain's blocks carry a base fee.
+    legacy: bool = False
+
+    @classmethod
+    def for_chain(cls, chain_id: int) -> FeePolicy:
+        """The built-in tip floor of `chain_id`, no cap."""
+        return cls(min_priority_fee=min_priority_fee(chain_id))
 
 
 @dataclass(frozen=True)
@@ -78,20 +102,54 @@ def min_priority_fee(chain_id: int) -> int:
 
 
 def quote_fees(base_fee: int | None, priority_fee: int | None, gas_price: int | None, chain_id: int,
-               headroom: int = FEE_HEADROOM) -> FeeQuote:
-    """Fees from the market figures (pure arithmetic; see the module docstring for the rule)."""
-    floor = min_priority_fee(chain_id)
-    if base_fee is None:
+               headroom: int = FEE_HEADROOM, policy: FeePolicy | None = None) -> FeeQuote:
+    """Fees from the market figures (pure arithmetic; see the module docstring for the rule and the cap)."""
+    policy = policy or FeePolicy.for_chain(chain_id)
+    floor = policy.min_priority_fee
+    if base_fee is None or policy.legacy:
         if gas_price is None:
             raise ValueError("a legacy chain needs a gas price")
-        return FeeQuote(gas_price=max(gas_price, floor))
+        price = max(gas_price, floor)
+        _check_cap(price, policy, chain_id, f"gas price {_gwei(price)}")
+        return FeeQuote(gas_price=price)
     priority = max(priority_fee or 0, floor)
-    return FeeQuote(max_fee_per_gas=headroom * base_fee + priority, max_priority_fee_per_gas=priority,
-                    base_fee=base_fee)
+    _check_cap(base_fee + priority, policy, chain_id, f"base fee {_gwei(base_fee)} + tip {_gwei(priority)}")
+    max_fee = headroom * base_fee + priority
+    if policy.max_fee is not None:
+        max_fee = min(max_fee, policy.max_fee)
+    return FeeQuote(max_fee_per_gas=max_fee, max_priority_fee_per_gas=priority, base_fee=base_fee)
 
 
-def fetch_fees(client: RPCClient, chain_id: int, headroom: int = FEE_HEADROOM) -> FeeQuote:
-    """Quote fees from the latest block: one batched request (latest block, priority fee, gas price)."""
+def _check_cap(needed: int, policy: FeePolicy, chain_id: int, what: str) -> None:
+    if policy.max_fee is not None and needed > policy.max_fee:
+        raise FeeCapExceededError(
+            f"Chain {chain_id} needs {_gwei(needed)} per gas now ({what}), above the fee cap of "
+            f"{_gwei(policy.max_fee)}: nothing was signed. Wait for lower fees, or raise the cap "
+            "(FeePolicy.max_fee: ExecutorConfig(fee_policy=...) or dex.deployments.register_fee_policy).",
+            needed, policy.max_fee)
+
+
+def _gwei(wei: int) -> str:
+    return f"{wei / GWEI:.9g} gwei"
+
+
+def cap_replacement_fees(fees: FeeQuote, policy: FeePolicy | None) -> FeeQuote:
+    """`fees` (a replacement's bump) lowered to the policy's cap, tip too (whether that is still a bump
+    a node accepts is the caller's check)."""
+    if policy is None or policy.max_fee is None or fees.max_price <= policy.max_fee:
+        return fees
+    cap = policy.max_fee
+    if not fees.is_eip1559:
+        return FeeQuote(gas_price=cap)
+    assert fees.max_priority_fee_per_gas is not None
+    return FeeQuote(max_fee_per_gas=cap, max_priority_fee_per_gas=min(fees.max_priority_fee_per_gas, cap),
+                    base_fee=fees.base_fee)
+
+
+def fetch_fees(client: RPCClient, chain_id: int, headroom: int = FEE_HEADROOM,
+               policy: FeePolicy | None = None) -> FeeQuote:
+    """Quote fees from the latest block: one batched request (latest block, priority fee, gas price).
+    `FeeCapExceededError` when the policy's cap is below what the chain needs now."""
     block, priority, gas_price = client.batch([
         ("eth_getBlockByNumber", ["latest", False]),
         ("eth_maxPriorityFeePerGas", []),
@@ -101,7 +159,7 @@ def fetch_fees(client: RPCClient, chain_id: int, headroom: int = FEE_HEADROOM) -
     priority_fee = int(priority.result, 16) if priority.error is None and priority.result else None
     legacy_price = int(gas_price.result, 16) if gas_price.error is None and gas_price.result else None
     quote = quote_fees(int(base_fee_hex, 16) if base_fee_hex else None, priority_fee, legacy_price, chain_id,
-                       headroom)
+                       headroom, policy)
     logger.debug("fees for chain %d: %s", chain_id, quote)
     return quote
 

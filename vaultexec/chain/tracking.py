@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vaultexec.chain.gas import FeePolicy
 from vaultexec.model.transaction import BlockchainTransaction
 
 #: Stores a transaction's new state (the tracker calls it before anything depends on that state).
@@ -34,6 +35,8 @@ class TrackerConfig:
     #: this long and this many new blocks (a lagging node answers the nonce before the receipt).
     nonce_consumed_after: float = 5.0
     nonce_consumed_blocks: int = 2
+    #: Tip floor and fee cap of replacements (None: the chain's built-in floor, no cap).
+    fee_policy: FeePolicy | None = None
 
 
 @dataclass

@@ -31,6 +31,7 @@ from vaultexec.cli.globalopts import GlobalOption, GlobalOptionsGroup
 from vaultexec.cli.session import (
     DEFAULT_STORE_URL,
     RPC_URL_ENV_VAR,
+    SEND_URL_ENV_VAR,
     STORE_ENV_VAR,
     VAULT_ENV_VAR,
     Session,
@@ -70,8 +71,12 @@ def stdout_console() -> Console:
 
 #: The global options, defined once; each is accepted before and after the subcommand name.
 GLOBAL_OPTIONS = [
-    GlobalOption(("--rpc-url",), f"JSON-RPC endpoint of the chain [env {RPC_URL_ENV_VAR}].", "URL",
-                 envvar=RPC_URL_ENV_VAR),
+    GlobalOption(("--rpc-url",), "JSON-RPC endpoint(s) of the chain, comma-separated: several are read with "
+                 f"failover and lag checks [env {RPC_URL_ENV_VAR}].", "URL[,URL...]", envvar=RPC_URL_ENV_VAR),
+    GlobalOption(("--send-url", "send_urls"), "Private send-only endpoint(s), comma-separated: every raw "
+                 f"transaction goes only there [env {SEND_URL_ENV_VAR}].", "URL[,URL...]", envvar=SEND_URL_ENV_VAR),
+    GlobalOption(("--allow-public-send",), "When every --send-url endpoint fails, send through --rpc-url.",
+                 is_flag=True),
     GlobalOption(("--private-key-env",), "Name of the environment variable holding the hot wallet's private key.",
                  "NAME", default=DEFAULT_KEY_ENV_VAR),
     GlobalOption(("--keystore",), "Encrypted keystore file to sign with instead of the key variable.", "FILE",
@@ -93,7 +98,7 @@ GLOBAL_OPTIONS = [
 @click.pass_context
 def cli(ctx: click.Context, rpc_url: str | None, private_key_env: str, keystore: Path | None,
         keystore_password_env: str, vault_address: str | None, store_url: str, chain_id: int | None,
-        verbose: bool) -> None:
+        verbose: bool, send_urls: str | None = None, allow_public_send: bool = False) -> None:
     """Run trades through an on-chain vault: deploy and configure it, trade, follow up, report.
 
     Global options may also be given after COMMAND (`vaultexec status --vault 0x..`); there they win over
@@ -113,7 +118,7 @@ def cli(ctx: click.Context, rpc_url: str | None, private_key_env: str, keystore:
     session = Session(rpc_url=rpc_url, key_env=private_key_env, keystore=keystore,
                       keystore_password_env=keystore_password_env, vault_address=vault_address,
                       store_url=store_url, expected_chain_id=chain_id, verbose=verbose,
-                      console=stdout_console())
+                      console=stdout_console(), send_urls=send_urls, allow_public_send=allow_public_send)
     _Run.session = session
     ctx.obj = session
     ctx.call_on_close(session.close)

@@ -49,6 +49,7 @@ EXIT_CODES: tuple[tuple[type[errors.VaultExecError], int, str], ...] = (
     (errors.SimulationRevertedError, 8, "pre-flight reverted"),
     (errors.RepairRefusedError, EXIT_REPAIR_REFUSED, "repair refused"),
     (errors.PriceMovedError, 14, "price moved"),
+    (errors.FeeCapExceededError, 15, "fee cap"),
     (errors.SettlementError, 9, "settlement"),
     (errors.BroadcastError, 9, "broadcast"),
     (errors.TransactionTimeoutError, 9, "timeout"),

@@ -17,6 +17,7 @@ from rich.console import Console
 from web3 import Web3
 from web3.contract import Contract
 
+from vaultexec.chain.providers import ProviderConfig, ProviderSet, open_client, split_urls
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
 from vaultexec.chain.wallet import HotWallet, account_from_env, account_from_keystore
 from vaultexec.cli.failures import redact_urls
@@ -28,6 +29,7 @@ from vaultexec.vault.deploy import get_vault
 logger = logging.getLogger(__name__)
 
 RPC_URL_ENV_VAR = "VAULTEXEC_RPC_URL"
+SEND_URL_ENV_VAR = "VAULTEXEC_SEND_URL"
 VAULT_ENV_VAR = "VAULTEXEC_VAULT"
 STORE_ENV_VAR = "VAULTEXEC_STORE"
 DEFAULT_STORE_URL = "sqlite:///vaultexec.db"
@@ -94,6 +96,9 @@ class Session:
     expected_chain_id: int | None
     verbose: bool
     console: Console
+    #: Private send-only endpoints (comma-separated); every raw transaction goes only there.
+    send_urls: str | None = None
+    allow_public_send: bool = False
     _client: RPCClient | None = field(default=None, repr=False)
     _web3: Web3 | None = field(default=None, repr=False)
     _chain_id: int | None = field(default=None, repr=False)
@@ -107,9 +112,11 @@ class Session:
         if self._client is None:
             if not self.rpc_url:
                 raise ConfigurationError(f"No RPC URL: pass --rpc-url URL or set {RPC_URL_ENV_VAR}.")
-            client = RPCClient(self.rpc_url, timeout=30.0, retry=CLI_RETRY)
+            client = open_client(split_urls(self.rpc_url), split_urls(self.send_urls),
+                                 ProviderConfig(allow_public_send=self.allow_public_send), 30.0, CLI_RETRY)
             try:
-                chain_id = int(client.call("eth_chainId"), 16)
+                chain_id = (client.check_chain_ids(self.expected_chain_id) if isinstance(client, ProviderSet)
+                            else int(client.call("eth_chainId"), 16))
             except RPCError as exc:
                 client.close()
                 raise RPCError(f"Cannot use the RPC node: {exc}") from exc

@@ -18,6 +18,8 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from vaultexec.chain.gas import GWEI, FeePolicy
+from vaultexec.chain.gas import min_priority_fee as chain_min_priority_fee
 from vaultexec.errors import ConfigurationError
 from vaultexec.model.addresses import checksum as to_checksum_address
 from vaultexec.model.compat import ExchangeRouter, RouterMap
@@ -26,6 +28,40 @@ from vaultexec.model.identifiers import ExchangeKind
 logger = logging.getLogger(__name__)
 
 ETHEREUM, BSC, POLYGON, BASE, ARBITRUM, AVALANCHE = 1, 56, 137, 8453, 42161, 43114
+
+#: Fee cap (max fee per gas, wei) per chain id: far above normal fees, so that only a fee spike (or a
+#: wrong node) is refused. The tip floor is chain.gas's `MIN_PRIORITY_FEE_WEI`. Override with
+#: `register_fee_policy` or `fee_policy(..., max_fee=...)`.
+MAX_FEE_WEI: dict[int, int | None] = {
+    ETHEREUM: 500 * GWEI,
+    10: 50 * GWEI,  # OP Mainnet
+    56: 100 * GWEI,  # BNB Chain
+    POLYGON: 5_000 * GWEI,
+    BASE: 50 * GWEI,
+    ARBITRUM: 50 * GWEI,
+    43114: 1_000 * GWEI,  # Avalanche C-chain
+    31337: None,  # anvil / hardhat dev chains
+}
+_fee_policies: dict[int, FeePolicy] = {}
+
+
+def register_fee_policy(chain_id: int, policy: FeePolicy) -> FeePolicy:
+    """Make `policy` the fee policy of `chain_id` (replaces the built-in one)."""
+    _fee_policies[chain_id] = policy
+    logger.info("fee policy of chain %d: %s", chain_id, policy)
+    return policy
+
+
+def fee_policy(chain_id: int, min_priority_fee: int | None = None, max_fee: int | None = None,
+               legacy: bool | None = None) -> FeePolicy:
+    """The fee policy of `chain_id` (registered, else built in: the chain's tip floor and cap), with the
+    given fields overridden (wei per gas)."""
+    base = _fee_policies.get(chain_id) or FeePolicy(min_priority_fee=chain_min_priority_fee(chain_id),
+                                                     max_fee=MAX_FEE_WEI.get(chain_id))
+    return FeePolicy(min_priority_fee=base.min_priority_fee if min_priority_fee is None else min_priority_fee,
+                     max_fee=base.max_fee if max_fee is None else max_fee,
+                     legacy=base.legacy if legacy is None else legacy)
+
 
 
 @dataclass(frozen=True)

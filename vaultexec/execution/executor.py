@@ -19,10 +19,11 @@ from typing import Protocol
 
 from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
 from vaultexec.chain.gaps import NonceGapFiller
-from vaultexec.chain.gas import FeeQuote, fetch_fees
+from vaultexec.chain.gas import FeePolicy, FeeQuote, fetch_fees
 from vaultexec.chain.revert import known_errors
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
+from vaultexec.dex.deployments import fee_policy
 from vaultexec.errors import (
     BadInputError,
     DuplicateRecordError,
@@ -36,6 +37,7 @@ from vaultexec.execution.nonce_floor import check_nonce_floor
 from vaultexec.execution.plan import ExecutionPlan, TradePlan
 from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
+from vaultexec.execution.sandwich import ReferencePrice
 from vaultexec.execution.settle import track_and_settle
 from vaultexec.execution.writeahead import SignRequest, WriteAheadLog, save_trade
 from vaultexec.model.deltas import AssetDelta
@@ -169,6 +171,12 @@ class ExecutorConfig:
     native_token_price: Decimal | None = None
     #: Seconds a Redis lease lives without renewal (a crashed executor's lease frees after this).
     lease_ttl: float = DEFAULT_TTL
+    #: Tip floor and fee cap (None: `dex.deployments.fee_policy` of the wallet's chain); a batch whose
+    #: needed fee is above the cap is refused before signing (`FeeCapExceededError`).
+    fee_policy: FeePolicy | None = None
+    #: Reference prices of the sandwich check at settlement (None: the pool at the start of the trade's
+    #: block; an oracle source plugs in here, see execution.sandwich).
+    price_reference: ReferencePrice | None = None
 
 
 class VaultExecutionModel:
@@ -184,7 +192,10 @@ class VaultExecutionModel:
         self.store = store
         self.run_state = run_state or RunState()
         self.config = config or ExecutorConfig()
-        self.tracker_config = self.config.tracker or default_tracker_config(wallet.chain_id)
+        self.fee_policy = self.config.fee_policy or fee_policy(wallet.chain_id)
+        tracker_config = self.config.tracker or default_tracker_config(wallet.chain_id)
+        self.tracker_config = (tracker_config if tracker_config.fee_policy is not None
+                               else replace(tracker_config, fee_policy=self.fee_policy))
         self.on_stage = on_stage or (lambda stage, trades: None)
 
     def _tracker(self, log: WriteAheadLog, config: TrackerConfig | None = None) -> TransactionTracker:
@@ -242,7 +253,7 @@ class VaultExecutionModel:
                 "once; give new trades new ids, and use resume()/repair() for stored ones")
 
     def _sign_send_settle(self, requests: list[SignRequest], now: datetime.datetime) -> None:
-        fees = fetch_fees(self.client, self.wallet.chain_id)
+        fees = fetch_fees(self.client, self.wallet.chain_id, policy=self.fee_policy)
         self._check_gas_funds(requests, fees)
         self.wallet.sync_nonce(self.client)
         check_nonce_floor(self.client, self.store, self.wallet.chain_id, self.wallet.address)
@@ -258,7 +269,8 @@ class VaultExecutionModel:
         self.on_stage(STAGE_BROADCAST, started)
         self._wait_until_mined(txs)
         track_and_settle(self.client, tracker, started, self.store, self.vault_address, self.run_state,
-                         self.config.native_token_price, on_tracked=lambda ts: self.on_stage(STAGE_TRACKED, ts))
+                         self.config.native_token_price, on_tracked=lambda ts: self.on_stage(STAGE_TRACKED, ts),
+                         reference=self.config.price_reference)
         self.on_stage(STAGE_SETTLED, started)
 
     def _check_gas_funds(self, requests: Sequence[SignRequest], fees: FeeQuote) -> None:

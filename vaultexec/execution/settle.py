@@ -30,6 +30,7 @@ from eth_utils.crypto import keccak
 from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.errors import ReceiptLogsMissingError, SettlementError, TransactionTimeoutError, VaultExecError
+from vaultexec.execution.sandwich import PoolAtBlockStart, ReferencePrice, check_sandwiches
 from vaultexec.model.identifiers import FEE_DENOMINATOR, ExchangeKind
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
@@ -288,7 +289,7 @@ def _why_no_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]) -> dic
 
 def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: str, run_state: RunState,
                   native_token_price: Decimal | None = None,
-                  vanished: set[int] | None = None) -> list[TradeExecution]:
+                  vanished: set[int] | None = None, reference: ReferencePrice | None = None) -> list[TradeExecution]:
     """Settle every trade whose last transaction is final; each independently (one failure stops none).
 
     Returns the trades that settled (success or failed). A trade that cannot be settled stays pending,
@@ -330,13 +331,15 @@ def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: st
             logger.error("trade %d cannot be settled: %s", trade.trade_id, exc)
             trade.add_note(f"settlement error: {exc}")
             run_state.record_trade_error(trade.trade_id, str(exc))
+    check_sandwiches(settled, reference or PoolAtBlockStart(client))
     return settled
 
 
 def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Sequence[TradeExecution],
                      store: ExecutionStore, vault: str, run_state: RunState,
                      native_token_price: Decimal | None = None,
-                     on_tracked: Callable[[Sequence[TradeExecution]], None] | None = None) -> list[TradeExecution]:
+                     on_tracked: Callable[[Sequence[TradeExecution]], None] | None = None,
+                     reference: ReferencePrice | None = None) -> list[TradeExecution]:
     """Track the trades' last transactions until final (or timeout), settle them, store each settled one.
 
     On a tracking timeout the trades that did become final are still settled; the others stay pending.
@@ -353,7 +356,7 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
         if on_tracked is not None:
             on_tracked(remaining)
         vanished: set[int] = set()
-        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished)
+        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished, reference)
         store_settled(store, done, run_state)
         settled += done
         remaining = [t for t in remaining if t.is_pending() and t.trade_id in vanished]

@@ -22,7 +22,9 @@ from vaultexec.cli.jsonout import command_document, trade_document, write_docume
 from vaultexec.cli.session import Session
 from vaultexec.cli.tables import counts_table, status_counts, trades_table
 from vaultexec.errors import BadInputError
+from vaultexec.execution.sandwich import sandwich_notes
 from vaultexec.model.run_state import RunState
+from vaultexec.model.safetext import escape_text
 from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.store.export import export_csv, generate_export
 
@@ -91,7 +93,8 @@ def status_document(session: Session, trades: list[TradeExecution]) -> dict[str,
         trades_by_state=dict(sorted(status_counts(trades).items())),
         onchain=vault_facts(session, _traded_assets(trades)),
         run_state=json.loads(state.make_exportable_copy().to_json()),
-        open_trades=[trade_document(t) for t in open_trades], recent_trades=[trade_document(t) for t in settled])
+        open_trades=[trade_document(t) for t in open_trades], recent_trades=[trade_document(t) for t in settled],
+        sandwiches_suspected=[{"trade_id": t.trade_id, "note": line} for t in trades for line in sandwich_notes(t)])
 
 
 @cli.command("status")
@@ -131,6 +134,10 @@ def print_status(out: Console, document: dict[str, Any], trades: dict[int, Trade
     recent = [trades[t["trade_id"]] for t in document["recent_trades"]]
     if recent:
         out.print(trades_table(recent, f"Last {len(recent)} settled trades"))
+    for suspected in document["sandwiches_suspected"]:
+        # notes hold token symbols (chain text): escaped, and printed as plain text (no markup)
+        out.print(f"SANDWICH trade #{suspected['trade_id']}: {escape_text(suspected['note'])}", markup=False,
+                  highlight=False)
     out.print("RunState:")
     out.print_json(json.dumps(document["run_state"]))
 

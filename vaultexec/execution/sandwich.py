@@ -1,0 +1,189 @@
+"""Sandwich detection at settlement: the executed price against a reference price for the same trade.
+
+The default reference (`PoolAtBlockStart`) is what the trade would have got on the state at the start of
+its block: its executed input quoted on its own route (V2 router `getAmountsOut`, V3 QuoterV2) at block
+`block_number - 1`, read in one batched request for the whole batch. With nothing before our trade in its
+block the two prices are equal (our own price impact and LP fee are in both); a front-run moves the pool
+before us and shows as the difference. An oracle price (the vault's feeds) can take its place: any
+`ReferencePrice` does.
+
+The difference is recorded on the trade as a note (`SANDWICH_NOTE` when it passes the threshold, with its
+size in the reserve currency), logged, and listed by `vaultexec status`. A trade with another trade of the
+same batch on a shared pool in the same block is not compared (our own trade moved the pool).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from vaultexec.chain.rpc import RPCClient
+from vaultexec.dex import uniswap_v2, uniswap_v3
+from vaultexec.dex.deployments import find_deployment_of_router
+from vaultexec.errors import VaultExecError
+from vaultexec.model.identifiers import ExchangeKind
+from vaultexec.model.trade import TradeExecution
+
+logger = logging.getLogger(__name__)
+
+#: Start of the note of a trade whose executed price is worse than the reference by more than the threshold.
+SANDWICH_NOTE = "sandwich suspected"
+PRICE_CHECK_NOTE = "price check"
+#: Adverse difference (fraction) above which a trade is flagged: 0.001 = 0.1 %.
+DEFAULT_THRESHOLD = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The price (quote per base) the trade should have executed at, and where it comes from."""
+
+    price: Decimal
+    source: str
+
+
+class ReferencePrice(Protocol):
+    """A source of reference prices for settled trades (the pool at block start, or an oracle)."""
+
+    def prices(self, trades: Sequence[TradeExecution]) -> dict[int, Reference]:
+        """Reference by trade id, for the trades it can price."""
+        ...
+
+
+@dataclass(frozen=True)
+class PriceCheck:
+    """One trade's comparison: `adverse` > 0 when the trade executed worse than the reference (fraction);
+    `loss` the value lost to it in the reserve currency."""
+
+    trade_id: int
+    executed: Decimal
+    reference: Reference
+    adverse: Decimal
+    loss: Decimal
+    flagged: bool
+
+
+class PoolAtBlockStart:
+    """The trade's executed input quoted on its own route at the state before its block (module doc)."""
+
+    def __init__(self, client: RPCClient) -> None:
+        self.client = client
+
+    def prices(self, trades: Sequence[TradeExecution]) -> dict[int, Reference]:
+        calls: list[tuple[str, list[object]]] = []
+        slots: list[TradeExecution] = []
+        for trade in trades:
+            call = self._quote_call(trade)
+            if call is not None:
+                calls.append(call)
+                slots.append(trade)
+        found: dict[int, Reference] = {}
+        for trade, reply in zip(slots, self.client.batch(calls), strict=True):
+            if reply.error is not None or not reply.result:
+                logger.info("trade %d: no start-of-block quote (%s)", trade.trade_id, reply.error)
+                continue
+            data = bytes.fromhex(str(reply.result)[2:])
+            out = (uniswap_v2.decode_amounts_out(data)[-1] if trade.pair.kind == ExchangeKind.uniswap_v2
+                   else uniswap_v3.decode_quote_amount_out(data))
+            price = _reference_price(trade, out)
+            if price is not None:
+                block = trade.blockchain_transactions[-1].block_number
+                found[trade.trade_id] = Reference(price, f"pool at the start of block {block}")
+        return found
+
+    def _quote_call(self, trade: TradeExecution) -> tuple[str, list[object]] | None:
+        tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
+        if tx is None or tx.block_number is None or trade.executed_quantity is None or trade.executed_reserve is None:
+            return None
+        buy = trade.is_buy()
+        tokens = [a.address for a in trade.pair.get_route_assets(buy)]
+        input_asset = trade.reserve_currency if buy else trade.pair.base
+        raw_in = input_asset.convert_to_raw_floor(abs(trade.executed_reserve if buy else trade.executed_quantity))
+        at = hex(tx.block_number - 1)
+        if trade.pair.kind == ExchangeKind.uniswap_v2:
+            data = uniswap_v2.encode_get_amounts_out(raw_in, tokens)
+            return "eth_call", [{"to": trade.pair.exchange_address, "data": "0x" + data.hex()}, at]
+        try:
+            quoter = find_deployment_of_router(trade.pair.chain_id, trade.pair.exchange_address).quoter_v2
+        except VaultExecError:
+            quoter = None
+        if quoter is None:
+            return None
+        fees = [fee for _, fee in trade.pair.get_route_pools(buy)]
+        data = uniswap_v3.encode_quote(raw_in, tokens, fees)
+        return "eth_call", [{"to": quoter, "data": "0x" + data.hex()}, at]
+
+
+def _reference_price(trade: TradeExecution, raw_out: int) -> Decimal | None:
+    assert trade.executed_quantity is not None and trade.executed_reserve is not None
+    if trade.is_buy():
+        quantity = trade.pair.base.convert_to_decimal(raw_out)
+        return abs(trade.executed_reserve) / quantity if quantity else None
+    reserve = trade.reserve_currency.convert_to_decimal(raw_out)
+    return reserve / abs(trade.executed_quantity)
+
+
+def compare(trade: TradeExecution, reference: Reference, threshold: Decimal = DEFAULT_THRESHOLD) -> PriceCheck:
+    """The trade's execution against `reference`: a buy that paid more than the executed quantity is worth at
+    the reference price, or a sell that got less, is adverse; `loss` is that difference in the reserve
+    currency (from the exact executed amounts, not the rounded executed price)."""
+    assert trade.executed_price is not None and trade.executed_quantity is not None
+    assert trade.executed_reserve is not None
+    quantity, reserve = abs(trade.executed_quantity), abs(trade.executed_reserve)
+    at_reference = quantity * reference.price
+    loss = reserve - at_reference if trade.is_buy() else at_reference - reserve
+    adverse = loss / at_reference
+    return PriceCheck(trade.trade_id, trade.executed_price, reference, adverse, loss, adverse > threshold)
+
+
+def check_sandwiches(trades: Sequence[TradeExecution], source: ReferencePrice,
+                     threshold: Decimal = DEFAULT_THRESHOLD) -> list[PriceCheck]:
+    """Compare every successful trade with its reference, note the result on it; returns the checks.
+
+    Never fails a settlement: a reference that cannot be read is logged and the trade keeps no note."""
+    candidates = [t for t in trades if t.is_success() and t.executed_price is not None
+                  and not _after_our_own_trade(t, trades)]
+    try:
+        references = source.prices(candidates) if candidates else {}
+    except VaultExecError as exc:
+        logger.warning("sandwich check skipped: reference prices unavailable (%s)", exc)
+        return []
+    checks = []
+    for trade in candidates:
+        reference = references.get(trade.trade_id)
+        if reference is None:
+            continue
+        check = compare(trade, reference, threshold)
+        checks.append(check)
+        quote = trade.reserve_currency.token_symbol
+        text = (f"executed price {check.executed:.8g} vs {check.reference.price:.8g} ({check.reference.source}): "
+                f"{check.adverse * 100:.4f} % worse, {check.loss:.6g} {quote}")
+        if check.flagged:
+            trade.add_note(f"{SANDWICH_NOTE}: {text} lost (threshold {threshold * 100:.4g} %)")
+            logger.warning("trade %d: %s: %s lost", trade.trade_id, SANDWICH_NOTE, text)
+        else:
+            trade.add_note(f"{PRICE_CHECK_NOTE}: {text}")
+    return checks
+
+
+def _after_our_own_trade(trade: TradeExecution, batch: Sequence[TradeExecution]) -> bool:
+    """Another trade of the batch landed in the same block on a pool this one uses: the start-of-block state
+    is then not what this trade met (the transaction order in the block is not on the model: both skip)."""
+    tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
+    if tx is None or tx.block_number is None:
+        return False
+    pools = {pool for pool, _ in trade.pair.get_route_pools(trade.is_buy())}
+    for other in batch:
+        if other is trade or not other.blockchain_transactions:
+            continue
+        if (other.blockchain_transactions[-1].block_number == tx.block_number
+                and pools & {pool for pool, _ in other.pair.get_route_pools(other.is_buy())}):
+            return True
+    return False
+
+
+def sandwich_notes(trade: TradeExecution) -> list[str]:
+    """The sandwich lines of a trade's notes (for `vaultexec status`)."""
+    return [line for line in (trade.notes or "").splitlines() if line.startswith(SANDWICH_NOTE)]
