@@ -122,7 +122,7 @@ def _router_call(world: World, route: Route, recipient: str) -> tuple[Contract, 
 def _direct_route(world: World, route: Route) -> tuple[list[str], list[str], int, int, int]:
     tokens: list[str] = [world.token(symbol).address for symbol in route.symbols]
     pools: list[str] = [world.v2_pair(a, b) if protocol == V2 else world.v3_pool(a, b, fee)
-             for (protocol, fee), a, b in zip(route.hops, route.symbols, route.symbols[1:], strict=True)]
+             for (protocol, fee), a, b in zip(route.hops, route.symbols[:-1], route.symbols[1:], strict=True)]
     return (tokens, pools, AMOUNT_IN, 1, DEADLINE)
 
 
@@ -185,7 +185,7 @@ def _allow_direct_pools(world: World, vault: Contract) -> None:
     fns = vault.functions
     seen: set[tuple[int, str, str, int]] = set()
     for route in ROUTES:
-        for (protocol, fee), a, b in zip(route.hops, route.symbols, route.symbols[1:], strict=True):
+        for (protocol, fee), a, b in zip(route.hops, route.symbols[:-1], route.symbols[1:], strict=True):
             key = (protocol, a, b, fee)
             if key in seen:
                 continue
