@@ -8,11 +8,12 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from vaultexec.testing.vaults import WORLD_LOSS_CAP_BPS
 from vaultexec.testing.world import World
 from vaultexec.vault.direct import DirectProtocol, DirectRoute, encode_execute_direct_call
 from vaultexec.vault.execute import AssetBound
 
-from vaultkit import EXECUTE_GAS  # isort: skip
+from vaultkit import EXECUTE_GAS, refused_as  # isort: skip
 
 DEADLINE = 2**40
 AMOUNT_IN = 5_000 * 10**6  # 5,000 USDC
@@ -89,3 +90,22 @@ def test_mixed_v3_then_v2_lands_in_the_vault(web3: Web3, world: World, vault: Co
     assert amounts[usdc] == AMOUNT_IN and amounts[wbtc] > 0
     # The V3 hop paid the V2 pair directly: the vault's WETH never moved.
     assert world.weth.functions.balanceOf(vault.address).call() == weth_before
+
+
+def test_loss_bound_refuses_a_direct_sale_into_a_pushed_pair(web3: Web3, world: World, vault: Contract,
+                                                               asset_manager: LocalAccount) -> None:
+    """The world vault's oracle loss bound applies to the direct path exactly as to the router path."""
+    allow_direct(world, vault)
+    usdc, weth = world.usdc.address, world.weth.address
+    pair = world.v2_pair("USDC", "WETH")
+    # Push the pair: USDC donated and synced into its reserves, so USDC sells there far below its feed price.
+    world.fund("USDC", pair, 10_000_000 * 10**6)
+    sync = web3.eth.contract(address=pair, abi=[{"type": "function", "name": "sync", "stateMutability":
+                                                 "nonpayable", "inputs": [], "outputs": []}])
+    sync.functions.sync().transact({"from": world.deployer})
+    route = ([usdc, weth], [pair], AMOUNT_IN, 1, DEADLINE)
+    error = refused_as(web3, asset_manager, vault.functions.executeDirect([route], [(usdc, AMOUNT_IN)], [(weth, 1)]))
+    assert error.name == "LossCapExceeded", error
+    _, max_loss, value_spent = error.args
+    assert value_spent == AMOUNT_IN * 10**12  # 5,000 USDC at the feed's $1, 18-decimal USD
+    assert max_loss == value_spent * WORLD_LOSS_CAP_BPS // 10_000
