@@ -74,3 +74,8 @@ def encode_execute_direct_call(routes: Sequence[DirectRoute], max_spend: Sequenc
         [(checksum(bound.asset), bound.amount) for bound in max_spend],
         [(checksum(bound.asset), bound.amount) for bound in min_receive],
     ])
+
+
+def vault_function_name(calldata: bytes) -> str:
+    """The vault function `calldata` calls: `executeDirect` or `execute` (the record's label)."""
+    return EXECUTE_DIRECT_FUNCTION if calldata[:4] == execute_direct_signature()[0] else "execute"
