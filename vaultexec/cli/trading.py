@@ -21,6 +21,7 @@ from vaultexec.errors import BadInputError
 from vaultexec.execution.executor import ExecutorConfig, VaultExecutionModel, default_tracker_config
 from vaultexec.execution.plan import TradePlan
 from vaultexec.execution.routing import VaultRouting
+from vaultexec.execution.routing_direct import Venue
 from vaultexec.execution.routing_input import MAX_UINT256
 from vaultexec.model.identifiers import AssetIdentifier, TradingPairIdentifier
 from vaultexec.model.run_state import RunState, utc_now
@@ -105,11 +106,13 @@ def make_trade(trade_id: int, pair: TradingPairIdentifier, buy: bool, amount: De
 def build_executor(client: RPCClient, web3: Web3, vault: str, wallet: HotWallet, store: ExecutionStore,
                    pairs: Sequence[TradingPairIdentifier], run_state: RunState | None = None,
                    timeout: int | None = None,
-                   deployment: Deployment | None = None) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
+                   deployment: Deployment | None = None,
+                   venue: Venue = Venue.ROUTER) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
     """The executor and its planner (`planner.routing` plans a trade to show it, `planner.confirm(plan)` holds
     the trade to that plan); `timeout` (seconds) bounds the wait for each transaction; `deployment` gives
-    routers and quoters no registered deployment knows."""
-    routing = VaultRouting(web3, vault, wallet.address, list(pairs), client=client, deployment=deployment)
+    routers and quoters no registered deployment knows; `venue` the router path or the direct path."""
+    routing = VaultRouting(web3, vault, wallet.address, list(pairs), client=client, deployment=deployment,
+                           venue=venue)
     planner = ConfirmedPlanner(routing)
     tracker = None
     if timeout is not None:
@@ -158,7 +161,7 @@ def plan_table(trade: TradeExecution, plan: TradePlan) -> Table:
     verdict = "not simulated" if sim is None else (
         f"ok ({sim.method}, gas used {sim.gas_used})" if sim.success else f"REVERTS: {sim.revert}")
     rows = [
-        ("route", plan.route.describe()),
+        ("route", plan.route.describe_direct() if plan.direct_route is not None else plan.route.describe()),
         ("path", " -> ".join(a.token_symbol for a in trade.pair.get_route_assets(trade.is_buy()))),
         ("vault spends (max)", f"{spend.asset.convert_to_decimal(-spend.raw_amount)} {spend.asset.token_symbol}"),
         ("expected to receive", f"{receive.asset.convert_to_decimal(plan.expected_out_raw)} "

@@ -37,6 +37,7 @@ from vaultexec.cli.vaultconfig import ConfigRequest, config_from_flags, load_con
 from vaultexec.errors import BadInputError, TransactionTimeoutError, VaultExecError
 from vaultexec.execution.executor import BatchRouting
 from vaultexec.execution.plan import TradePlan
+from vaultexec.execution.routing_direct import Venue
 from vaultexec.model.trade import TradeExecution
 
 
@@ -51,6 +52,9 @@ from vaultexec.model.trade import TradeExecution
 @click.option("--via", metavar="TOKEN", help="Three-way route through this token (BASE -> VIA -> QUOTE).")
 @click.option("--via-fee", type=int, help="V3 fee tier of the VIA/QUOTE hop (default: --fee).")
 @click.option("--router", metavar="ADDRESS", help="Router to use (default: the deployment's).")
+@click.option("--direct/--via-router", "direct", default=False, show_default=True,
+              help="Swap straight through the pools (the vault's executeDirect: no router, no approval; the "
+              "owner must allow the pools with setDirectPoolAllowed) or approve + router call (default).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML/JSON file with [tokens] and [deployment] (docs/cli.md).")
 @click.option("--token", "tokens", multiple=True, metavar="SYMBOL=0xADDR", help="Declare a token symbol.")
@@ -60,7 +64,7 @@ from vaultexec.model.trade import TradeExecution
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def trade_command(session: Session, pair: str, side: str, amount: str, slippage: str, venue: str, fee: int,
-                  via: str | None, via_fee: int | None, router: str | None, config_file: Path | None,
+                  via: str | None, via_fee: int | None, router: str | None, direct: bool, config_file: Path | None,
                   tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool) -> int:
     """Trade once: PAIR is BASE/QUOTE (e.g. WETH/USDC), SIDE buy or sell, AMOUNT in quote for a buy
     (what the vault spends) and in base for a sell.
@@ -84,7 +88,8 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
     wallet = session.wallet()
     store = session.store()
     trade = make_trade(next_trade_id(store), market, buy, human_amount, tolerance)
-    model, planner = build_executor(client, web3, vault, wallet, store, [market], timeout=timeout)
+    model, planner = build_executor(client, web3, vault, wallet, store, [market], timeout=timeout,
+                                    venue=Venue.DIRECT if direct else Venue.ROUTER)
     err = stderr_console()
     plan = plan_or_show_request(session, planner.routing, trade, err)
     session.console.print(plan_table(trade, plan))
