@@ -130,6 +130,9 @@ def test_dry_run_direct_plans_execute_direct_through_the_pool(cli_env: dict[str,
     flat = " ".join(result.stdout.split())
     assert "direct through pool" in flat and pool[:10] in flat, result.stdout
     assert "pre-flight" in result.stdout and "ok (" in result.stdout
-    # The router path stays the default and says so.
+    # Without a flag the direct path is taken because the vault allows the pool; --via-router asks for the router.
     result = run_cli(with_config(world_config, [*BUY_V3, "--dry-run"]), cli_env)
-    assert result.code == 0 and "direct through pool" not in " ".join(result.stdout.split())
+    assert result.code == 0 and "direct through pool" in " ".join(result.stdout.split())
+    result = run_cli(with_config(world_config, [*BUY_V3, "--via-router", "--dry-run"]), cli_env)
+    flat = " ".join(result.stdout.split())
+    assert result.code == 0 and "direct through pool" not in flat and "via UNISWAP_V3_SWAP_ROUTER" in flat, flat

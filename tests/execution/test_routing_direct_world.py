@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
-from vaultexec.errors import ConfigurationError
+from vaultexec.errors import ConfigurationError, GuardRefusedError
 from vaultexec.execution.executor import VaultExecutionModel
 from vaultexec.execution.routing import VaultRouting
 from vaultexec.execution.routing_direct import Venue, parse_venue
@@ -39,10 +39,13 @@ def direct_executor(web3: Web3, world: World, vault: Contract, asset_manager: Lo
     executor = make_executor(web3.provider.endpoint_uri, vault.address, world.chain_id,  # type: ignore[attr-defined]
                              world_pairs(world.addresses), SQLiteStore(tmp_path / "store.db", vault.address),
                              RunState())
+    return executor  # the default venue (auto) takes the direct path: the vault allows every pool
+
+
+def routing_of(executor: VaultExecutionModel) -> VaultRouting:
     routing = executor.planner.routing  # type: ignore[attr-defined]
     assert isinstance(routing, VaultRouting)
-    routing.venue = Venue.DIRECT
-    return executor
+    return routing
 
 
 def test_direct_batch_settles_to_exact_balance_changes(web3: Web3, world: World, vault: Contract,
@@ -68,6 +71,24 @@ def test_direct_batch_settles_to_exact_balance_changes(web3: Web3, world: World,
         assert trade.lp_fees_paid is not None and trade.lp_fees_paid > 0
 
 
+def test_router_on_request_and_direct_refused_where_not_allowed(web3: Web3, world: World, vault: Contract,
+                                                               direct_executor: VaultExecutionModel) -> None:
+    routing = routing_of(direct_executor)
+    assert routing.venue is Venue.AUTO
+    routing.venue = Venue.ROUTER
+    plan = routing.plan_trades([make_trade(1, pair(world.addresses, "WETH", "USDC", 500), "100")]).plans[0]
+    assert plan.direct_route is None and len(plan.calls) == 2  # approve + router swap
+    # USDT/USDC 0.05% is not allowed on the direct path: `direct` refuses it with what to do, `auto` routes.
+    usdt_trade = make_trade(2, pair(world.addresses, "USDT", "USDC", 500), "100")
+    routing.venue = Venue.DIRECT
+    nonce = web3.eth.get_transaction_count(routing.asset_manager)
+    with pytest.raises(GuardRefusedError, match="setDirectPoolAllowed"):
+        routing.plan_trades([usdt_trade])
+    routing.venue = Venue.AUTO
+    assert routing.plan_trades([usdt_trade]).plans[0].direct_route is None
+    assert web3.eth.get_transaction_count(routing.asset_manager) == nonce
+
+
 def test_unknown_venue_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match="router, direct"):
+    with pytest.raises(ConfigurationError, match="auto, router, direct"):
         parse_venue("pools")

@@ -107,7 +107,7 @@ def build_executor(client: RPCClient, web3: Web3, vault: str, wallet: HotWallet,
                    pairs: Sequence[TradingPairIdentifier], run_state: RunState | None = None,
                    timeout: int | None = None,
                    deployment: Deployment | None = None,
-                   venue: Venue = Venue.ROUTER) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
+                   venue: Venue = Venue.AUTO) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
     """The executor and its planner (`planner.routing` plans a trade to show it, `planner.confirm(plan)` holds
     the trade to that plan); `timeout` (seconds) bounds the wait for each transaction; `deployment` gives
     routers and quoters no registered deployment knows; `venue` the router path or the direct path."""

@@ -38,6 +38,7 @@ from vaultexec.execution.price_guard import DECISION_NOTE, price_guard
 from vaultexec.execution.quoting import commit_quote, expected_out, quote_trade, utcnow, with_quote
 from vaultexec.execution.routing_direct import (
     Venue,
+    direct_allowed,
     direct_calldata,
     direct_transaction_args,
     parse_venue,
@@ -98,9 +99,10 @@ class VaultRouting:
     def __init__(self, web3: Web3, vault_address: str, asset_manager: str,
                  pairs: Sequence[TradingPairIdentifier], client: RPCClient | None = None,
                  deployment: Deployment | None = None, deadline_seconds: int = DEFAULT_DEADLINE_SECONDS,
-                 use_simulate: bool | None = None, venue: str | Venue = Venue.ROUTER) -> None:
+                 use_simulate: bool | None = None, venue: str | Venue = Venue.AUTO) -> None:
         self.web3 = web3
-        #: The router path (`execute`) or the direct path (`executeDirect`, Uniswap V2/V3 pools only).
+        #: auto (the direct path where the vault allows it), direct (`executeDirect`, Uniswap V2/V3 pools
+        #: only) or router (`execute`: approve + router call).
         self.venue = parse_venue(venue)
         self.client = client or client_of(web3)
         self.vault_address = to_checksum_address(vault_address)
@@ -300,7 +302,8 @@ class VaultRouting:
         spend, receive = deltas
         assert -spend.raw_amount == raw_in, "spend delta and swap amountIn must be the same number"
         max_spend, min_receive = bounds_from_deltas(deltas)
-        if venue_for(self.venue, route) is Venue.DIRECT:
+        allowed = direct_allowed([reads.get(keys[f"direct{trade.trade_id}:{n}"]) for n in range(route.hops)], route)
+        if venue_for(self.venue, route, allowed, trade_label(trade), self.vault_address) is Venue.DIRECT:
             expires = block.timestamp + self.deadline_seconds
             direct, calldata = direct_calldata(route, raw_in, receive.raw_amount, expires, max_spend, min_receive)
             return TradePlan(trade.trade_id, route, [], deltas, max_spend, min_receive, calldata, raw_in, raw_out,

@@ -52,9 +52,10 @@ from vaultexec.model.trade import TradeExecution
 @click.option("--via", metavar="TOKEN", help="Three-way route through this token (BASE -> VIA -> QUOTE).")
 @click.option("--via-fee", type=int, help="V3 fee tier of the VIA/QUOTE hop (default: --fee).")
 @click.option("--router", metavar="ADDRESS", help="Router to use (default: the deployment's).")
-@click.option("--direct/--via-router", "direct", default=False, show_default=True,
+@click.option("--direct/--via-router", "direct", default=None,
               help="Swap straight through the pools (the vault's executeDirect: no router, no approval; the "
-              "owner must allow the pools with setDirectPoolAllowed) or approve + router call (default).")
+              "owner allows the pools with setDirectPoolAllowed) or approve + router call. Default: through "
+              "the pools where the vault allows it, the router otherwise.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML/JSON file with [tokens] and [deployment] (docs/cli.md).")
 @click.option("--token", "tokens", multiple=True, metavar="SYMBOL=0xADDR", help="Declare a token symbol.")
@@ -64,8 +65,8 @@ from vaultexec.model.trade import TradeExecution
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def trade_command(session: Session, pair: str, side: str, amount: str, slippage: str, venue: str, fee: int,
-                  via: str | None, via_fee: int | None, router: str | None, direct: bool, config_file: Path | None,
-                  tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool) -> int:
+                  via: str | None, via_fee: int | None, router: str | None, direct: bool | None,
+                  config_file: Path | None, tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool) -> int:
     """Trade once: PAIR is BASE/QUOTE (e.g. WETH/USDC), SIDE buy or sell, AMOUNT in quote for a buy
     (what the vault spends) and in base for a sell.
 
@@ -89,7 +90,7 @@ def trade_command(session: Session, pair: str, side: str, amount: str, slippage:
     store = session.store()
     trade = make_trade(next_trade_id(store), market, buy, human_amount, tolerance)
     model, planner = build_executor(client, web3, vault, wallet, store, [market], timeout=timeout,
-                                    venue=Venue.DIRECT if direct else Venue.ROUTER)
+                                    venue=Venue.AUTO if direct is None else Venue.DIRECT if direct else Venue.ROUTER)
     err = stderr_console()
     plan = plan_or_show_request(session, planner.routing, trade, err)
     session.console.print(plan_table(trade, plan))
