@@ -66,7 +66,8 @@ from vaultexec.model.trade import TradeExecution
 @click.pass_obj
 def trade_command(session: Session, pair: str, side: str, amount: str, slippage: str, venue: str, fee: int,
                   via: str | None, via_fee: int | None, router: str | None, direct: bool | None,
-                  config_file: Path | None, tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool) -> int:
+                  config_file: Path | None, tokens: tuple[str, ...], timeout: int | None, dry_run: bool,
+                  yes: bool) -> int:
     """Trade once: PAIR is BASE/QUOTE (e.g. WETH/USDC), SIDE buy or sell, AMOUNT in quote for a buy
     (what the vault spends) and in base for a sell.
 
