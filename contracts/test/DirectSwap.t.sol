@@ -166,6 +166,40 @@ contract DirectSwapTest {
         }
     }
 
+    function testTwoRoutesInOneCallSettleTogether() public {
+        DirectRoute[] memory routes = new DirectRoute[](2);
+        routes[0] = _route2(a, b, pAB, 10e18);
+        routes[1] = _route3(a, b, c, qAB, pBC, 5e18);
+        AssetBound[] memory receive_ = new AssetBound[](2);
+        (receive_[0], receive_[1]) = (AssetBound(address(b), 1), AssetBound(address(c), 1));
+        uint256 bBefore = b.balanceOf(address(vault));
+        vault.checkExecuteDirect(routes, _bound(a, 15e18), receive_);
+        vm.prank(MANAGER);
+        (uint256[] memory spent, uint256[] memory received) = vault.executeDirect(routes, _bound(a, 15e18), receive_);
+        Assert.eq(spent[0], 15e18, "both inputs");
+        Assert.eq(b.balanceOf(address(vault)), bBefore + received[0], "B: the first route's output");
+        Assert.eq(c.balanceOf(address(vault)), received[1], "C: the second route's output");
+        // Together they may not spend more than declared, although each route alone fits.
+        vm.expectRevert(abi.encodeWithSelector(IVault.SpendExceeded.selector, address(a), 15e18, 12e18));
+        vm.prank(MANAGER);
+        vault.executeDirect(_twoOf(routes), _bound(a, 12e18), receive_);
+    }
+
+    function testRouteShapeLimits() public {
+        DirectRoute memory r = _route2(a, b, pAB, 1e18);
+        r.pools = new address[](0);
+        r.tokens = new address[](1);
+        r.tokens[0] = address(a);
+        vm.expectRevert(abi.encodeWithSelector(IDirectSwap.BadRoute.selector, 0));
+        vault.checkExecuteDirect(_one(r), _bound(a, 1e18), _bound(b, 1));
+        r.pools = new address[](5);
+        r.tokens = new address[](6);
+        vm.expectRevert(abi.encodeWithSelector(IDirectSwap.BadRoute.selector, 0));
+        vault.checkExecuteDirect(_one(r), _bound(a, 1e18), _bound(b, 1));
+        vm.expectRevert(abi.encodeWithSelector(IVault.BadCallCount.selector, 0, 8));
+        vault.checkExecuteDirect(new DirectRoute[](0), _bound(a, 1e18), _bound(b, 1));
+    }
+
     function testSpendLimitAppliesToTheDirectPath() public {
         vm.prank(OWNER);
         vault.setSpendLimit(address(a), 50e18, 1 days);
@@ -401,6 +435,13 @@ contract DirectSwapTest {
     {
         vm.prank(MANAGER);
         return vault.executeDirect(_one(r), _bound(spend, maxSpend), _bound(out, 1));
+    }
+
+    function _twoOf(DirectRoute[] memory routes) internal pure returns (DirectRoute[] memory out) {
+        out = new DirectRoute[](2);
+        (out[0], out[1]) = (routes[0], routes[1]);
+        out[0].amountIn = 10e18;
+        out[1].amountIn = 5e18; // each <= 12e18, together 15e18
     }
 
     function _one(DirectRoute memory r) internal pure returns (DirectRoute[] memory routes) {
