@@ -3,6 +3,7 @@ world's pools, settled exact to the raw unit from the vault's `Executed` event a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from vaultexec.chain.revert import fetch_revert
 from vaultexec.errors import ConfigurationError, GuardRefusedError
 from vaultexec.execution.executor import VaultExecutionModel
 from vaultexec.execution.routing import VaultRouting
@@ -18,10 +20,11 @@ from vaultexec.model.run_state import RunState
 from vaultexec.model.trade import TradeStatus
 from vaultexec.store.sqlite import SQLiteStore
 from vaultexec.testing.world import World
-from vaultexec.vault.direct import DirectProtocol, execute_direct_signature
+from vaultexec.vault.direct import DirectProtocol, encode_execute_direct_call, execute_direct_signature
 
 from exec_pipeline import make_executor, make_trade, pair, register_world, world_pairs  # isort: skip
 from test_executor import balances, raw_changes  # isort: skip
+from test_vault_reverts_world import send  # isort: skip
 
 #: (protocol, symbol a, symbol b, fee) of every world pool the trades below use.
 POOLS = ((DirectProtocol.UNISWAP_V2, "WETH", "USDC", 3000), (DirectProtocol.UNISWAP_V3, "WETH", "USDC", 500),
@@ -92,3 +95,17 @@ def test_router_on_request_and_direct_refused_where_not_allowed(web3: Web3, worl
 def test_unknown_venue_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="auto, router, direct"):
         parse_venue("pools")
+
+
+def test_a_reverted_direct_trade_is_decoded(world: World, direct_executor: VaultExecutionModel) -> None:
+    """Revert decoding works the same on the direct path: the route's own minimum, with its numbers."""
+    plan = routing_of(direct_executor).plan_trades(
+        [make_trade(1, pair(world.addresses, "WETH", "USDC", 500), "1000")]).plans[0]
+    assert plan.direct_route is not None
+    too_much = plan.direct_route.amount_out_min * 1000
+    route = replace(plan.direct_route, amount_out_min=too_much)
+    tx = send(direct_executor, encode_execute_direct_call([route], plan.max_spend, plan.min_receive), 400_000)
+    decoded = fetch_revert(direct_executor.client, str(tx.tx_hash))
+    assert decoded.kind == "custom" and decoded.name == "RouteOutputTooLow", decoded
+    assert decoded.args["amountOutMin"] == too_much and 0 < decoded.args["amountOut"] < too_much
+    assert tx.revert_reason == str(decoded)
