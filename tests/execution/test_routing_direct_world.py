@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from web3 import Web3
 from web3.contract import Contract
 
@@ -70,7 +71,8 @@ def test_direct_batch_settles_to_exact_balance_changes(web3: Web3, world: World,
     for trade in settled:
         tx = trade.blockchain_transactions[-1]
         assert tx.function_selector == "executeDirect"
-        assert bytes(web3.eth.get_transaction(tx.tx_hash)["input"])[:4] == execute_direct_signature()[0]
+        assert tx.tx_hash is not None
+        assert bytes(web3.eth.get_transaction(HexStr(tx.tx_hash))["input"])[:4] == execute_direct_signature()[0]
         assert trade.lp_fees_paid is not None and trade.lp_fees_paid > 0
 
 

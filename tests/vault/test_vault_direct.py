@@ -3,6 +3,8 @@ encoded by `vault.direct`, outputs exact to the raw unit and settled from the va
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
@@ -32,9 +34,10 @@ def allow_direct(world: World, vault: Contract) -> None:
 
 def send(web3: Web3, manager: LocalAccount, vault: Contract, data: bytes) -> dict[str, int]:
     """Send `data` to the vault as the asset manager; the `Executed` amounts by asset."""
-    tx = {"from": manager.address, "to": vault.address, "data": data, "gas": EXECUTE_GAS, "chainId": web3.eth.chain_id,
-          "nonce": web3.eth.get_transaction_count(manager.address), "maxFeePerGas": 10**11,
-          "maxPriorityFeePerGas": 10**9}
+    tx: dict[str, Any] = {
+        "from": manager.address, "to": vault.address, "data": data, "gas": EXECUTE_GAS, "chainId": web3.eth.chain_id,
+        "nonce": web3.eth.get_transaction_count(manager.address), "maxFeePerGas": 10**11,
+        "maxPriorityFeePerGas": 10**9}
     receipt = web3.eth.wait_for_transaction_receipt(
         web3.eth.send_raw_transaction(manager.sign_transaction(tx).raw_transaction))
     assert receipt["status"] == 1
@@ -52,7 +55,7 @@ def v2_out(world: World, symbol_in: str, symbol_out: str, amount_in: int) -> int
     r0, r1, _ = pair.functions.getReserves().call()
     token_in, token_out = world.token(symbol_in).address, world.token(symbol_out).address
     r_in, r_out = (r0, r1) if int(token_in, 16) < int(token_out, 16) else (r1, r0)
-    return amount_in * 997 * r_out // (r_in * 1000 + amount_in * 997)
+    return int(amount_in * 997 * r_out // (r_in * 1000 + amount_in * 997))
 
 
 def test_encoding_matches_web3(world: World, vault: Contract) -> None:
