@@ -1,22 +1,22 @@
-"""Gas of a swap through the vault versus the same swap sent straight to the router from an EOA.
+"""Gas of a swap through the vault (router path and direct path) versus the same swap from a wallet.
 
 Run: .venv/bin/python benchmarks/vault_gas.py
 
 Every figure is a receipt's gasUsed (the whole transaction: 21k base, calldata, execution, after refunds),
-on a fresh local world (real Uniswap V2/V3 bytecode), same pool, same amount, same starting state (each
+on a fresh local world (real Uniswap V2/V3 bytecode), same pools, same amount, same starting state (each
 measurement runs between evm_snapshot and evm_revert). Steady state on both sides: every transaction lands
-in a new block, each pool has swapped before (oracle slots already written), and the EOA and the vault
-already hold both tokens, so no side pays a first-write SSTORE.
-- "bare swap": the EOA's swap with a standing unlimited allowance (no allowance write at all);
-- "approve + swap": the EOA's approve transaction of the exact amount, then its swap transaction (this swap
-  is the cheaper one: the allowance x -> 0 write earns a refund);
-- "vault": one `execute` = approve(exact amount) + swap + allowance reset + bounds checks + `Executed`.
-Targets: vault <= 1.25 x the cheaper of the two EOA swaps; vault <= 1.0 x approve + swap.
+in a new block, each pool has swapped before (oracle slots already written), and the wallet and the vault
+already hold every token of the routes, so no side pays a first-write SSTORE.
+- "bare": the wallet's router swap with a standing unlimited allowance (no allowance write at all);
+- "approve + swap": the wallet's approve transaction of the exact amount, then its swap transaction;
+- "vault router": one `execute` = approve(exact amount) + router swap + allowance reset + checks + event;
+  a mixed V3 -> V2 route has no single router call the vault accepts (SwapRouter02 multicall is refused);
+- "vault direct": one `executeDirect` through the pools themselves (no router, no approval).
+Targets (direct path, no limits): <= 1.10 x bare for single hops, <= 1.05 x for two hops; with a spend limit
+<= 1.20 x. The V3 -> V2 wallet baseline is SwapRouter02's multicall (V3 hop into the router, V2 hop out).
 
-Tables: the loss bound off (the spent asset opted in as unbounded), the loss bound on with Chainlink-style
-feeds on both assets (the world vault's default), the bound on with the received WETH priced by the
-USDC/WETH 0.3% V3 pool's 30-minute TWAP (in USDC, itself feed-priced), and a rolling spend limit. The last
-table prints what the loss bound costs per execute (gas with the bound - gas without it).
+Tables: the loss bound off (the spent asset opted in as unbounded), a rolling spend limit on the spent
+asset, and the loss bound on with Chainlink-style feeds (the world vault's default).
 """
 
 from __future__ import annotations
@@ -36,42 +36,39 @@ from vaultexec.testing.world import World, deploy_world
 MAX_UINT256 = 2**256 - 1
 DEADLINE = 2**40
 AMOUNT_IN = 10_000 * 10**6  # 10,000 USDC
-SINGLE_TARGET = 1.25
-TWO_TX_TARGET = 1.0
-
-#: (label, router attribute of World, swap builder) ; builder(world, router, recipient) -> calldata hex
-SwapBuilder = Callable[[World, Contract, str], str]
-
-
-def _v2_swap(world: World, router: Contract, recipient: str) -> str:
-    return str(router.encode_abi("swapExactTokensForTokens", args=[
-        AMOUNT_IN, 1, [world.usdc.address, world.weth.address], recipient, DEADLINE]))
+ADDRESS_THIS = "0x0000000000000000000000000000000000000002"  # SwapRouter02: keep the output in the router
+#: (hops of V2/V3 from the vault's point of view) -> target of vault direct / bare
+TARGETS = {1: 1.10, 2: 1.05}
+LIMIT_TARGET = 1.20
+V2, V3 = 1, 2  # DirectProtocol
 
 
-def _v3_single(world: World, router: Contract, recipient: str) -> str:
-    return str(router.encode_abi("exactInputSingle", args=[(
-        world.usdc.address, world.weth.address, 500, recipient, DEADLINE, AMOUNT_IN, 1, 0)]))
+@dataclass(frozen=True)
+class Route:
+    """A route of the world: tokens by symbol, and per hop (protocol, fee)."""
+    label: str
+    symbols: tuple[str, ...]
+    hops: tuple[tuple[int, int], ...]
 
 
-def _router02_v3_single(world: World, router: Contract, recipient: str) -> str:
-    return str(router.encode_abi("exactInputSingle", args=[(
-        world.usdc.address, world.weth.address, 500, recipient, AMOUNT_IN, 1, 0)]))
-
-
-SCENARIOS: tuple[tuple[str, str, SwapBuilder], ...] = (
-    ("V2 USDC->WETH (UniswapV2Router02)", "uniswap_v2_router", _v2_swap),
-    ("V3 USDC->WETH 0.05% (SwapRouter)", "swap_router", _v3_single),
-    ("V3 USDC->WETH 0.05% (SwapRouter02)", "swap_router02", _router02_v3_single),
+ROUTES: tuple[Route, ...] = (
+    Route("V2 USDC->WETH", ("USDC", "WETH"), ((V2, 3000),)),
+    Route("V3 USDC->WETH 0.05%", ("USDC", "WETH"), ((V3, 500),)),
+    Route("V2->V2 USDC->WETH->WBTC", ("USDC", "WETH", "WBTC"), ((V2, 3000), (V2, 3000))),
+    Route("V3->V3 USDC->WETH->WBTC", ("USDC", "WETH", "WBTC"), ((V3, 500), (V3, 3000))),
+    Route("V3->V2 USDC->WETH->WBTC", ("USDC", "WETH", "WBTC"), ((V3, 500), (V2, 3000))),
 )
 
 
 @dataclass(frozen=True)
 class Row:
     label: str
+    hops: int
     bare_swap: int
     approve: int
     swap_after_approve: int
-    vault: int
+    vault_router: int | None
+    vault_direct: int
 
 
 def _send(web3: Web3, sender: str, to: str, data: str) -> int:
@@ -92,48 +89,110 @@ def _isolated(node: AnvilInstance, measure: Callable[[], int]) -> int:
         node.rpc("evm_revert", [snapshot])
 
 
-def _measure(node: AnvilInstance, world: World, vault: Contract, manager: str, eoa: str,
-             label: str, router_name: str, build: SwapBuilder) -> Row:
-    web3 = world.web3
-    router: Contract = getattr(world, router_name)
-    usdc = world.usdc
+def _v3_path(world: World, route: Route) -> bytes:
+    out = bytes.fromhex(world.token(route.symbols[0]).address[2:])
+    for (_, fee), symbol in zip(route.hops, route.symbols[1:], strict=True):
+        out += fee.to_bytes(3, "big") + bytes.fromhex(world.token(symbol).address[2:])
+    return out
+
+
+def _router_call(world: World, route: Route, recipient: str) -> tuple[Contract, str]:
+    """The wallet's (and the vault's router path's) one router call for `route`."""
+    tokens = [world.token(symbol).address for symbol in route.symbols]
+    kinds = {protocol for protocol, _ in route.hops}
+    if kinds == {V2}:
+        router = world.uniswap_v2_router
+        return router, str(router.encode_abi(
+            "swapExactTokensForTokens", args=[AMOUNT_IN, 1, tokens, recipient, DEADLINE]))
+    if kinds == {V3}:
+        router = world.swap_router
+        if len(route.hops) == 1:
+            return router, str(router.encode_abi("exactInputSingle", args=[(
+                tokens[0], tokens[1], route.hops[0][1], recipient, DEADLINE, AMOUNT_IN, 1, 0)]))
+        return router, str(router.encode_abi("exactInput", args=[(
+            _v3_path(world, route), recipient, DEADLINE, AMOUNT_IN, 1)]))
+    # V3 then V2: SwapRouter02 multicall, the V3 output kept in the router, then spent by the V2 hop.
+    router = world.swap_router02
+    first = router.encode_abi("exactInputSingle", args=[(
+        tokens[0], tokens[1], route.hops[0][1], ADDRESS_THIS, AMOUNT_IN, 1, 0)])
+    second = router.encode_abi("swapExactTokensForTokens", args=[0, 1, tokens[1:], recipient])
+    return router, str(router.encode_abi("multicall", args=[[first, second]]))
+
+
+def _direct_route(world: World, route: Route) -> tuple[list[str], list[str], int, int, int]:
+    tokens: list[str] = [world.token(symbol).address for symbol in route.symbols]
+    pools: list[str] = [world.v2_pair(a, b) if protocol == V2 else world.v3_pool(a, b, fee)
+             for (protocol, fee), a, b in zip(route.hops, route.symbols[:-1], route.symbols[1:], strict=True)]
+    return (tokens, pools, AMOUNT_IN, 1, DEADLINE)
+
+
+def _measure(node: AnvilInstance, world: World, vault: Contract, manager: str, eoa: str, route: Route) -> Row:
+    web3, usdc = world.web3, world.usdc
+    out_token = world.token(route.symbols[-1]).address
+    router, _ = _router_call(world, route, eoa)
 
     def approve_data(amount: int) -> str:
         return str(usdc.encode_abi("approve", args=[router.address, amount]))
 
     def bare() -> int:
         _send(web3, eoa, usdc.address, approve_data(MAX_UINT256))
-        return _send(web3, eoa, router.address, build(world, router, eoa))
+        return _send(web3, eoa, router.address, _router_call(world, route, eoa)[1])
 
     def approve_only() -> int:
         return _send(web3, eoa, usdc.address, approve_data(AMOUNT_IN))
 
     def swap_after_approve() -> int:
         _send(web3, eoa, usdc.address, approve_data(AMOUNT_IN))
-        return _send(web3, eoa, router.address, build(world, router, eoa))
+        return _send(web3, eoa, router.address, _router_call(world, route, eoa)[1])
 
-    def through_vault() -> int:
-        calls = [(usdc.address, approve_data(AMOUNT_IN)), (router.address, build(world, router, vault.address))]
-        data = vault.encode_abi("execute", args=[calls, [(usdc.address, AMOUNT_IN)], [(world.weth.address, 1)]])
+    def vault_router() -> int:
+        swap = _router_call(world, route, vault.address)[1]
+        calls = [(usdc.address, approve_data(AMOUNT_IN)), (router.address, swap)]
+        data = vault.encode_abi("execute", args=[calls, [(usdc.address, AMOUNT_IN)], [(out_token, 1)]])
         return _send(web3, manager, vault.address, data)
 
-    return Row(label, _isolated(node, bare), _isolated(node, approve_only), _isolated(node, swap_after_approve),
-               _isolated(node, through_vault))
+    def vault_direct() -> int:
+        data = vault.encode_abi("executeDirect", args=[
+            [_direct_route(world, route)], [(usdc.address, AMOUNT_IN)], [(out_token, 1)]])
+        return _send(web3, manager, vault.address, data)
+
+    mixed = len({protocol for protocol, _ in route.hops}) > 1
+    return Row(route.label, len(route.hops), _isolated(node, bare), _isolated(node, approve_only),
+               _isolated(node, swap_after_approve), None if mixed else _isolated(node, vault_router),
+               _isolated(node, vault_direct))
 
 
-def _table(title: str, rows: list[Row]) -> list[str]:
+def _table(title: str, rows: list[Row], limited: bool) -> list[str]:
     lines = [f"### {title}", "",
-             "| swap | bare swap (max allowance) | approve + swap | vault execute "
-             "| vault / cheaper EOA swap | vault / (approve + swap) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| route | bare swap (max allowance) | approve + swap | vault router | vault direct "
+             "| direct / bare | router / bare | direct / router |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
-        two_tx = row.approve + row.swap_after_approve
-        single, both = row.vault / min(row.bare_swap, row.swap_after_approve), row.vault / two_tx
+        target = LIMIT_TARGET if limited else TARGETS[row.hops]
+        direct = row.vault_direct / row.bare_swap
+        router = "refused" if row.vault_router is None else f"{row.vault_router:,}"
+        router_ratio = "-" if row.vault_router is None else f"{row.vault_router / row.bare_swap:.3f}"
+        vs_router = "-" if row.vault_router is None else f"{row.vault_direct / row.vault_router:.3f}"
         lines.append(
-            f"| {row.label} | {row.bare_swap:,} | {row.approve:,} + {row.swap_after_approve:,} = {two_tx:,} "
-            f"| {row.vault:,} | {single:.3f} {'ok' if single <= SINGLE_TARGET else 'MISS'} "
-            f"| {both:.3f} {'ok' if both <= TWO_TX_TARGET else 'MISS'} |")
+            f"| {row.label} | {row.bare_swap:,} | {row.approve:,} + {row.swap_after_approve:,} "
+            f"= {row.approve + row.swap_after_approve:,} | {router} | {row.vault_direct:,} "
+            f"| {direct:.3f} {'ok' if direct <= target else 'MISS'} (<= {target}) | {router_ratio} | {vs_router} |")
     return lines
+
+
+def _allow_direct_pools(world: World, vault: Contract) -> None:
+    owner = world.deployer
+    fns = vault.functions
+    seen: set[tuple[int, str, str, int]] = set()
+    for route in ROUTES:
+        for (protocol, fee), a, b in zip(route.hops, route.symbols[:-1], route.symbols[1:], strict=True):
+            key = (protocol, a, b, fee)
+            if key in seen:
+                continue
+            seen.add(key)
+            factory = world.uniswap_v2_factory if protocol == V2 else world.uniswap_v3_factory
+            fns.setDirectPoolAllowed(factory.address, protocol, world.token(a).address, world.token(b).address,
+                                     fee, True).transact({"from": owner})
 
 
 def main() -> None:
@@ -143,38 +202,34 @@ def main() -> None:
         accounts = list(web3.eth.accounts)
         eoa, manager = Web3.to_checksum_address(accounts[1]), Web3.to_checksum_address(accounts[2])
         vault = deploy_world_vault(world, manager)
-        for symbol in ("USDC", "WETH"):  # steady state: the EOA holds both tokens, like the vault
-            world.fund(symbol, eoa, 1_000_000 * 10 ** world.decimals(symbol) // (1 if symbol == "USDC" else 3000))
+        _allow_direct_pools(world, vault)
+        for symbol in ("USDC", "WETH", "WBTC"):  # steady state: the wallet holds every token, like the vault
+            world.fund(symbol, eoa, 10 ** world.decimals(symbol) * {"USDC": 1_000_000, "WETH": 300, "WBTC": 10}[symbol])
 
-        for _, router_name, build in SCENARIOS:  # oracle slots written once, so no first-write SSTORE later
-            router = getattr(world, router_name)
+        for route in ROUTES:  # oracle slots written once, so no first-write SSTORE later
+            router, data = _router_call(world, route, eoa)
             _send(web3, eoa, world.usdc.address, world.usdc.encode_abi("approve", args=[router.address, AMOUNT_IN]))
-            _send(web3, eoa, router.address, build(world, router, eoa))
+            _send(web3, eoa, router.address, data)
 
         def measured(*settings: Any) -> list[Row]:
             snapshot = node.rpc("evm_snapshot")
             for fn in settings:
                 fn.transact({"from": world.deployer})
-            rows = [_measure(node, world, vault, manager, eoa, *scenario) for scenario in SCENARIOS]
+            rows = [_measure(node, world, vault, manager, eoa, route) for route in ROUTES]
             node.rpc("evm_revert", [snapshot])
             return rows
 
         fns, usdc = vault.functions, world.usdc.address
         off = measured(fns.disableLossBound(), fns.setUnboundedSpendAllowed(usdc, True))
-        chainlink = measured()  # the world vault: both assets feed-priced, loss bound on
-        twap = measured(fns.setPriceTwap(world.weth.address, world.v3_pool("USDC", "WETH", 3000), 1800))
         limited = measured(fns.disableLossBound(), fns.setSpendLimit(usdc, 10**6 * 10**6, 86_400))
+        chainlink = measured()  # the world vault: every asset feed-priced, loss bound on
 
-    out: list[Any] = ["Vault gas: receipt gasUsed (whole transaction); targets: vault / cheaper EOA swap "
-                      f"<= {SINGLE_TARGET}, vault / (approve + swap) <= {TWO_TX_TARGET}", ""]
-    out += [*_table("loss bound off (spent asset opted in as unbounded), no spend limit", off), ""]
-    out += [*_table("loss bound on: Chainlink-style feeds (MockV3Aggregator) on USDC and WETH", chainlink), ""]
-    out += [*_table("loss bound on: WETH by the USDC/WETH 0.3% V3 TWAP (30 min), USDC by its feed", twap), ""]
-    out += [*_table("loss bound off, rolling spend limit on the spent asset (one more storage write)", limited), ""]
-    out += ["### what the loss bound costs per execute (gas with it - gas without it)", "",
-            "| swap | Chainlink feeds | TWAP + feed |", "| --- | ---: | ---: |"]
-    for base, feed, pool in zip(off, chainlink, twap, strict=True):
-        out.append(f"| {base.label} | +{feed.vault - base.vault:,} | +{pool.vault - base.vault:,} |")
+    out: list[Any] = ["Vault gas: receipt gasUsed (whole transaction); targets: vault direct / bare "
+                      f"<= {TARGETS[1]} (one hop), <= {TARGETS[2]} (two hops); with a spend limit <= {LIMIT_TARGET}",
+                      ""]
+    out += [*_table("no limits: loss bound off (spent asset opted in as unbounded), no spend limit", off, False), ""]
+    out += [*_table("rolling spend limit on the spent asset, loss bound off", limited, True), ""]
+    out += [*_table("loss bound on: Chainlink-style feeds (MockV3Aggregator) on every asset", chainlink, True), ""]
     print("\n".join(out))
 
 

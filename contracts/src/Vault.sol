@@ -11,14 +11,18 @@ import {OracleGuard} from "./guard/OracleGuard.sol";
 import {RollingBucket} from "./libraries/RollingBucket.sol";
 import {IUniswapV2Router, IUniswapV3SwapRouter, IUniswapSwapRouter02} from "./interfaces/IUniswapRouters.sol";
 import {CanonicalCalldata, Swap} from "./libraries/CanonicalCalldata.sol";
+import {DirectSwap} from "./guard/DirectSwap.sol";
+import {IDirectSwap, DirectProtocol, DirectRoute} from "./interfaces/IDirectSwap.sol";
 
 /// @title Vault
 /// @notice Holds the funds; its one asset manager may only swap them through whitelisted routers and
 /// pools, back into the vault, within declared per-asset bounds, rolling spend limits and an oracle-priced
 /// loss bound (per execute and per period, see `OracleGuard`). An asset can be spent only if something
 /// bounds it: a spend limit, a price under the active loss bound, or the owner's explicit unbounded opt-in.
+/// Two paths: `execute` (approve + router calls) and `executeDirect` (straight through factory-confirmed
+/// Uniswap V2 pairs and V3 pools, see `DirectSwap`); the same asset checks settle both.
 /// @dev No upgradeability, no receive/fallback, no delegatecall, no ETH value in any call.
-contract Vault is IVault, OracleGuard, Ownable2Step {
+contract Vault is IVault, OracleGuard, DirectSwap, Ownable2Step {
     using SafeERC20 for IERC20;
 
     uint256 public constant MAX_CALLS = 8;
@@ -93,11 +97,7 @@ contract Vault is IVault, OracleGuard, Ownable2Step {
         nonReentrant
         returns (uint256[] memory spent, uint256[] memory received)
     {
-        // Both live in one slot: read them together, once.
-        (address manager, bool isPaused) = (assetManager, paused);
-        if (msg.sender != manager) revert NotAssetManager(msg.sender);
-        if (isPaused) revert VaultPaused();
-
+        _checkManager();
         Plan memory plan = _plan(calls, maxSpend, minReceive);
         // Balances before the calls; the settle steps overwrite them in place with the deltas.
         spent = _balances(plan.spendAssets, plan.spendAssets.length);
@@ -111,6 +111,56 @@ contract Vault is IVault, OracleGuard, Ownable2Step {
         }
 
         _resetApprovals(plan);
+        _settle(plan, maxSpend, minReceive, spent, received, intermediateBefore);
+    }
+
+    /// @inheritdoc IDirectSwap
+    function executeDirect(DirectRoute[] calldata routes, AssetBound[] calldata maxSpend, AssetBound[] calldata minReceive)
+        external
+        override
+        nonReentrant
+        returns (uint256[] memory spent, uint256[] memory received)
+    {
+        _checkManager();
+        Plan memory plan = _planDirect(routes, maxSpend, minReceive);
+        spent = _balances(plan.spendAssets, plan.spendAssets.length);
+        received = _balances(plan.receiveAssets, plan.receiveAssets.length);
+        uint256[] memory intermediateBefore;
+        if (plan.intermediateCount != 0) intermediateBefore = _balances(plan.intermediates, plan.intermediateCount);
+
+        for (uint256 i; i < routes.length; ++i) {
+            _swapRoute(i, routes[i]);
+        }
+        _settle(plan, maxSpend, minReceive, spent, received, intermediateBefore);
+    }
+
+    /// @inheritdoc IDirectSwap
+    function checkExecuteDirect(
+        DirectRoute[] calldata routes,
+        AssetBound[] calldata maxSpend,
+        AssetBound[] calldata minReceive
+    ) external view override {
+        _planDirect(routes, maxSpend, minReceive);
+    }
+
+    /// @dev The caller is the asset manager and the vault is not paused (one slot, read once).
+    function _checkManager() private view {
+        (address manager, bool isPaused) = (assetManager, paused);
+        if (msg.sender != manager) revert NotAssetManager(msg.sender);
+        if (isPaused) revert VaultPaused();
+    }
+
+    /// @dev The checks after the swaps, the same for both paths: spends (max, rolling limit), receives
+    /// (min), intermediate balances, the loss bound; then the `Executed` event. `spent`/`received` hold
+    /// the balances before and are overwritten with the deltas.
+    function _settle(
+        Plan memory plan,
+        AssetBound[] calldata maxSpend,
+        AssetBound[] calldata minReceive,
+        uint256[] memory spent,
+        uint256[] memory received,
+        uint256[] memory intermediateBefore
+    ) private {
         _settleSpends(plan, maxSpend, spent);
         _settleReceives(plan, minReceive, received);
         _checkIntermediates(plan, intermediateBefore);
@@ -169,6 +219,20 @@ contract Vault is IVault, OracleGuard, Ownable2Step {
         (address token0, address token1) = tokenA < tokenB ? (tokenA, tokenB) : (tokenB, tokenA);
         _pools[_poolKey(router, kind, _targets[router].epoch, token0, token1, fee)] = allowed;
         emit PoolAllowedSet(router, token0, token1, fee, allowed);
+    }
+
+    /// @inheritdoc IDirectSwap
+    function setDirectPoolAllowed(
+        address factory,
+        DirectProtocol protocol,
+        address tokenA,
+        address tokenB,
+        uint24 fee,
+        bool allowed
+    ) external override onlyOwner {
+        if (factory == address(0) || tokenA == address(0) || tokenB == address(0)) revert ZeroAddress();
+        if (tokenA == tokenB) revert SameToken(tokenA);
+        _setDirectPoolAllowed(factory, protocol, tokenA, tokenB, fee, allowed);
     }
 
     /// @inheritdoc IVault
@@ -299,8 +363,75 @@ contract Vault is IVault, OracleGuard, Ownable2Step {
         view
         returns (Plan memory plan)
     {
+        if (calls.length == 0 || calls.length > MAX_CALLS) revert BadCallCount(calls.length, MAX_CALLS);
+        plan = _planAssets(maxSpend, minReceive);
+        plan.approvals = new uint256[](calls.length);
+        for (uint256 i; i < calls.length; ++i) {
+            Call calldata c = calls[i];
+            _checkCall(plan, maxSpend, i, c.target, c.data);
+        }
+    }
+
+    /// @dev Every check of `executeDirect` that touches no pool: the declared assets, then each route.
+    function _planDirect(DirectRoute[] calldata routes, AssetBound[] calldata maxSpend, AssetBound[] calldata minReceive)
+        private
+        view
+        returns (Plan memory plan)
+    {
+        if (routes.length == 0 || routes.length > MAX_CALLS) revert BadCallCount(routes.length, MAX_CALLS);
+        plan = _planAssets(maxSpend, minReceive);
+        for (uint256 i; i < routes.length; ++i) {
+            _checkRoute(plan, maxSpend, i, routes[i]);
+        }
+    }
+
+    /// @dev A route: its shape, amounts and deadline, declared end tokens, allowed path tokens without
+    /// repeats, every hop an allowed direct pool of its two tokens; undeclared intermediates get tracked.
+    function _checkRoute(Plan memory plan, AssetBound[] calldata maxSpend, uint256 i, DirectRoute calldata r)
+        private
+        view
+    {
+        address[] calldata tokens = r.tokens;
+        address[] calldata pools = r.pools;
+        uint256 hops = pools.length;
+        if (hops == 0 || hops > MAX_HOPS || tokens.length != hops + 1) revert BadRoute(i);
+        if (r.deadline < block.timestamp) revert DeadlinePassed(i, r.deadline);
+        if (r.amountIn == 0) revert ZeroAmountIn(i);
+        if (r.amountOutMin == 0) revert ZeroAmountOutMin(i);
         unchecked {
-            if (calls.length == 0 || calls.length > MAX_CALLS) revert BadCallCount(calls.length, MAX_CALLS);
+            uint256 spendIndex = _indexOf(plan.spendAssets, plan.spendAssets.length, tokens[0]);
+            if (spendIndex == NOT_FOUND) revert NotDeclaredAsSpend(i, tokens[0]);
+            uint256 max = maxSpend[spendIndex].amount;
+            if (r.amountIn > max) revert AmountExceedsMaxSpend(i, tokens[0], r.amountIn, max);
+            if (_indexOf(plan.receiveAssets, plan.receiveAssets.length, tokens[hops]) == NOT_FOUND) {
+                revert NotDeclaredAsReceive(i, tokens[hops]);
+            }
+            for (uint256 k; k <= hops; ++k) {
+                address token = tokens[k];
+                for (uint256 j; j < k; ++j) {
+                    if (tokens[j] == token) revert InvalidPath(i);
+                }
+                if (k == hops) break; // the declared end token: allowed, checked in `_planAssets`
+                if (_directConfig(pools[k], token, tokens[k + 1]) == 0) {
+                    revert DirectPoolNotAllowed(pools[k], token, tokens[k + 1]);
+                }
+                if (k == 0) continue; // the declared spend token
+                if (!_targets[token].allowed) revert AssetNotAllowed(token);
+                if (!_isTracked(plan, token)) {
+                    if (plan.intermediates.length == 0) plan.intermediates = new address[]((MAX_HOPS - 1) * MAX_CALLS);
+                    plan.intermediates[plan.intermediateCount++] = token;
+                }
+            }
+        }
+    }
+
+    /// @dev The declared spend and receive assets: allowed, unique, in one list only, spends bounded.
+    function _planAssets(AssetBound[] calldata maxSpend, AssetBound[] calldata minReceive)
+        private
+        view
+        returns (Plan memory plan)
+    {
+        unchecked {
             uint256 declared = maxSpend.length + minReceive.length;
             if (declared > MAX_ASSETS) revert TooManyAssets(declared, MAX_ASSETS);
 
@@ -319,12 +450,6 @@ contract Vault is IVault, OracleGuard, Ownable2Step {
                 if (amount == 0) revert ZeroMinReceive(asset);
                 _checkDeclarable(plan.receiveAssets, k, asset, false);
                 plan.receiveAssets[k] = asset;
-            }
-
-            plan.approvals = new uint256[](calls.length);
-            for (uint256 i; i < calls.length; ++i) {
-                Call calldata c = calls[i];
-                _checkCall(plan, maxSpend, i, c.target, c.data);
             }
         }
     }
@@ -536,6 +661,11 @@ contract Vault is IVault, OracleGuard, Ownable2Step {
     }
 
     // ================================================================ helpers
+
+    /// @dev The direct path pays a pool from the vault's own balance (no allowance is ever given).
+    function _payPool(address token, address pool, uint256 amount) internal override {
+        IERC20(token).safeTransfer(pool, amount);
+    }
 
     /// @dev Linear refill since the last update, rounded down (toward less spendable), capped at capacity.
     function _available(TargetConfig memory config, SpendState memory state) private view returns (uint256) {

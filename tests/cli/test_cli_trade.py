@@ -120,3 +120,21 @@ def test_refused_trade_still_shows_what_was_asked(cli_env: dict[str, str], world
     assert f"{world.v3_pool('USDC', 'WETH', 500)} (fee 500)" in shown
     assert "vault spends │ 2000000 USDC" in shown and "USDC -> WETH" in shown
     assert nonce(web3, asset_manager.address) == 0
+
+
+def test_dry_run_direct_plans_execute_direct_through_the_pool(cli_env: dict[str, str], world_config: Path,
+                                                              web3: Web3, world: World, vault: Contract) -> None:
+    pool = world.v3_pool("WETH", "USDC", 500)
+    vault.functions.setDirectPoolAllowed(world.uniswap_v3_factory.address, 2, world.weth.address,
+                                         world.usdc.address, 500, True).transact({"from": world.deployer})
+    result = run_cli(with_config(world_config, [*BUY_V3, "--direct", "--dry-run"]), cli_env)
+    assert result.code == 0, result.output
+    flat = " ".join(result.stdout.split())
+    assert "direct through pool" in flat and pool[:10] in flat, result.stdout
+    assert "pre-flight" in result.stdout and "ok (" in result.stdout
+    # Without a flag the direct path is taken because the vault allows the pool; --via-router asks for the router.
+    result = run_cli(with_config(world_config, [*BUY_V3, "--dry-run"]), cli_env)
+    assert result.code == 0 and "direct through pool" in " ".join(result.stdout.split())
+    result = run_cli(with_config(world_config, [*BUY_V3, "--via-router", "--dry-run"]), cli_env)
+    flat = " ".join(result.stdout.split())
+    assert result.code == 0 and "direct through pool" not in flat and "via UNISWAP_V3_SWAP_ROUTER" in flat, flat

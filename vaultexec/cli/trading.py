@@ -115,7 +115,7 @@ def plan_table(trade: TradeExecution, plan: TradePlan) -> Table:
     verdict = "not simulated" if sim is None else (
         f"ok ({sim.method}, gas used {sim.gas_used})" if sim.success else f"REVERTS: {sim.revert}")
     rows = [
-        ("route", plan.route.describe()),
+        ("route", plan.route.describe_direct() if plan.direct_route is not None else plan.route.describe()),
         ("path", " -> ".join(a.token_symbol for a in trade.pair.get_route_assets(trade.is_buy()))),
         ("vault spends (max)", f"{spend.asset.convert_to_decimal(-spend.raw_amount)} {spend.asset.token_symbol}"),
         ("expected to receive", f"{receive.asset.convert_to_decimal(plan.expected_out_raw)} "

@@ -25,6 +25,7 @@ from vaultexec.errors import BadInputError
 from vaultexec.execution.confirmed import ConfirmedPlanner
 from vaultexec.execution.executor import ExecutorConfig, VaultExecutionModel, default_tracker_config
 from vaultexec.execution.routing import VaultRouting
+from vaultexec.execution.routing_direct import Venue
 from vaultexec.model.identifiers import TradingPairIdentifier
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeType
@@ -58,11 +59,13 @@ def make_trade(trade_id: int, pair: TradingPairIdentifier, buy: bool, amount: De
 def build_executor(client: RPCClient, web3: Web3, vault: str, wallet: HotWallet, store: ExecutionStore,
                    pairs: Sequence[TradingPairIdentifier], run_state: RunState | None = None,
                    timeout: int | None = None,
-                   deployment: Deployment | None = None) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
+                   deployment: Deployment | None = None,
+                   venue: Venue = Venue.AUTO) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
     """The executor and its planner (`planner.routing` plans a trade to show it, `planner.confirm(plan)` holds
     the trade to that plan); `timeout` (seconds) bounds the wait for each transaction; `deployment` gives
-    routers and quoters no registered deployment knows."""
-    routing = VaultRouting(web3, vault, wallet.address, list(pairs), client=client, deployment=deployment)
+    routers and quoters no registered deployment knows; `venue` the direct path, the router path or auto."""
+    routing = VaultRouting(web3, vault, wallet.address, list(pairs), client=client, deployment=deployment,
+                           venue=venue)
     planner = ConfirmedPlanner(routing)
     tracker = None
     if timeout is not None:
@@ -88,10 +91,11 @@ class ExecutorParts:
 
     def executor(self, pairs: Sequence[TradingPairIdentifier], run_state: RunState | None = None,
                  timeout: int | None = None,
-                 deployment: Deployment | None = None) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
+                 deployment: Deployment | None = None,
+                 venue: Venue = Venue.AUTO) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
         """A new executor for `pairs` on these parts (see `build_executor`)."""
         return build_executor(self.client, self.web3, self.vault, self.wallet, self.store, pairs, run_state,
-                              timeout, deployment)
+                              timeout, deployment, venue)
 
     def close(self) -> None:
         """Close the store and the node connection (the caller's store too, when it passed one in)."""

@@ -10,6 +10,7 @@ from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.identifiers import ExchangeKind
 from vaultexec.model.trade import TradePricing
 from vaultexec.vault.deploy import RouterKind
+from vaultexec.vault.direct import DirectRoute
 from vaultexec.vault.execute import AssetBound, VaultCall
 
 
@@ -38,6 +39,9 @@ class Route:
     def describe(self) -> str:
         router = "router" if self.router_kind == RouterKind.NONE else self.router_kind.name
         return f"{self.protocol.value} via {router} {self.router}, {self.hops} hop(s)"
+
+    def describe_direct(self) -> str:
+        return f"{self.protocol.value} direct through pool(s) {', '.join(self.pools)}, {self.hops} hop(s)"
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,10 @@ class TradePlan:
     gas_limit: int | None = None
     simulation: SimulationResult | None = None
     quote: TradeQuote | None = None
+    #: "router" (`execute`: approve + router swap in `calls`) or "direct" (`executeDirect` through the
+    #: pools; `calls` is empty and `direct_route` holds the route).
+    venue: str = "router"
+    direct_route: DirectRoute | None = None
 
 
 @dataclass

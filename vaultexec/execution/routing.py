@@ -36,6 +36,14 @@ from vaultexec.execution.plan import ExecutionPlan, Route, TradePlan
 from vaultexec.execution.preflight import refuse_failed, simulate_plans
 from vaultexec.execution.price_guard import DECISION_NOTE, price_guard
 from vaultexec.execution.quoting import commit_quote, expected_out, quote_trade, utcnow, with_quote
+from vaultexec.execution.routing_direct import (
+    Venue,
+    direct_allowed,
+    direct_calldata,
+    direct_transaction_args,
+    parse_venue,
+    venue_for,
+)
 from vaultexec.execution.routing_input import (
     MAX_UINT256,
     raw_amount_in,
@@ -91,8 +99,11 @@ class VaultRouting:
     def __init__(self, web3: Web3, vault_address: str, asset_manager: str,
                  pairs: Sequence[TradingPairIdentifier], client: RPCClient | None = None,
                  deployment: Deployment | None = None, deadline_seconds: int = DEFAULT_DEADLINE_SECONDS,
-                 use_simulate: bool | None = None) -> None:
+                 use_simulate: bool | None = None, venue: str | Venue = Venue.AUTO) -> None:
         self.web3 = web3
+        #: auto (the direct path where the vault allows it), direct (`executeDirect`, Uniswap V2/V3 pools
+        #: only) or router (`execute`: approve + router call).
+        self.venue = parse_venue(venue)
         self.client = client or client_of(web3)
         self.vault_address = to_checksum_address(vault_address)
         self.asset_manager = to_checksum_address(asset_manager)
@@ -291,6 +302,13 @@ class VaultRouting:
         spend, receive = deltas
         assert -spend.raw_amount == raw_in, "spend delta and swap amountIn must be the same number"
         max_spend, min_receive = bounds_from_deltas(deltas)
+        allowed = direct_allowed([reads.get(keys[f"direct{trade.trade_id}:{n}"]) for n in range(route.hops)], route)
+        if venue_for(self.venue, route, allowed, trade_label(trade), self.vault_address) is Venue.DIRECT:
+            expires = block.timestamp + self.deadline_seconds
+            direct, calldata = direct_calldata(route, raw_in, receive.raw_amount, expires, max_spend, min_receive)
+            return TradePlan(trade.trade_id, route, [], deltas, max_spend, min_receive, calldata, raw_in, raw_out,
+                             receive.raw_amount, expires, block.number, quote=quote, venue=Venue.DIRECT.value,
+                             direct_route=direct)
         has_deadline = kind in (RouterKind.UNISWAP_V2, RouterKind.UNISWAP_V3_SWAP_ROUTER)
         deadline = block.timestamp + self.deadline_seconds if has_deadline else None
         if route.protocol == ExchangeKind.uniswap_v2:
@@ -310,6 +328,21 @@ class VaultRouting:
     # ------------------------------------------------------------------ transactions
 
     def _blockchain_transaction(self, plan: TradePlan) -> BlockchainTransaction:
+        if plan.direct_route is not None:
+            return BlockchainTransaction(
+                chain_id=self.chain_id,
+                from_address=self.asset_manager,
+                contract_address=self.vault_address,
+                function_selector="executeDirect",
+                transaction_args=direct_transaction_args(plan.direct_route, plan.max_spend, plan.min_receive),
+                args=[plan.raw_amount_in, plan.amount_out_min_raw, list(plan.route.tokens), list(plan.route.fees),
+                      self.vault_address, plan.deadline],
+                details={"to": self.vault_address, "from": self.asset_manager,
+                         "data": "0x" + plan.vault_calldata.hex(), "value": 0, "gas": plan.gas_limit,
+                         "venue": plan.venue, "route": plan.route.describe_direct()},
+                asset_deltas=list(plan.asset_deltas),
+                gas_limit=plan.gas_limit,
+            )
         swap = plan.calls[-1]
         return BlockchainTransaction(
             chain_id=self.chain_id,

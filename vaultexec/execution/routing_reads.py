@@ -30,6 +30,7 @@ _IS_ASSET_ALLOWED = selector("isAssetAllowed(address)")
 _ROUTER_KIND = selector("routerKind(address)")
 _IS_POOL_ALLOWED = selector("isPoolAllowed(address,address,address,uint24)")
 _AVAILABLE_SPEND = selector("availableSpend(address)")
+_DIRECT_POOL = selector("directPool(address,address,address)")
 
 #: The vault's router kind each (protocol, role of the router in its deployment) must have.
 _EXPECTED_KINDS: dict[ExchangeKind, tuple[RouterKind, ...]] = {
@@ -113,6 +114,8 @@ def collect_reads(vault: str, trades: Sequence[TradeExecution], routes: dict[int
             keys[f"pool_of{tid}:{n}"] = reads.add(route.factory, pool_of)
             keys[f"allowed{tid}:{n}"] = reads.add(vault, _IS_POOL_ALLOWED + encode(
                 ["address", "address", "address", "uint24"], [route.router, a, b, route.fees[n]]))
+            keys[f"direct{tid}:{n}"] = reads.add(vault, _DIRECT_POOL + encode(
+                ["address", "address", "address"], [pool, a, b]))
         for token in route.tokens:
             keys[f"asset:{token}"] = reads.add(vault, _IS_ASSET_ALLOWED + encode(["address"], [token]))
             keys[f"balance:{token}"] = reads.add(token, erc20.encode_balance_of(vault))

@@ -28,6 +28,7 @@ from vaultexec.model.run_state import utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.model.transaction import BlockchainTransaction
 from vaultexec.store.protocol import ExecutionStore
+from vaultexec.vault.direct import vault_function_name
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,8 @@ class WriteAheadLog:
     def _sign(self, request: SignRequest, wallet: HotWallet, fees: FeeQuote,
               now: datetime.datetime) -> TradeExecution:
         trade = request.trade
-        tx = BlockchainTransaction(contract_address=self.vault_address, function_selector=VAULT_FUNCTION,
+        tx = BlockchainTransaction(contract_address=self.vault_address,
+                                   function_selector=vault_function_name(request.calldata),
                                    asset_deltas=list(request.asset_deltas))
         wallet.sign_blockchain_transaction(tx, "0x" + request.calldata.hex(), request.gas_limit, fees)
         if trade.get_status() is TradeStatus.planned:

@@ -52,11 +52,11 @@ def bounds_from_deltas(deltas: Sequence[AssetDelta]) -> tuple[list[AssetBound], 
     return max_spend, min_receive
 
 
-def _canonical_type(param: Mapping[str, Any]) -> str:
+def canonical_type(param: Mapping[str, Any]) -> str:
     """ABI parameter -> canonical type string, tuples expanded: `(address,bytes)[]`."""
     kind = str(param["type"])
     if kind.startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in param["components"])
+        inner = ",".join(canonical_type(c) for c in param["components"])
         return f"({inner}){kind[len('tuple'):]}"
     return kind
 
@@ -66,7 +66,7 @@ def execute_signature() -> tuple[bytes, tuple[str, ...]]:
     """(selector, argument types) of the vault's `execute`, from the shipped ABI (read once)."""
     abi = load_artifact("Vault")["abi"]
     entry = next(e for e in abi if e.get("type") == "function" and e.get("name") == EXECUTE_FUNCTION)
-    types = tuple(_canonical_type(p) for p in entry["inputs"])
+    types = tuple(canonical_type(p) for p in entry["inputs"])
     return keccak(text=f"{EXECUTE_FUNCTION}({','.join(types)})")[:4], types
 
 

@@ -40,6 +40,7 @@ from vaultexec.errors import BadInputError, TransactionTimeoutError, VaultExecEr
 from vaultexec.execution.confirmed import failure_reason, raise_if_refused, was_sent
 from vaultexec.execution.executor import BatchRouting
 from vaultexec.execution.plan import TradePlan
+from vaultexec.execution.routing_direct import Venue
 from vaultexec.model.trade import TradeExecution
 
 
@@ -54,6 +55,10 @@ from vaultexec.model.trade import TradeExecution
 @click.option("--via", metavar="TOKEN", help="Three-way route through this token (BASE -> VIA -> QUOTE).")
 @click.option("--via-fee", type=int, help="V3 fee tier of the VIA/QUOTE hop (default: --fee).")
 @click.option("--router", metavar="ADDRESS", help="Router to use (default: the deployment's).")
+@click.option("--direct/--via-router", "direct", default=None,
+              help="Swap straight through the pools (the vault's executeDirect: no router, no approval; the "
+              "owner allows the pools with setDirectPoolAllowed) or approve + router call. Default: through "
+              "the pools where the vault allows it, the router otherwise.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML/JSON file with [tokens] and [deployment] (`vaultexec docs cli`).")
 @click.option("--token", "tokens", multiple=True, metavar="SYMBOL=0xADDR", help="Declare a token symbol.")
@@ -65,8 +70,9 @@ from vaultexec.model.trade import TradeExecution
               "sent) instead of tables; schema: `vaultexec docs cli`.")
 @click.pass_context
 def trade_command(ctx: click.Context, pair: str, side: str, amount: str, slippage: str, venue: str, fee: int,
-                  via: str | None, via_fee: int | None, router: str | None, config_file: Path | None,
-                  tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool, as_json: bool) -> int:
+                  via: str | None, via_fee: int | None, router: str | None, direct: bool | None,
+                  config_file: Path | None, tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool,
+                  as_json: bool) -> int:
     """Trade once: PAIR is BASE/QUOTE (e.g. WETH/USDC), SIDE buy or sell, AMOUNT in quote for a buy
     (what the vault spends) and in base for a sell.
 
@@ -93,7 +99,8 @@ def trade_command(ctx: click.Context, pair: str, side: str, amount: str, slippag
     wallet = session.wallet()
     store = session.store()
     trade = make_trade(next_trade_id(store), market, buy, human_amount, tolerance)
-    model, planner = build_executor(client, web3, vault, wallet, store, [market], timeout=timeout)
+    model, planner = build_executor(client, web3, vault, wallet, store, [market], timeout=timeout,
+                                    venue=Venue.AUTO if direct is None else Venue.DIRECT if direct else Venue.ROUTER)
     err = stderr_console()
     plan = plan_or_show_request(session, planner.routing, trade, err, as_json)
     if as_json:
