@@ -50,8 +50,9 @@ def swap_on_v2(world: World, sell: str, buy: str, whole_units: int) -> None:
 
 
 def weth_up(world: World) -> None:
-    """WETH ~+45 % on the V2 pool: a buy of WETH now gets far less than confirmed."""
-    swap_on_v2(world, "USDC", "WETH", 500_000)
+    """WETH ~+2 % on the V2 pool: a buy of WETH now gets less than confirmed (within the world vault's 5 %
+    oracle loss cap, so the confirmed-plan bound is what refuses it)."""
+    swap_on_v2(world, "USDC", "WETH", 25_000)
 
 
 # --------------------------------------------------------------------------- the bound itself

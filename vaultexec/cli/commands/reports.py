@@ -137,7 +137,7 @@ def print_status(out: Console, document: dict[str, Any], trades: dict[int, Trade
     for suspected in document["sandwiches_suspected"]:
         # notes hold token symbols (chain text): escaped, and printed as plain text (no markup)
         out.print(f"SANDWICH trade #{suspected['trade_id']}: {escape_text(suspected['note'])}", markup=False,
-                  highlight=False)
+                  highlight=False, soft_wrap=True)  # one line whatever the width: scripts grep for it
     out.print("RunState:")
     out.print_json(json.dumps(document["run_state"]))
 
