@@ -26,12 +26,11 @@ from vaultexec.errors import (
     BadInputError,
     DuplicateRecordError,
     InsufficientBalanceError,
-    PreflightRefusedError,
     RecordNotFoundError,
     StoreError,
     VaultExecError,
 )
-from vaultexec.execution.plan import ExecutionPlan, TradePlan
+from vaultexec.execution.plan import BatchPlan, ExecutionPlan, TradePlan
 from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
 from vaultexec.execution.settle import track_and_settle
@@ -79,51 +78,27 @@ class BatchRouting(Protocol):
 
     def plan_trades(self, trades: Sequence[TradeExecution]) -> ExecutionPlan: ...
 
+    def plan_batch(self, trades: Sequence[TradeExecution]) -> BatchPlan: ...
+
 
 class RoutingPlanner:
-    """Adapts `VaultRouting` (which refuses a whole batch) so that a refused trade fails alone.
+    """Adapts `VaultRouting.plan_batch` to the executor: one `PlannedTrade` per trade, same order.
 
-    A pre-flight refusal names its trades: they fail, the rest is planned again (once more at most). Any
-    other refusal (no route, guard, balance) re-plans each trade on its own to find the culprit(s).
+    A refused trade fails alone with its own reason; the others keep the plan of the batch they were
+    planned and pre-flighted in together (running balances, each trade's effects carried into the next).
     """
 
     def __init__(self, routing: BatchRouting) -> None:
         self.routing = routing
 
     def plan_trades(self, trades: Sequence[TradeExecution]) -> list[PlannedTrade]:
-        refused: dict[int, VaultExecError] = {}
-        remaining = list(trades)
-        plans: ExecutionPlan | None = None
-        for _ in range(2):
-            try:
-                plans = self.routing.plan_trades(remaining)
-                break
-            except PreflightRefusedError as exc:
-                refused.update({trade_id: exc for trade_id in exc.trade_ids})
-                remaining = [t for t in remaining if t.trade_id not in refused]
-            except VaultExecError:
-                return self._plan_one_by_one(trades, refused)
-            if not remaining:
-                break
-        if plans is None and remaining:
-            return self._plan_one_by_one(trades, refused)
-        by_id = {p.trade_id: p for p in plans.plans} if plans is not None else {}
-        return [self._planned(t, by_id, refused) for t in trades]
-
-    def _plan_one_by_one(self, trades: Sequence[TradeExecution],
-                         refused: dict[int, VaultExecError]) -> list[PlannedTrade]:
-        result = []
-        for trade in trades:
-            if trade.trade_id in refused:
-                result.append(PlannedTrade(trade, error=refused[trade.trade_id]))
-                continue
-            try:
-                plan = self.routing.plan_trades([trade])
-            except VaultExecError as exc:
-                result.append(PlannedTrade(trade, error=exc))
-                continue
-            result.append(self._planned(trade, {p.trade_id: p for p in plan.plans}, refused))
-        return result
+        """A refusal of the whole batch (the vault paused, a read failing) fails every trade with it."""
+        try:
+            batch = self.routing.plan_batch(trades)
+        except VaultExecError as exc:
+            return [PlannedTrade(t, error=exc) for t in trades]
+        by_id = {p.trade_id: p for p in batch.plan.plans}
+        return [self._planned(t, by_id, batch.refused) for t in trades]
 
     @staticmethod
     def _planned(trade: TradeExecution, by_id: dict[int, TradePlan],

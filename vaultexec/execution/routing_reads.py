@@ -226,6 +226,13 @@ class Ledger:
 
     def spend(self, trade: TradeExecution, asset: AssetIdentifier, raw: int) -> None:
         """Refuse a spend above what the vault holds or its spend limit allows now, else book it."""
+        self.check_spend(trade, asset, raw)
+        token = asset.address
+        self.balances[token] -= raw
+        self.limits[token] -= raw
+
+    def check_spend(self, trade: TradeExecution, asset: AssetIdentifier, raw: int) -> None:
+        """Refuse a spend above what the vault holds or its spend limit allows now (books nothing)."""
         token = asset.address
         if token not in self.limits:
             self.limits[token] = self.reads.value(self.keys[f"limit:{token}"], erc20.decode_uint,
@@ -241,8 +248,6 @@ class Ledger:
                 f"{trade_label(trade)}: spends {asset.convert_to_decimal(raw)} {asset.token_symbol} but the "
                 f"vault's spend limit allows {asset.convert_to_decimal(self.limits[token])} now; wait for it to "
                 f"refill or ask the owner to raise it")
-        self.balances[token] = balance - raw
-        self.limits[token] -= raw
 
     def receive(self, delta: AssetDelta) -> None:
         token = delta.asset.address
