@@ -5,6 +5,7 @@ signed. On the world, through the executor (nothing may revert on chain) and thr
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from vaultexec.errors import (
     RouteNotFoundError,
     VaultExecError,
 )
+from vaultexec.execution.chunking import FALLBACK_CHUNK, TRADE_BODY_BYTES, TRADE_GAS_BOUND, chunk_size, split
 from vaultexec.execution.executor import VaultExecutionModel
 from vaultexec.execution.routing import VaultRouting
 from vaultexec.model.identifiers import TradingPairIdentifier
@@ -179,3 +181,27 @@ def test_buy_funded_by_earlier_sell_accepted(web3: Web3, world: World, vault: Co
     assert settled[1].get_status() is TradeStatus.failed and not sent(settled[1])
     assert settled[2].get_status() is TradeStatus.success and settled[3].get_status() is TradeStatus.success
     assert_nothing_reverted_on_chain(web3, asset_manager, start, list(settled.values()))
+
+
+def test_chunks_are_planned_on_the_previous_chunks_effects(web3: Web3, world: World, vault: Contract,
+                                                           asset_manager: LocalAccount, tmp_path: Path) -> None:
+    """A batch bigger than a chunk runs chunk after chunk: the second zero-tolerance buy on one pair, in a
+    chunk of its own, is quoted after the first landed and succeeds (in one chunk the pre-flight refuses it)."""
+    register_world(world.addresses)
+    executor = make_executor(web3.provider.endpoint_uri, vault.address, world.chain_id,  # type: ignore[attr-defined]
+                             world_pairs(world.addresses), SQLiteStore(tmp_path / "s.db", vault.address),
+                             RunState())
+    executor.config = replace(executor.config, chunk_size=1)
+    start = web3.eth.get_transaction_count(asset_manager.address)
+    settled = executor.execute_trades(chained_buys(world.addresses))
+    assert [t.get_status() for t in settled] == [TradeStatus.success] * 2
+    assert settled[0].blockchain_transactions[-1].block_number < settled[1].blockchain_transactions[-1].block_number
+    assert_nothing_reverted_on_chain(web3, asset_manager, start, settled)
+
+
+def test_chunk_size_follows_the_body_limit_and_the_block_gas() -> None:
+    assert chunk_size(1_000_000, 30_000_000) == 30_000_000 // TRADE_GAS_BOUND
+    assert chunk_size(30_000, 30_000_000) == 30_000 // TRADE_BODY_BYTES
+    assert chunk_size(1_000_000, None) == FALLBACK_CHUNK
+    assert chunk_size(10, 10) == 1
+    assert split(list(range(5)), 2) == [[0, 1], [2, 3], [4]]

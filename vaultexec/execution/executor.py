@@ -30,6 +30,7 @@ from vaultexec.errors import (
     StoreError,
     VaultExecError,
 )
+from vaultexec.execution.chunking import FALLBACK_CHUNK, block_gas_limit, chunk_size, split
 from vaultexec.execution.plan import BatchPlan, ExecutionPlan, TradePlan
 from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
@@ -133,11 +134,13 @@ def default_tracker_config(chain_id: int) -> TrackerConfig:
 
 @dataclass(frozen=True)
 class ExecutorConfig:
-    """Tracking knobs (None: `default_tracker_config` of the wallet's chain) and the price used to value gas
-    (native token in reserve currency, optional)."""
+    """Tracking knobs (None: `default_tracker_config` of the wallet's chain), the price used to value gas
+    (native token in reserve currency, optional) and the chunk size of large batches."""
 
     tracker: TrackerConfig | None = None
     native_token_price: Decimal | None = None
+    #: Trades per chunk of a batch (None: what the node's body limit and block gas hold, see `chunking`).
+    chunk_size: int | None = None
 
 
 class VaultExecutionModel:
@@ -165,6 +168,9 @@ class VaultExecutionModel:
                        ts: datetime.datetime | None = None) -> list[TradeExecution]:
         """Execute planned trades (sells first) and return them settled, success or failed.
 
+        A batch larger than one chunk (`chunking`: what one HTTP body carries and one block holds) runs
+        chunk after chunk, each planned on the landed effects of the one before. A chunk that raises
+        (e.g. the hot wallet cannot pay its gas) stops the batch: later chunks stay planned, untouched.
         A trade still in flight when tracking times out is returned unsettled (started or broadcasted);
         `resume()` finishes it later. Trades refused by routing or pre-flight come back failed, unsigned.
         """
@@ -176,8 +182,24 @@ class VaultExecutionModel:
                 raise VaultExecError(f"trade #{trade.trade_id} is {trade.get_status().value}, not planned; "
                                      "use resume() for trades a previous run started")
         self._refuse_stored(ordered)
-        plans = list(self.planner.plan_trades(ordered))
-        self.on_stage(STAGE_PLANNED, ordered)
+        for chunk in split(ordered, self._chunk_size(len(ordered))):
+            self._execute_chunk(chunk, now)
+        return ordered
+
+    def _chunk_size(self, count: int) -> int:
+        """Trades per chunk (see `chunking`): the config's, else from the node's body and block gas limits."""
+        if self.config.chunk_size is not None:
+            return max(1, self.config.chunk_size)
+        by_body = chunk_size(self.client.max_body_bytes, None)
+        if count <= min(by_body, FALLBACK_CHUNK):
+            return count  # one chunk whatever the block holds: no request to ask
+        latest = self.client.call("eth_getBlockByNumber", ["latest", False])
+        return chunk_size(self.client.max_body_bytes, block_gas_limit(latest))
+
+    def _execute_chunk(self, trades: list[TradeExecution], now: datetime.datetime) -> None:
+        """Plan, pre-flight, sign, send, track and settle one chunk: the next is planned on its effects."""
+        plans = list(self.planner.plan_trades(trades))
+        self.on_stage(STAGE_PLANNED, trades)
         requests = []
         for plan in plans:
             if plan.error is not None or plan.calldata is None:
@@ -186,7 +208,6 @@ class VaultExecutionModel:
                 requests.append(SignRequest(plan.trade, plan.calldata, plan.gas_limit, plan.asset_deltas))
         if requests:
             self._sign_send_settle(requests, now)
-        return ordered
 
     def _refuse_stored(self, trades: Sequence[TradeExecution]) -> None:
         """Refuse the batch if the store already holds one of its trade ids (checked before any signing,
@@ -242,10 +263,10 @@ class VaultExecutionModel:
             return
         deadline = time.monotonic() + self.tracker_config.drop_check_after
         while True:
-            time.sleep(self.tracker_config.poll_interval)
             mined = int(self.client.call("eth_getTransactionCount", [self.wallet.address, "latest"]), 16)
             if mined > max(nonces) or time.monotonic() >= deadline:
                 return
+            time.sleep(self.tracker_config.poll_interval)
 
     def _fail_unsent(self, plan: PlannedTrade, now: datetime.datetime) -> None:
         """A trade routing or pre-flight refused: failed at once, its reason on an unsigned transaction."""
