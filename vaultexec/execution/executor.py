@@ -126,10 +126,12 @@ def _ether(wei: int) -> str:
 
 def default_tracker_config(chain_id: int) -> TrackerConfig:
     """Tracking defaults for `chain_id`: confirmations from `CONFIRMATIONS_BY_CHAIN`, 5-minute timeout;
-    "nonce consumed" after 5 s and 2 new blocks (no block count on dev chains, which mine on demand)."""
+    "nonce consumed" after 5 s and 2 new blocks (no block count on dev chains, which mine on demand); a dev
+    chain whose pool holds our transactions with no new block for 2 s is asked for one (anvil automine)."""
     return TrackerConfig(confirmations=CONFIRMATIONS_BY_CHAIN.get(chain_id, DEFAULT_CONFIRMATIONS),
                          poll_interval=0.1, timeout=300.0, stuck_after=60.0, drop_check_after=5.0,
-                         nonce_consumed_after=5.0, nonce_consumed_blocks=0 if chain_id in DEV_CHAINS else 2)
+                         nonce_consumed_after=5.0, nonce_consumed_blocks=0 if chain_id in DEV_CHAINS else 2,
+                         mine_when_idle_after=2.0 if chain_id in DEV_CHAINS else None)
 
 
 @dataclass(frozen=True)
