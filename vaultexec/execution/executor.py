@@ -79,7 +79,9 @@ class BatchRouting(Protocol):
 
     def plan_trades(self, trades: Sequence[TradeExecution]) -> ExecutionPlan: ...
 
-    def plan_batch(self, trades: Sequence[TradeExecution]) -> BatchPlan: ...
+    def plan_batch(self, trades: Sequence[TradeExecution],
+                   accept: Callable[[TradeExecution, TradePlan], VaultExecError | None] | None = None
+                   ) -> BatchPlan: ...
 
 
 class RoutingPlanner:
@@ -89,13 +91,16 @@ class RoutingPlanner:
     planned and pre-flighted in together (running balances, each trade's effects carried into the next).
     """
 
-    def __init__(self, routing: BatchRouting) -> None:
+    def __init__(self, routing: BatchRouting,
+                 accept: Callable[[TradeExecution, TradePlan], VaultExecError | None] | None = None) -> None:
         self.routing = routing
+        #: A last check of each built plan, inside the batch's planning (see `VaultRouting.plan_batch`).
+        self.accept = accept
 
     def plan_trades(self, trades: Sequence[TradeExecution]) -> list[PlannedTrade]:
         """A refusal of the whole batch (the vault paused, a read failing) fails every trade with it."""
         try:
-            batch = self.routing.plan_batch(trades)
+            batch = self.routing.plan_batch(trades, self.accept)
         except VaultExecError as exc:
             return [PlannedTrade(t, error=exc) for t in trades]
         by_id = {p.trade_id: p for p in batch.plan.plans}

@@ -65,6 +65,8 @@ logger = logging.getLogger(__name__)
 
 #: Swap deadline: seconds after the latest block's timestamp (routers with a deadline only).
 DEFAULT_DEADLINE_SECONDS = 600
+#: A caller's last check of a built plan: an error refuses the trade (`plan_batch`'s `accept`).
+PlanCheck = Callable[[TradeExecution, TradePlan], VaultExecError | None]
 #: Rounds of `plan_batch` (each drops at least one trade); trades still unsettled after that are refused.
 MAX_PLAN_ROUNDS = 8
 
@@ -126,7 +128,7 @@ class VaultRouting:
         """
         return self._plan(trades, strict=True).plan
 
-    def plan_batch(self, trades: Sequence[TradeExecution]) -> BatchPlan:
+    def plan_batch(self, trades: Sequence[TradeExecution], accept: PlanCheck | None = None) -> BatchPlan:
         """Plan `trades` together; a refused trade drops out with its own reason, the rest is planned again.
 
         Each round builds the remaining trades' plans in execution order against the running balances and
@@ -135,10 +137,12 @@ class VaultRouting:
         leaves the batch, and the rest is built and simulated again without it, until a round refuses
         nothing: every plan returned passed the pre-flight of exactly the batch returned. The reads are
         made once. Refusals of the whole vault (paused, not its asset manager, an unknown router) raise.
+        `accept(trade, plan)` may refuse a built plan (an error to return) before the pre-flight, e.g. one
+        worse than the plan the user confirmed: the refusal is then part of the batch's planning too.
         """
-        return self._plan(trades, strict=False)
+        return self._plan(trades, strict=False, accept=accept)
 
-    def _plan(self, trades: Sequence[TradeExecution], strict: bool) -> BatchPlan:
+    def _plan(self, trades: Sequence[TradeExecution], strict: bool, accept: PlanCheck | None = None) -> BatchPlan:
         before = self.client.stats.snapshot()
         require_planned(trades)
         refused: dict[int, VaultExecError] = {}
@@ -157,7 +161,7 @@ class VaultRouting:
             t, routes[t.trade_id], reads, keys, self._decimals, self.vault_address), refused, strict)]
         plans: list[TradePlan] = []
         for _ in range(MAX_PLAN_ROUNDS):
-            plans = self._build_plans(ordered, routes, reads, keys, block, refused, strict)
+            plans = self._build_plans(ordered, routes, reads, keys, block, refused, strict, accept)
             simulate_plans(self.runner, self.vault_address, self.asset_manager, plans, block)
             if strict:
                 refuse_failed(plans, {t.trade_id: t.get_human_description() for t in ordered})
@@ -303,7 +307,7 @@ class VaultRouting:
 
     def _build_plans(self, trades: Sequence[TradeExecution], routes: dict[int, Route], reads: ReadBatch,
                      keys: dict[str, Any], block: BlockHeader, refused: dict[int, VaultExecError],
-                     strict: bool) -> list[TradePlan]:
+                     strict: bool, accept: PlanCheck | None = None) -> list[TradePlan]:
         """One plan per trade in execution order, each spend checked against the running balances first; a
         trade refused here (recorded in `refused`, raised if `strict`) books nothing on the balances."""
         ledger = Ledger(self.vault_address, reads, keys)
@@ -313,6 +317,9 @@ class VaultRouting:
                 raw_in = raw_amount_in(trade)
                 ledger.check_spend(trade, trade.get_input_asset(), raw_in)
                 plan = self._build_plan(trade, routes[trade.trade_id], raw_in, reads, keys, block)
+                refusal = accept(trade, plan) if accept is not None else None
+                if refusal is not None:
+                    raise refusal
             except VaultExecError as exc:
                 if strict:
                     raise
