@@ -263,17 +263,27 @@ class VaultExecutionModel:
                 "fewer at once. Nothing was signed.")
 
     def _wait_until_mined(self, txs: Sequence[BlockchainTransaction]) -> None:
-        """Cheap gate before receipt polling: one nonce request per poll until the batch's last nonce is
-        mined (or `drop_check_after` passes), so receipts are asked for once instead of once per poll."""
+        """Cheap gate before receipt polling: one nonce request per look until the batch's last nonce is
+        mined (or `drop_check_after` passes), so receipts are asked for once instead of once per poll.
+
+        Between looks it waits for what the mining rate seen so far says the rest needs (at least
+        `poll_interval`, at most 1 s), so a chunk costs a few requests however slowly it is mined."""
         nonces = [tx.nonce for tx in txs if tx.nonce is not None and tx.tx_state is TxState.broadcasted]
         if not nonces:
             return
-        deadline = time.monotonic() + self.tracker_config.drop_check_after
+        started = time.monotonic()
+        deadline = started + self.tracker_config.drop_check_after
+        first: int | None = None
         while True:
             mined = int(self.client.call("eth_getTransactionCount", [self.wallet.address, "latest"]), 16)
-            if mined > max(nonces) or time.monotonic() >= deadline:
+            now = time.monotonic()
+            if mined > max(nonces) or now >= deadline:
                 return
-            time.sleep(self.tracker_config.poll_interval)
+            first = mined if first is None else first
+            interval = self.tracker_config.poll_interval
+            if mined > first:  # the rest at the rate seen so far
+                interval = max(interval, min(1.0, (max(nonces) + 1 - mined) * (now - started) / (mined - first)))
+            time.sleep(min(interval, max(0.0, deadline - now)))
 
     def _fail_unsent(self, plan: PlannedTrade, now: datetime.datetime) -> None:
         """A trade routing or pre-flight refused: failed at once, its reason on an unsigned transaction."""
