@@ -205,3 +205,13 @@ def test_chunk_size_follows_the_body_limit_and_the_block_gas() -> None:
     assert chunk_size(1_000_000, None) == FALLBACK_CHUNK
     assert chunk_size(10, 10) == 1
     assert split(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+
+
+def test_batch_whose_every_trade_is_refused_plans_nothing(web3: Web3, world: World, vault: Contract,
+                                                          asset_manager: LocalAccount) -> None:
+    a = world.addresses
+    routing = routing_of(web3, world, vault, asset_manager, world_pairs(a))
+    zero = zero_quote_sell(a)
+    zero.trade_id = 2
+    batch = routing.plan_batch([dust_sell(a), zero])
+    assert set(batch.refused) == {1, 2} and batch.plan.plans == []
