@@ -25,6 +25,7 @@ from vaultexec.chain.gas import FeeQuote
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.signer import Eip1559Signer
 from vaultexec.errors import WalletError
+from vaultexec.model.addresses import checksum
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 
 logger = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ class HotWallet:
     def sign_call(self, to: str, data: str, gas_limit: int, fees: FeeQuote, value: int = 0,
                   nonce: int | None = None) -> SignedTx:
         """Sign a call to `to`; allocates the next nonce unless one is given (replacements reuse theirs)."""
-        tx = {"to": to_checksum_address(to), "data": data, "value": value, "gas": gas_limit,
+        tx = {"to": checksum(to), "data": data, "value": value, "gas": gas_limit,
               "nonce": self.allocate_nonce() if nonce is None else nonce, **fees.tx_fields()}
         return self.sign(tx)
 
@@ -213,7 +214,7 @@ class HotWallet:
         signed = self.sign_call(btx.contract_address, data, gas_limit, fees, value)
         btx.chain_id = self.chain_id
         btx.from_address = self.address
-        btx.details = {"to": to_checksum_address(btx.contract_address), "data": data, "value": value,
+        btx.details = {"to": checksum(btx.contract_address), "data": data, "value": value,
                        "gas": gas_limit, **fees.tx_fields()}
         _record(btx, signed, gas_limit, fees)
         return btx
