@@ -32,11 +32,12 @@ from vaultexec.dex.deployments import Deployment, find_deployment_of_router
 from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
 from vaultexec.errors import ConfigurationError, PreflightRefusedError, VaultExecError
 from vaultexec.execution.plan import BatchPlan, ExecutionPlan, Route, TradePlan
-from vaultexec.execution.preflight import refuse_failed, simulate_plans
+from vaultexec.execution.preflight import record_failed, refuse_failed, simulate_plans
 from vaultexec.execution.price_guard import DECISION_NOTE, price_guard
 from vaultexec.execution.quoting import commit_quote, expected_out, quote_trade, utcnow, with_quote
 from vaultexec.execution.routing_input import (
     MAX_UINT256,
+    keep_unrefused,
     raw_amount_in,
     require_planned,
     require_unique_ids,
@@ -147,17 +148,17 @@ class VaultRouting:
         require_planned(trades)
         refused: dict[int, VaultExecError] = {}
         # validated before sorting: the sort key compares amounts
-        valid = [t for t in trades if _kept(t, self._validate, refused, strict)]
+        valid = [t for t in trades if keep_unrefused(t, self._validate, refused, strict)]
         ordered = sorted(valid, key=lambda t: t.get_execution_sort_position())
         require_unique_ids(ordered)
         routes: dict[int, Route] = {}
-        ordered = [t for t in ordered if _kept(t, lambda t: routes.update({t.trade_id: self._route(t)}),
+        ordered = [t for t in ordered if keep_unrefused(t, lambda t: routes.update({t.trade_id: self._route(t)}),
                                                 refused, strict)]
         routes = self._resolve_factories(routes)
         reads, keys, block = self._read_state(ordered, routes)
         check_vault(reads, keys, self.vault_address, self.asset_manager)
         confirm_factories(routes.values(), reads, keys, self._factories)
-        ordered = [t for t in ordered if _kept(t, lambda t: check_route(
+        ordered = [t for t in ordered if keep_unrefused(t, lambda t: check_route(
             t, routes[t.trade_id], reads, keys, self._decimals, self.vault_address), refused, strict)]
         plans: list[TradePlan] = []
         for _ in range(MAX_PLAN_ROUNDS):
@@ -165,7 +166,7 @@ class VaultRouting:
             simulate_plans(self.runner, self.vault_address, self.asset_manager, plans, block)
             if strict:
                 refuse_failed(plans, {t.trade_id: t.get_human_description() for t in ordered})
-            failed = _refuse_simulated(plans, ordered, refused)
+            failed = record_failed(plans, ordered, refused)
             ordered = [t for t in ordered if t.trade_id not in refused]
             if not failed:
                 break
@@ -380,32 +381,6 @@ class VaultRouting:
             asset_deltas=list(plan.asset_deltas),
             gas_limit=plan.gas_limit,
         )
-
-
-def _kept(trade: TradeExecution, check: Callable[[TradeExecution], object], refused: dict[int, VaultExecError],
-          strict: bool) -> bool:
-    """Run one trade's check: True if it passed; a refusal is recorded in `refused` (raised if `strict`)."""
-    try:
-        check(trade)
-    except VaultExecError as exc:
-        if strict:
-            raise
-        refused[trade.trade_id] = exc
-        return False
-    return True
-
-
-def _refuse_simulated(plans: list[TradePlan], trades: Sequence[TradeExecution],
-                      refused: dict[int, VaultExecError]) -> bool:
-    """Record each plan whose pre-flight failed as its trade's own PreflightRefusedError; True if any did."""
-    describe = {t.trade_id: t.get_human_description() for t in trades}
-    failed = [p for p in plans if p.simulation is None or not p.simulation.success]
-    for trade_plan in failed:
-        try:
-            refuse_failed([trade_plan], describe)
-        except PreflightRefusedError as exc:
-            refused[trade_plan.trade_id] = exc
-    return bool(failed)
 
 
 def _swap_function_name(data: bytes) -> str:
