@@ -19,6 +19,7 @@ from vaultexec.execution.settle import (
     V3_SWAP_TOPIC,
     SwapHop,
     calculate_lp_fee_raw,
+    lp_fee_decimal,
     parse_execution_logs,
     settle_failure,
     settle_success,
@@ -138,9 +139,20 @@ def test_lp_fee_is_never_below_the_exact_fee(amount_in: int, reserve: int, tier:
 
 @given(amount_in=st.integers(1, 10**24))
 def test_lp_fee_of_a_reserve_input_hop_is_the_pool_fee(amount_in: int) -> None:
-    """When the hop's input is the reserve itself (a buy's first hop), the fee is ceil(in * tier / 1e6)."""
-    fee = calculate_lp_fee_raw([SwapHop(POOL_A, ExchangeKind.uniswap_v2, amount_in, 1)], [3000], amount_in)
-    assert fee == -(-amount_in * 3000 // 1_000_000)
+    """When the hop's input is the reserve itself (a buy's first hop), the fee is what the pool keeps: a V2
+    pair's unrounded in * 0.3 %, a V3 pool's ceil(in * tier / 1e6)."""
+    v2 = calculate_lp_fee_raw([SwapHop(POOL_A, ExchangeKind.uniswap_v2, amount_in, 1)], [3000], amount_in)
+    assert v2 == Fraction(amount_in * 3000, 1_000_000)
+    v3 = calculate_lp_fee_raw([SwapHop(POOL_A, ExchangeKind.uniswap_v3, amount_in, 1)], [500], amount_in)
+    assert v3 == -(-amount_in * 500 // 1_000_000)
+
+
+def test_dust_v2_fee_is_not_rounded_up_to_the_trade() -> None:
+    """A 1-raw-unit buy through a V2 pair pays 0.003 raw units, not 1 (100 %); three-way: 0.006, not 2."""
+    one_hop = [SwapHop(POOL_A, ExchangeKind.uniswap_v2, 1, 10**9)]
+    assert lp_fee_decimal(calculate_lp_fee_raw(one_hop, [3000], 1), 6) == Decimal("0.000000003")
+    two_hops = [*one_hop, SwapHop(POOL_B, ExchangeKind.uniswap_v2, 10**9, 10)]
+    assert lp_fee_decimal(calculate_lp_fee_raw(two_hops, [3000, 3000], 1), 6) == Decimal("0.000000006")
 
 
 def test_log_queries_cover_only_runs_of_nearby_blocks() -> None:

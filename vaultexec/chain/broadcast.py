@@ -2,16 +2,22 @@
 
 One `broadcast()` sends a whole batch of raw transactions in one HTTP round trip. Each `poll()` asks,
 in one batched request, for the head block and each sender's mined nonce, then, in a second one, for
-the receipts of every hash (old replaced hashes too) of transactions whose nonce is mined, and looks
-the others up by hash once they have waited. From the answers it detects:
+the receipts of every hash (old replaced hashes too) of transactions whose nonce is mined (an included one
+waiting for confirmations only when its block changed: the first request reads the hash of each inclusion
+block, a handful at most), and looks up by hash at most
+`drop_checks_per_poll` of the others (lowest nonces first, each at most once per `drop_check_after`), so
+a poll's cost does not grow with the batch. From the answers it detects:
 
 - included / confirmed: a receipt, and `confirmations` blocks on top of it;
 - reorged out: a receipt seen before is gone (or moved block): back to broadcasted, never left final;
 - dropped: the node does not know the transaction and its nonce is unused: the same bytes are sent again;
-- stuck: still pending `stuck_after` seconds after it was sent: re-signed with the same nonce and bumped
-  fees through the `resign` callback (the wallet), both hashes kept, whichever lands is settled. The bump
-  is capped to what the sender's balance pays; when even the least accepted bump is beyond it, the
-  transaction is left as it is;
+- stuck: still pending `stuck_after` seconds after it was sent *and* after the sender's mined nonce last
+  moved (a batch larger than a block drains over several blocks on purpose: while its queue moves,
+  nothing in it is stuck): re-signed with the same nonce and bumped fees through the `resign` callback
+  (the wallet), both hashes kept, whichever lands is settled. The bump is capped to what the sender's
+  balance pays; when even the least accepted bump is beyond it, the transaction is left as it is;
+- idle dev chain (`mine_when_idle_after`, automining anvil only): transactions waiting in the pool with no
+  new block get one block asked for (`evm_mine`);
 - nonce consumed: the sender's nonce moved past ours and no hash of ours has a receipt, for at least
   `nonce_consumed_after` seconds and `nonce_consumed_blocks` new blocks, and no hash of ours is known
   to the node with a block number (a lagging node answers the nonce before the receipt): final, with
@@ -41,7 +47,15 @@ from vaultexec.chain.refusals import SendAnswers
 from vaultexec.chain.replacement import plan_replacements
 from vaultexec.chain.revert import ErrorRegistry, record_revert
 from vaultexec.chain.rpc import RPCClient
-from vaultexec.chain.tracking import Persist, PollAnswers, SignedVersion, TrackerConfig, TrackerStats, Watch
+from vaultexec.chain.tracking import (
+    Persist,
+    PollAnswers,
+    Progress,
+    SignedVersion,
+    TrackerConfig,
+    TrackerStats,
+    Watch,
+)
 from vaultexec.errors import BroadcastError, NonceConsumedError, TransactionTimeoutError, VaultExecError
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 
@@ -73,6 +87,8 @@ class TransactionTracker(SendAnswers):
         self.receipts: dict[str, dict[str, Any]] = {}
         #: Keyed by (sender, nonce): stable when the caller reloads transactions from its store.
         self._watches: dict[tuple[str | None, int | None], Watch] = {}
+        #: Each sender's mined nonce and since when it has not moved.
+        self._progress: dict[str, Progress] = {}
 
     # -- sending ------------------------------------------------------------------------------------
 
@@ -157,11 +173,19 @@ class TransactionTracker(SendAnswers):
         self.stats.polls += 1
         now = time.monotonic()
         senders = sorted({str(tx.from_address) for tx in live if tx.from_address})
+        heights = sorted({tx.block_number for tx in live if tx.block_number is not None})
         first = self.client.batch([("eth_blockNumber", []),
-                                   *[("eth_getTransactionCount", [s, "latest"]) for s in senders]])
+                                   *[("eth_getTransactionCount", [s, "latest"]) for s in senders],
+                                   *[("eth_getBlockByNumber", [hex(h), False]) for h in heights]])
         head = int(first[0].value(), 16)
-        mined_nonce = {s: int(r.value(), 16) for s, r in zip(senders, first[1:], strict=True)}
-        answers = self._look_up(live, mined_nonce, head, now)
+        mined_nonce = {s: int(r.value(), 16) for s, r in zip(senders, first[1:1 + len(senders)], strict=True)}
+        blocks = [r.value() for r in first[1 + len(senders):]]
+        block_hashes = {h: b.get("hash") if isinstance(b, dict) else None for h, b in zip(heights, blocks, strict=True)}
+        for sender, nonce in mined_nonce.items():
+            progress = self._progress.get(sender)
+            if progress is None or progress.mined_nonce != nonce:
+                self._progress[sender] = Progress(nonce, now)
+        answers = self._look_up(live, mined_nonce, block_hashes, head, now)
 
         to_rebroadcast: list[BlockchainTransaction] = []
         to_replace: list[BlockchainTransaction] = []
@@ -185,11 +209,27 @@ class TransactionTracker(SendAnswers):
             to_replace = self._replace(to_replace, live, now)
         if to_rebroadcast or to_replace:
             self.broadcast(to_rebroadcast + to_replace)
-        return [tx for tx in live if tx.tx_state not in FINAL_STATES]
+        still = [tx for tx in live if tx.tx_state not in FINAL_STATES]
+        self._mine_if_idle(still, mined_nonce, now)
+        return still
 
-    def _look_up(self, live: list[BlockchainTransaction], mined_nonce: dict[str, int], head: int,
-                 now: float) -> PollAnswers:
+    def _mine_if_idle(self, pending: list[BlockchainTransaction], mined_nonce: dict[str, int], now: float) -> None:
+        """Automining dev chains only: a sender's transactions wait unmined while no block comes (anvil can
+        leave part of a large batch in its pool until another transaction arrives): ask for a block."""
+        idle_after = self.config.mine_when_idle_after
+        if idle_after is None:
+            return
+        waiting = {str(tx.from_address) for tx in pending if tx.nonce is not None
+                   and mined_nonce.get(str(tx.from_address), tx.nonce + 1) <= tx.nonce}
+        if any(now - self._progress[s].since >= idle_after for s in waiting if s in self._progress):
+            self.stats.idle_mines += 1
+            logger.info("transactions wait in the dev chain's pool with no new block: mining one")
+            self.client.call("evm_mine")
+
+    def _look_up(self, live: list[BlockchainTransaction], mined_nonce: dict[str, int],
+                 block_hashes: dict[int, str | None], head: int, now: float) -> PollAnswers:
         """The poll's second batched request: receipts, drop checks and nonce-consumed checks."""
+        answers = PollAnswers()
         receipt_slots: list[tuple[BlockchainTransaction, str]] = []
         lookup_slots: list[BlockchainTransaction] = []
         landed_slots: list[tuple[BlockchainTransaction, str]] = []
@@ -197,20 +237,30 @@ class TransactionTracker(SendAnswers):
             watch = self._watch(tx)
             sender_nonce = mined_nonce.get(str(tx.from_address))
             nonce_mined = sender_nonce is None or tx.nonce is None or sender_nonce > tx.nonce
-            if nonce_mined or tx.block_number is not None:
+            cached = None
+            if tx.block_number is not None and block_hashes.get(tx.block_number) == tx.block_hash:
+                cached = self.receipts.get(str(tx.tx_hash))
+            if cached is not None:
+                answers.receipts[id(tx)] = cached  # its block is still there: the receipt seen before
+            elif nonce_mined or tx.block_number is not None:
                 receipt_slots += [(tx, tx_hash) for tx_hash in tx.get_all_tx_hashes()]
                 if nonce_mined and tx.block_number is None and watch.nonce_used_long_enough(
                         self.config.nonce_consumed_after, self.config.nonce_consumed_blocks, head, now):
                     landed_slots += [(tx, tx_hash) for tx_hash in tx.get_all_tx_hashes()]
-            elif now - watch.last_sent >= self.config.drop_check_after and now >= watch.hold_until:
+            elif (now - watch.last_sent >= self.config.drop_check_after and now >= watch.hold_until
+                  and now - watch.drop_checked >= self.config.drop_check_after):
                 lookup_slots.append(tx)
+        lookup_slots = sorted(lookup_slots, key=lambda tx: (self._watch(tx).drop_checked, tx.nonce or 0)
+                              )[:self.config.drop_checks_per_poll]
+        for tx in lookup_slots:
+            self._watch(tx).drop_checked = now
+        self.stats.drop_checks += len(lookup_slots)
         replies = self.client.batch([("eth_getTransactionReceipt", [h]) for _, h in receipt_slots]
                                     + [("eth_getTransactionByHash", [tx.tx_hash]) for tx in lookup_slots]
                                     + [("eth_getTransactionByHash", [h]) for _, h in landed_slots])
         receipt_replies = replies[:len(receipt_slots)]
         lookup_replies = replies[len(receipt_slots):len(receipt_slots) + len(lookup_slots)]
         landed_replies = replies[len(receipt_slots) + len(lookup_slots):]
-        answers = PollAnswers()
         for (tx, _), reply in zip(receipt_slots, receipt_replies, strict=True):
             if reply.value() is not None:
                 answers.receipts.setdefault(id(tx), reply.result)
@@ -268,7 +318,9 @@ class TransactionTracker(SendAnswers):
             tx.tx_state = TxState.dropped
             self.stats.rebroadcasts += 1
             return "rebroadcast"
-        if can_replace and now - watch.last_sent >= self.config.stuck_after:
+        progress = self._progress.get(str(tx.from_address))
+        waited_since = max(watch.last_sent, progress.since if progress is not None else watch.last_sent)
+        if can_replace and now - waited_since >= self.config.stuck_after:
             return "replace"
         return None
 

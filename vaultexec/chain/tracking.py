@@ -37,6 +37,12 @@ class TrackerConfig:
     nonce_consumed_blocks: int = 2
     #: Tip floor and fee cap of replacements (None: the chain's built-in floor, no cap).
     fee_policy: FeePolicy | None = None
+    #: Drop checks (lookups by hash) per poll at most, lowest nonces first, each transaction at most once
+    #: per `drop_check_after`: the cost of a poll does not grow with the batch.
+    drop_checks_per_poll: int = 16
+    #: Dev chains with automine only (anvil): when a sender's transactions wait in the node's pool with no
+    #: new block for this long, ask the node to mine one (`evm_mine`). None: never.
+    mine_when_idle_after: float | None = None
 
 
 @dataclass
@@ -52,6 +58,18 @@ class TrackerStats:
     refused_resends: int = 0
     reorgs: int = 0
     nonce_consumed: int = 0
+    #: Lookups by hash made by the drop check.
+    drop_checks: int = 0
+    #: Blocks asked of an idle automining dev chain (`mine_when_idle_after`).
+    idle_mines: int = 0
+
+
+@dataclass
+class Progress:
+    """A sender's mined nonce and since when (monotonic) it has not moved: a queue that moves is not stuck."""
+
+    mined_nonce: int
+    since: float
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,8 @@ class Watch:
     nonce_used_head: int = 0
     #: No replacement or re-send before this time (monotonic): the wallet could not pay, the node refused.
     hold_until: float = 0.0
+    #: When (monotonic) the drop check last looked this transaction up.
+    drop_checked: float = float("-inf")
 
     def nonce_used_long_enough(self, seconds: float, blocks: int, head: int, now: float) -> bool:
         """The nonce has been mined with no receipt of ours for at least `seconds` and `blocks`."""

@@ -23,7 +23,9 @@ from eth_utils.address import to_checksum_address
 
 from vaultexec.chain.gas import FeeQuote
 from vaultexec.chain.rpc import RPCClient
+from vaultexec.chain.signer import Eip1559Signer
 from vaultexec.errors import WalletError
+from vaultexec.model.addresses import checksum
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 
 logger = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ class HotWallet:
         #: Nonces given back by `release_nonces`, below `_next_nonce`; allocated again first, lowest first.
         self._released: set[int] = set()
         self._lock = threading.Lock()
+        self._signer = Eip1559Signer(bytes(account.key))
 
     def __repr__(self) -> str:
         return f"HotWallet({self.address}, chain {self.chain_id})"
@@ -181,7 +184,17 @@ class HotWallet:
     # -- signing -------------------------------------------------------------------------------------
 
     def sign(self, tx: dict[str, Any]) -> SignedTx:
-        """Sign a complete transaction dict (nonce, fees, gas, to, data, value set); adds chainId."""
+        """Sign a complete transaction dict (nonce, fees, gas, to, data, value set); adds chainId.
+
+        EIP-1559 transactions go through the lean signer (chain.signer, the same bytes), others eth-account.
+        """
+        if tx.get("type") == 2 and "accessList" not in tx and "maxFeePerGas" in tx and tx.get("to"):
+            data = tx.get("data") or "0x"
+            raw, tx_hash = self._signer.sign(
+                self.chain_id, int(tx["nonce"]), int(tx["maxPriorityFeePerGas"]), int(tx["maxFeePerGas"]),
+                int(tx["gas"]), str(tx["to"]), int(tx.get("value", 0)),
+                bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data))
+            return SignedTx("0x" + raw.hex(), "0x" + tx_hash.hex(), int(tx["nonce"]))
         signed = self._account.sign_transaction({**tx, "chainId": self.chain_id})
         return SignedTx("0x" + bytes(signed.raw_transaction).hex(), "0x" + bytes(signed.hash).hex(),
                         int(tx["nonce"]))
@@ -189,7 +202,7 @@ class HotWallet:
     def sign_call(self, to: str, data: str, gas_limit: int, fees: FeeQuote, value: int = 0,
                   nonce: int | None = None) -> SignedTx:
         """Sign a call to `to`; allocates the next nonce unless one is given (replacements reuse theirs)."""
-        tx = {"to": to_checksum_address(to), "data": data, "value": value, "gas": gas_limit,
+        tx = {"to": checksum(to), "data": data, "value": value, "gas": gas_limit,
               "nonce": self.allocate_nonce() if nonce is None else nonce, **fees.tx_fields()}
         return self.sign(tx)
 
@@ -201,7 +214,7 @@ class HotWallet:
         signed = self.sign_call(btx.contract_address, data, gas_limit, fees, value)
         btx.chain_id = self.chain_id
         btx.from_address = self.address
-        btx.details = {"to": to_checksum_address(btx.contract_address), "data": data, "value": value,
+        btx.details = {"to": checksum(btx.contract_address), "data": data, "value": value,
                        "gas": gas_limit, **fees.tx_fields()}
         _record(btx, signed, gas_limit, fees)
         return btx

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from eth_abi.abi import decode, encode
+from eth_abi.abi import decode
 from eth_utils.crypto import keccak
 
-from vaultexec.model.addresses import checksum as to_checksum_address
+from vaultexec.dex.abiwords import address, uint
 
 
 def selector(signature: str) -> bytes:
@@ -20,11 +20,11 @@ DECIMALS = selector("decimals()")
 
 def encode_approve(spender: str, raw_amount: int) -> bytes:
     """approve(spender, raw_amount): an exact amount, never an infinite approval."""
-    return APPROVE + encode(["address", "uint256"], [to_checksum_address(spender), raw_amount])
+    return APPROVE + address(spender) + uint(raw_amount)
 
 
 def encode_balance_of(owner: str) -> bytes:
-    return BALANCE_OF + encode(["address"], [to_checksum_address(owner)])
+    return BALANCE_OF + address(owner)
 
 
 def encode_decimals() -> bytes:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_abi.abi import decode, encode
+from eth_abi.abi import decode
 
+from vaultexec.dex.abiwords import address, address_array_tail, dynamic, static, tuple_of, uint
 from vaultexec.dex.erc20 import selector
 from vaultexec.model.addresses import checksum as to_checksum_address
 
@@ -32,7 +33,7 @@ def _path(tokens: Sequence[str]) -> list[str]:
 
 
 def encode_get_amounts_out(raw_amount_in: int, tokens: Sequence[str]) -> bytes:
-    return GET_AMOUNTS_OUT + encode(["uint256", "address[]"], [raw_amount_in, _path(tokens)])
+    return GET_AMOUNTS_OUT + tuple_of(static(uint(raw_amount_in)), dynamic(address_array_tail(tokens)))
 
 
 def decode_amounts_out(data: bytes) -> list[int]:
@@ -43,7 +44,7 @@ def decode_amounts_out(data: bytes) -> list[int]:
 
 def encode_get_pair(token_a: str, token_b: str) -> bytes:
     """Factory call: the pair of two tokens (either order), the zero address when there is none."""
-    return GET_PAIR + encode(["address", "address"], _path([token_a, token_b]))
+    return GET_PAIR + address(token_a) + address(token_b)
 
 
 def encode_get_reserves() -> bytes:
@@ -59,11 +60,11 @@ def decode_reserves(data: bytes) -> tuple[int, int]:
 def encode_swap_exact_tokens_for_tokens(raw_amount_in: int, raw_amount_out_min: int, tokens: Sequence[str],
                                         recipient: str, deadline: int | None) -> bytes:
     """Router02 swap (with `deadline`, unix seconds) or SwapRouter02's V2 swap (`deadline` None)."""
-    args: list[object] = [raw_amount_in, raw_amount_out_min, _path(tokens), to_checksum_address(recipient)]
+    parts = [static(uint(raw_amount_in), uint(raw_amount_out_min)), dynamic(address_array_tail(tokens)),
+             static(address(recipient))]
     if deadline is None:
-        return SWAP_EXACT_TOKENS_ROUTER02 + encode(["uint256", "uint256", "address[]", "address"], args)
-    return SWAP_EXACT_TOKENS + encode(["uint256", "uint256", "address[]", "address", "uint256"],
-                                      [*args, deadline])
+        return SWAP_EXACT_TOKENS_ROUTER02 + tuple_of(*parts)
+    return SWAP_EXACT_TOKENS + tuple_of(*parts, static(uint(deadline)))
 
 
 def decode_swap_exact_tokens_for_tokens(data: bytes) -> tuple[int, int, list[str], str, int | None]:

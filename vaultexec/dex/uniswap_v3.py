@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_abi.abi import decode, encode
+from eth_abi.abi import decode
 
+from vaultexec.dex.abiwords import address, bytes_tail, dynamic, static, tuple_of, uint
 from vaultexec.dex.erc20 import selector
 from vaultexec.model.addresses import checksum as to_checksum_address
 
@@ -61,9 +62,9 @@ def decode_path(path: bytes) -> tuple[list[str], list[int]]:
 def encode_quote(raw_amount_in: int, tokens: Sequence[str], fees: Sequence[int]) -> bytes:
     """QuoterV2 call: quoteExactInputSingle for one hop, quoteExactInput for several."""
     if len(fees) == 1:
-        params = (to_checksum_address(tokens[0]), to_checksum_address(tokens[1]), raw_amount_in, fees[0], 0)
-        return QUOTE_EXACT_INPUT_SINGLE + encode(["(address,address,uint256,uint24,uint160)"], [params])
-    return QUOTE_EXACT_INPUT + encode(["bytes", "uint256"], [encode_path(tokens, fees), raw_amount_in])
+        return (QUOTE_EXACT_INPUT_SINGLE + address(tokens[0]) + address(tokens[1]) + uint(raw_amount_in)
+                + uint(fees[0]) + uint(0))
+    return QUOTE_EXACT_INPUT + tuple_of(dynamic(bytes_tail(encode_path(tokens, fees))), static(uint(raw_amount_in)))
 
 
 def decode_quote_amount_out(data: bytes) -> int:
@@ -74,8 +75,7 @@ def decode_quote_amount_out(data: bytes) -> int:
 
 def encode_get_pool(token_a: str, token_b: str, fee: int) -> bytes:
     """Factory call: the pool of two tokens (either order) and a fee tier, the zero address when none."""
-    return GET_POOL + encode(["address", "address", "uint24"],
-                             [to_checksum_address(token_a), to_checksum_address(token_b), fee])
+    return GET_POOL + address(token_a) + address(token_b) + uint(fee)
 
 
 def encode_slot0() -> bytes:
@@ -91,17 +91,17 @@ def decode_sqrt_price_x96(data: bytes) -> int:
 def encode_exact_input(raw_amount_in: int, raw_amount_out_min: int, tokens: Sequence[str], fees: Sequence[int],
                        recipient: str, deadline: int | None) -> bytes:
     """exactInputSingle (one hop) or exactInput; SwapRouter when `deadline` is given, SwapRouter02 if None."""
-    to = to_checksum_address(recipient)
-    if len(fees) == 1:
-        head = [to_checksum_address(tokens[0]), to_checksum_address(tokens[1]), fees[0], to]
+    to = address(recipient)
+    amounts = uint(raw_amount_in) + uint(raw_amount_out_min)
+    if len(fees) == 1:  # a static tuple: its fields in place
+        head = address(tokens[0]) + address(tokens[1]) + uint(fees[0]) + to
         if deadline is None:
-            return EXACT_INPUT_SINGLE_ROUTER02 + encode(
-                [_SINGLE_V2], [(*head, raw_amount_in, raw_amount_out_min, 0)])
-        return EXACT_INPUT_SINGLE + encode([_SINGLE_V1], [(*head, deadline, raw_amount_in, raw_amount_out_min, 0)])
-    path = encode_path(tokens, fees)
+            return EXACT_INPUT_SINGLE_ROUTER02 + head + amounts + uint(0)
+        return EXACT_INPUT_SINGLE + head + uint(deadline) + amounts + uint(0)
+    path = dynamic(bytes_tail(encode_path(tokens, fees)))
     if deadline is None:
-        return EXACT_INPUT_ROUTER02 + encode([_PATH_V2], [(path, to, raw_amount_in, raw_amount_out_min)])
-    return EXACT_INPUT + encode([_PATH_V1], [(path, to, deadline, raw_amount_in, raw_amount_out_min)])
+        return EXACT_INPUT_ROUTER02 + tuple_of(dynamic(tuple_of(path, static(to, amounts))))
+    return EXACT_INPUT + tuple_of(dynamic(tuple_of(path, static(to, uint(deadline), amounts))))
 
 
 def decode_exact_input(data: bytes) -> tuple[int, int, list[str], list[int], str, int | None]:

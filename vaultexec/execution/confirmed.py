@@ -31,7 +31,7 @@ class ConfirmedPlanner:
 
     def __init__(self, routing: VaultRouting) -> None:
         self.routing = routing
-        self._planner = RoutingPlanner(routing)
+        self._planner = RoutingPlanner(routing, accept=self._held_to_confirmed)
         self._confirmed: dict[int, TradePlan] = {}
         self.refusals: dict[int, VaultExecError] = {}
 
@@ -40,18 +40,17 @@ class ConfirmedPlanner:
         self._confirmed[plan.trade_id] = plan
 
     def plan_trades(self, trades: Sequence[TradeExecution]) -> list[PlannedTrade]:
-        planned = [self._held_to_confirmed(p) for p in self._planner.plan_trades(trades)]
+        planned = self._planner.plan_trades(trades)
         self.refusals.update({p.trade.trade_id: p.error for p in planned if p.error is not None})
         return planned
 
-    def _held_to_confirmed(self, planned: PlannedTrade) -> PlannedTrade:
-        confirmed = self._confirmed.get(planned.trade.trade_id)
-        if planned.error is not None or confirmed is None:
-            return planned
-        error = worse_than_confirmed(planned.trade, planned.asset_deltas, confirmed.asset_deltas)
-        if error is None:
-            return planned
-        return PlannedTrade(planned.trade, asset_deltas=planned.asset_deltas, error=error)
+    def _held_to_confirmed(self, trade: TradeExecution, plan: TradePlan) -> VaultExecError | None:
+        """Inside the batch's planning: a fresh plan worse than the confirmed one is refused there, so the
+        rest of the batch is pre-flighted without it."""
+        confirmed = self._confirmed.get(trade.trade_id)
+        if confirmed is None:
+            return None
+        return worse_than_confirmed(trade, plan.asset_deltas, confirmed.asset_deltas)
 
 
 def worse_than_confirmed(trade: TradeExecution, fresh: Sequence[AssetDelta],

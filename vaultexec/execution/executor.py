@@ -28,13 +28,13 @@ from vaultexec.errors import (
     BadInputError,
     DuplicateRecordError,
     InsufficientBalanceError,
-    PreflightRefusedError,
     RecordNotFoundError,
     StoreError,
     VaultExecError,
 )
+from vaultexec.execution.chunking import FALLBACK_CHUNK, block_gas_limit, chunk_size, split
 from vaultexec.execution.nonce_floor import check_nonce_floor
-from vaultexec.execution.plan import ExecutionPlan, TradePlan
+from vaultexec.execution.plan import BatchPlan, ExecutionPlan, TradePlan
 from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
 from vaultexec.execution.sandwich import ReferencePrice
@@ -85,51 +85,32 @@ class BatchRouting(Protocol):
 
     def plan_trades(self, trades: Sequence[TradeExecution]) -> ExecutionPlan: ...
 
+    def plan_batch(self, trades: Sequence[TradeExecution],
+                   accept: Callable[[TradeExecution, TradePlan], VaultExecError | None] | None = None
+                   ) -> BatchPlan: ...
+
 
 class RoutingPlanner:
-    """Adapts `VaultRouting` (which refuses a whole batch) so that a refused trade fails alone.
+    """Adapts `VaultRouting.plan_batch` to the executor: one `PlannedTrade` per trade, same order.
 
-    A pre-flight refusal names its trades: they fail, the rest is planned again (once more at most). Any
-    other refusal (no route, guard, balance) re-plans each trade on its own to find the culprit(s).
+    A refused trade fails alone with its own reason; the others keep the plan of the batch they were
+    planned and pre-flighted in together (running balances, each trade's effects carried into the next).
     """
 
-    def __init__(self, routing: BatchRouting) -> None:
+    def __init__(self, routing: BatchRouting,
+                 accept: Callable[[TradeExecution, TradePlan], VaultExecError | None] | None = None) -> None:
         self.routing = routing
+        #: A last check of each built plan, inside the batch's planning (see `VaultRouting.plan_batch`).
+        self.accept = accept
 
     def plan_trades(self, trades: Sequence[TradeExecution]) -> list[PlannedTrade]:
-        refused: dict[int, VaultExecError] = {}
-        remaining = list(trades)
-        plans: ExecutionPlan | None = None
-        for _ in range(2):
-            try:
-                plans = self.routing.plan_trades(remaining)
-                break
-            except PreflightRefusedError as exc:
-                refused.update({trade_id: exc for trade_id in exc.trade_ids})
-                remaining = [t for t in remaining if t.trade_id not in refused]
-            except VaultExecError:
-                return self._plan_one_by_one(trades, refused)
-            if not remaining:
-                break
-        if plans is None and remaining:
-            return self._plan_one_by_one(trades, refused)
-        by_id = {p.trade_id: p for p in plans.plans} if plans is not None else {}
-        return [self._planned(t, by_id, refused) for t in trades]
-
-    def _plan_one_by_one(self, trades: Sequence[TradeExecution],
-                         refused: dict[int, VaultExecError]) -> list[PlannedTrade]:
-        result = []
-        for trade in trades:
-            if trade.trade_id in refused:
-                result.append(PlannedTrade(trade, error=refused[trade.trade_id]))
-                continue
-            try:
-                plan = self.routing.plan_trades([trade])
-            except VaultExecError as exc:
-                result.append(PlannedTrade(trade, error=exc))
-                continue
-            result.append(self._planned(trade, {p.trade_id: p for p in plan.plans}, refused))
-        return result
+        """A refusal of the whole batch (the vault paused, a read failing) fails every trade with it."""
+        try:
+            batch = self.routing.plan_batch(trades, self.accept)
+        except VaultExecError as exc:
+            return [PlannedTrade(t, error=exc) for t in trades]
+        by_id = {p.trade_id: p for p in batch.plan.plans}
+        return [self._planned(t, by_id, batch.refused) for t in trades]
 
     @staticmethod
     def _planned(trade: TradeExecution, by_id: dict[int, TradePlan],
@@ -156,16 +137,18 @@ def _ether(wei: int) -> str:
 
 def default_tracker_config(chain_id: int) -> TrackerConfig:
     """Tracking defaults for `chain_id`: confirmations from `CONFIRMATIONS_BY_CHAIN`, 5-minute timeout;
-    "nonce consumed" after 5 s and 2 new blocks (no block count on dev chains, which mine on demand)."""
+    "nonce consumed" after 5 s and 2 new blocks (no block count on dev chains, which mine on demand); a dev
+    chain whose pool holds our transactions with no new block for 2 s is asked for one (anvil automine)."""
     return TrackerConfig(confirmations=CONFIRMATIONS_BY_CHAIN.get(chain_id, DEFAULT_CONFIRMATIONS),
                          poll_interval=0.1, timeout=300.0, stuck_after=60.0, drop_check_after=5.0,
-                         nonce_consumed_after=5.0, nonce_consumed_blocks=0 if chain_id in DEV_CHAINS else 2)
+                         nonce_consumed_after=5.0, nonce_consumed_blocks=0 if chain_id in DEV_CHAINS else 2,
+                         mine_when_idle_after=2.0 if chain_id in DEV_CHAINS else None)
 
 
 @dataclass(frozen=True)
 class ExecutorConfig:
-    """Tracking knobs (None: `default_tracker_config` of the wallet's chain) and the price used to value gas
-    (native token in reserve currency, optional)."""
+    """Tracking knobs (None: `default_tracker_config` of the wallet's chain), the price used to value gas
+    (native token in reserve currency, optional) and the chunk size of large batches."""
 
     tracker: TrackerConfig | None = None
     native_token_price: Decimal | None = None
@@ -177,6 +160,8 @@ class ExecutorConfig:
     #: Reference prices of the sandwich check at settlement (None: the pool at the start of the trade's
     #: block; an oracle source plugs in here, see execution.sandwich).
     price_reference: ReferencePrice | None = None
+    #: Trades per chunk of a batch (None: what the node's body limit and block gas hold, see `chunking`).
+    chunk_size: int | None = None
 
 
 class VaultExecutionModel:
@@ -207,6 +192,9 @@ class VaultExecutionModel:
                        ts: datetime.datetime | None = None) -> list[TradeExecution]:
         """Execute planned trades (sells first) and return them settled, success or failed.
 
+        A batch larger than one chunk (`chunking`: what one HTTP body carries and one block holds) runs
+        chunk after chunk, each planned on the landed effects of the one before. A chunk that raises
+        (e.g. the hot wallet cannot pay its gas) stops the batch: later chunks stay planned, untouched.
         A trade still in flight when tracking times out is returned unsettled (started or broadcasted);
         `resume()` finishes it later. Trades refused by routing or pre-flight come back failed, unsigned.
         """
@@ -228,8 +216,24 @@ class VaultExecutionModel:
                 raise VaultExecError(f"trade #{trade.trade_id} is {trade.get_status().value}, not planned; "
                                      "use resume() for trades a previous run started")
         self._refuse_stored(ordered)
-        plans = list(self.planner.plan_trades(ordered))
-        self.on_stage(STAGE_PLANNED, ordered)
+        for chunk in split(ordered, self._chunk_size(len(ordered))):
+            self._execute_chunk(chunk, now)
+        return ordered
+
+    def _chunk_size(self, count: int) -> int:
+        """Trades per chunk (see `chunking`): the config's, else from the node's body and block gas limits."""
+        if self.config.chunk_size is not None:
+            return max(1, self.config.chunk_size)
+        by_body = chunk_size(self.client.max_body_bytes, None)
+        if count <= min(by_body, FALLBACK_CHUNK):
+            return count  # one chunk whatever the block holds: no request to ask
+        latest = self.client.call("eth_getBlockByNumber", ["latest", False])
+        return chunk_size(self.client.max_body_bytes, block_gas_limit(latest))
+
+    def _execute_chunk(self, trades: list[TradeExecution], now: datetime.datetime) -> None:
+        """Plan, pre-flight, sign, send, track and settle one chunk: the next is planned on its effects."""
+        plans = list(self.planner.plan_trades(trades))
+        self.on_stage(STAGE_PLANNED, trades)
         requests = []
         for plan in plans:
             if plan.error is not None or plan.calldata is None:
@@ -238,7 +242,6 @@ class VaultExecutionModel:
                 requests.append(SignRequest(plan.trade, plan.calldata, plan.gas_limit, plan.asset_deltas))
         if requests:
             self._sign_send_settle(requests, now)
-        return ordered
 
     def _refuse_stored(self, trades: Sequence[TradeExecution]) -> None:
         """Refuse the batch if the store already holds one of its trade ids (checked before any signing,
@@ -289,17 +292,27 @@ class VaultExecutionModel:
                 "fewer at once. Nothing was signed.")
 
     def _wait_until_mined(self, txs: Sequence[BlockchainTransaction]) -> None:
-        """Cheap gate before receipt polling: one nonce request per poll until the batch's last nonce is
-        mined (or `drop_check_after` passes), so receipts are asked for once instead of once per poll."""
+        """Cheap gate before receipt polling: one nonce request per look until the batch's last nonce is
+        mined (or `drop_check_after` passes), so receipts are asked for once instead of once per poll.
+
+        Between looks it waits for what the mining rate seen so far says the rest needs (at least
+        `poll_interval`, at most 1 s), so a chunk costs a few requests however slowly it is mined."""
         nonces = [tx.nonce for tx in txs if tx.nonce is not None and tx.tx_state is TxState.broadcasted]
         if not nonces:
             return
-        deadline = time.monotonic() + self.tracker_config.drop_check_after
+        started = time.monotonic()
+        deadline = started + self.tracker_config.drop_check_after
+        first: int | None = None
         while True:
-            time.sleep(self.tracker_config.poll_interval)
             mined = int(self.client.call("eth_getTransactionCount", [self.wallet.address, "latest"]), 16)
-            if mined > max(nonces) or time.monotonic() >= deadline:
+            now = time.monotonic()
+            if mined > max(nonces) or now >= deadline:
                 return
+            first = mined if first is None else first
+            interval = self.tracker_config.poll_interval
+            if mined > first:  # the rest at the rate seen so far
+                interval = max(interval, min(1.0, (max(nonces) + 1 - mined) * (now - started) / (mined - first)))
+            time.sleep(min(interval, max(0.0, deadline - now)))
 
     def _fail_unsent(self, plan: PlannedTrade, now: datetime.datetime) -> None:
         """A trade routing or pre-flight refused: failed at once, its reason on an unsigned transaction."""

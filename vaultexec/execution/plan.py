@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from vaultexec.chain.revert import DecodedRevert
+from vaultexec.errors import VaultExecError
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.identifiers import ExchangeKind
 from vaultexec.model.trade import TradePricing
@@ -114,3 +115,12 @@ class ExecutionPlan:
             if plan.trade_id == trade_id:
                 return plan
         raise KeyError(f"no plan for trade #{trade_id}")
+
+
+@dataclass
+class BatchPlan:
+    """`VaultRouting.plan_batch`'s outcome: the plans of the trades that passed together, and each refused
+    trade's own reason (nothing signed for it, no gas spent)."""
+
+    plan: ExecutionPlan
+    refused: dict[int, VaultExecError] = field(default_factory=dict)

@@ -29,8 +29,9 @@ from collections.abc import Sequence
 from vaultexec.chain.gas import gas_limit_from_estimate
 from vaultexec.chain.revert import DecodedRevert, decode_revert
 from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
-from vaultexec.errors import PreflightRefusedError
+from vaultexec.errors import PreflightRefusedError, VaultExecError
 from vaultexec.execution.plan import SimulationResult, TradePlan
+from vaultexec.model.trade import TradeExecution
 
 logger = logging.getLogger(__name__)
 
@@ -107,3 +108,16 @@ def refuse_failed(plans: Sequence[TradePlan], describe: dict[int, str]) -> None:
                "slippage tolerance if it is a price move, otherwise fix the vault's guard or balances as "
                "the reason says.")
     raise PreflightRefusedError(message, [p.trade_id for p in failed], str(first.revert), first.revert.raw)
+
+
+def record_failed(plans: list[TradePlan], trades: Sequence[TradeExecution],
+                  refused: dict[int, VaultExecError]) -> bool:
+    """Record each plan whose pre-flight failed as its trade's own PreflightRefusedError; True if any did."""
+    describe = {t.trade_id: t.get_human_description() for t in trades}
+    failed = [p for p in plans if p.simulation is not None and not p.simulation.success]
+    for trade_plan in failed:
+        try:
+            refuse_failed([trade_plan], describe)
+        except PreflightRefusedError as exc:
+            refused[trade_plan.trade_id] = exc
+    return bool(failed)

@@ -57,11 +57,7 @@ def quote_trade(trade: TradeExecution, route: Route, raw_in: int, raw_out: int, 
         price = reserve / quantity
         mid = mid_price_out_per_in(trade, route, reads, keys, decimals)
         mid_price = (1 / mid if trade.is_buy() else mid) if mid else None
-        lp_fees: list[Decimal] = []
-        remaining = reserve
-        for fraction in fee_fractions:
-            lp_fees.append(remaining * fraction)
-            remaining -= remaining * fraction
+        lp_fees = [hop_fee(route, n, fraction, raw_in, reserve) for n, fraction in enumerate(fee_fractions)]
         lp_fees_total = sum(lp_fees, Decimal(0))
         fee_tier = 1 - _product(1 - f for f in fee_fractions)
     pricing = TradePricing(
@@ -70,6 +66,16 @@ def quote_trade(trade: TradeExecution, route: Route, raw_in: int, raw_out: int, 
         token_out=out_amount)
     return TradeQuote(out_amount, price, mid_price, lp_fees_total, fee_tier, pricing,
                       guard[1] if guard is not None else None)
+
+
+def hop_fee(route: Route, hop: int, fraction: Decimal, raw_in: int, reserve: Decimal) -> Decimal:
+    """Hop `hop`'s LP fee in reserve units, valued as settlement values it (each hop's whole input is worth the
+    trade's `reserve`): a V2 pair keeps an unrounded `fraction`; a V3 pool rounds its fee up to a raw unit
+    of its input, known here for the first hop (`raw_in`); a later V3 hop's input is not quoted."""
+    if route.protocol == ExchangeKind.uniswap_v3 and hop == 0:
+        fee_raw = -(-raw_in * route.fees[0] // 1_000_000)
+        return reserve * fee_raw / raw_in
+    return reserve * fraction
 
 
 def fee_fraction(route: Route, pair: TradingPairIdentifier, hop: int) -> Decimal:

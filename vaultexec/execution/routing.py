@@ -17,7 +17,7 @@ checks on what it read), quoting (quote, prices, fees; writing an accepted quote
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -30,10 +30,10 @@ from vaultexec.chain.wallet import HotWallet
 from vaultexec.dex import erc20, uniswap_v2, uniswap_v3
 from vaultexec.dex.deployments import Deployment, find_deployment_of_router
 from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
-from vaultexec.errors import ConfigurationError
-from vaultexec.execution.loss_bound import check_loss_bound
-from vaultexec.execution.plan import ExecutionPlan, Route, TradePlan
-from vaultexec.execution.preflight import refuse_failed, simulate_plans
+from vaultexec.errors import ConfigurationError, PreflightRefusedError, VaultExecError
+from vaultexec.execution.loss_bound import loss_refusals
+from vaultexec.execution.plan import BatchPlan, ExecutionPlan, Route, TradePlan
+from vaultexec.execution.preflight import record_failed, refuse_failed, simulate_plans
 from vaultexec.execution.price_guard import DECISION_NOTE, price_guard
 from vaultexec.execution.quoting import commit_quote, expected_out, quote_trade, utcnow, with_quote
 from vaultexec.execution.routing_direct import (
@@ -46,6 +46,7 @@ from vaultexec.execution.routing_direct import (
 )
 from vaultexec.execution.routing_input import (
     MAX_UINT256,
+    keep_unrefused,
     raw_amount_in,
     require_planned,
     require_unique_ids,
@@ -74,6 +75,10 @@ logger = logging.getLogger(__name__)
 
 #: Swap deadline: seconds after the latest block's timestamp (routers with a deadline only).
 DEFAULT_DEADLINE_SECONDS = 600
+#: A caller's last check of a built plan: an error refuses the trade (`plan_batch`'s `accept`).
+PlanCheck = Callable[[TradeExecution, TradePlan], VaultExecError | None]
+#: Rounds of `plan_batch` (each drops at least one trade); trades still unsettled after that are refused.
+MAX_PLAN_ROUNDS = 8
 
 
 def client_of(web3: Web3) -> RPCClient:
@@ -128,38 +133,81 @@ class VaultRouting:
     # ------------------------------------------------------------------ public API
 
     def plan_trades(self, trades: Sequence[TradeExecution]) -> ExecutionPlan:
-        """Route, quote, bound and pre-flight `trades` (sells first).
+        """Route, quote, bound and pre-flight `trades` (sells first), all or nothing.
 
         Raises a typed VaultExecError before anything is signed if any trade is refused; the trades are then
         left exactly as they were. Only when the whole batch passes are the quoted output, prices and fees
-        written onto the trades (see `TradeQuote`).
+        written onto the trades (see `TradeQuote`). `plan_batch` drops refused trades instead.
         """
+        return self._plan(trades, strict=True).plan
+
+    def plan_batch(self, trades: Sequence[TradeExecution], accept: PlanCheck | None = None) -> BatchPlan:
+        """Plan `trades` together; a refused trade drops out with its own reason, the rest is planned again.
+
+        Each round builds the remaining trades' plans in execution order against the running balances and
+        pre-flights them in one `eth_simulateV1`, each trade's effects carried into the next. A trade the
+        round refuses (a bad amount, the price guard, a zero quote, the running balance, its pre-flight)
+        leaves the batch, and the rest is built and simulated again without it, until a round refuses
+        nothing: every plan returned passed the pre-flight of exactly the batch returned. The reads are
+        made once. Refusals of the whole vault (paused, not its asset manager, an unknown router) raise.
+        `accept(trade, plan)` may refuse a built plan (an error to return) before the pre-flight, e.g. one
+        worse than the plan the user confirmed: the refusal is then part of the batch's planning too.
+        """
+        return self._plan(trades, strict=False, accept=accept)
+
+    def _plan(self, trades: Sequence[TradeExecution], strict: bool, accept: PlanCheck | None = None) -> BatchPlan:
         before = self.client.stats.snapshot()
         require_planned(trades)
-        for trade in trades:  # before sorting: the sort key compares amounts
-            self._validate(trade)
-        ordered = sorted(trades, key=lambda t: t.get_execution_sort_position())
+        refused: dict[int, VaultExecError] = {}
+        # validated before sorting: the sort key compares amounts
+        valid = [t for t in trades if keep_unrefused(t, self._validate, refused, strict)]
+        ordered = sorted(valid, key=lambda t: t.get_execution_sort_position())
         require_unique_ids(ordered)
-        routes = self._resolve_factories({t.trade_id: self._route(t) for t in ordered})
+        routes: dict[int, Route] = {}
+        ordered = [t for t in ordered if keep_unrefused(t, lambda t: routes.update({t.trade_id: self._route(t)}),
+                                                refused, strict)]
+        routes = self._resolve_factories(routes)
         reads, keys, block = self._read_state(ordered, routes)
         check_vault(reads, keys, self.vault_address, self.asset_manager)
         confirm_factories(routes.values(), reads, keys, self._factories)
-        for trade in ordered:
-            check_route(trade, routes[trade.trade_id], reads, keys, self._decimals, self.vault_address)
-        plans = self._build_plans(ordered, routes, reads, keys, block)
-        check_loss_bound(self.web3, self.vault_address, plans, block.number,
-                         {t.trade_id: t.get_human_description() for t in ordered})
-        simulate_plans(self.runner, self.vault_address, self.asset_manager, plans, block)
-        refuse_failed(plans, {t.trade_id: t.get_human_description() for t in ordered})
-        for trade, trade_plan in zip(ordered, plans, strict=True):
+        ordered = [t for t in ordered if keep_unrefused(t, lambda t: check_route(
+            t, routes[t.trade_id], reads, keys, self._decimals, self.vault_address), refused, strict)]
+        plans: list[TradePlan] = []
+        for _ in range(MAX_PLAN_ROUNDS):
+            plans = self._build_plans(ordered, routes, reads, keys, block, refused, strict, accept)
+            labels = {t.trade_id: t.get_human_description() for t in ordered}
+            _, loss_refused = loss_refusals(self.web3, self.vault_address, plans, block.number, labels)
+            if loss_refused:  # the vault's oracle loss bound would refuse them: re-plan the rest without them
+                if strict:
+                    raise next(iter(loss_refused.values()))
+                refused.update(loss_refused)
+                ordered = [t for t in ordered if t.trade_id not in refused]
+                continue
+            simulate_plans(self.runner, self.vault_address, self.asset_manager, plans, block)
+            if strict:
+                refuse_failed(plans, labels)
+            failed = record_failed(plans, ordered, refused)
+            ordered = [t for t in ordered if t.trade_id not in refused]
+            if not failed:
+                break
+        else:
+            plans = []
+            for trade in ordered:
+                refused[trade.trade_id] = PreflightRefusedError(
+                    f"{trade_label(trade)}: the batch was still refusing trades after {MAX_PLAN_ROUNDS} rounds of "
+                    f"planning; nothing was signed. Plan it again in the next cycle.", [trade.trade_id])
+            ordered = []
+        by_id = {t.trade_id: t for t in ordered}
+        for trade_plan in plans:
             assert trade_plan.quote is not None
-            commit_quote(trade, trade_plan.quote)
+            commit_quote(by_id[trade_plan.trade_id], trade_plan.quote)
         used = self.client.stats.since(before)
         plan = ExecutionPlan(self.vault_address, self.asset_manager, self.chain_id, block.number, plans,
                              used.total_requests, used.http_round_trips)
-        logger.info("planned %d trade(s) at block %d with %d JSON-RPC request(s) in %d round trip(s)",
-                    len(plans), plan.block_number, plan.rpc_requests, plan.http_round_trips)
-        return plan
+        logger.info("planned %d trade(s) at block %d (%d refused) with %d JSON-RPC request(s) in %d round "
+                    "trip(s)", len(plans), plan.block_number, len(refused), plan.rpc_requests,
+                    plan.http_round_trips)
+        return BatchPlan(plan, refused)
 
     def setup_trades(self, trades: Sequence[TradeExecution], wallet: HotWallet | None = None) -> ExecutionPlan:
         """Plan `trades`, attach one vault BlockchainTransaction each (signed if `wallet`), mark them started.
@@ -279,14 +327,26 @@ class VaultRouting:
     # ------------------------------------------------------------------ build
 
     def _build_plans(self, trades: Sequence[TradeExecution], routes: dict[int, Route], reads: ReadBatch,
-                     keys: dict[str, Any], block: BlockHeader) -> list[TradePlan]:
-        """One plan per trade in execution order, each spend checked against the running balances first."""
+                     keys: dict[str, Any], block: BlockHeader, refused: dict[int, VaultExecError],
+                     strict: bool, accept: PlanCheck | None = None) -> list[TradePlan]:
+        """One plan per trade in execution order, each spend checked against the running balances first; a
+        trade refused here (recorded in `refused`, raised if `strict`) books nothing on the balances."""
         ledger = Ledger(self.vault_address, reads, keys)
         plans = []
         for trade in trades:
-            raw_in = raw_amount_in(trade)
+            try:
+                raw_in = raw_amount_in(trade)
+                ledger.check_spend(trade, trade.get_input_asset(), raw_in)
+                plan = self._build_plan(trade, routes[trade.trade_id], raw_in, reads, keys, block)
+                refusal = accept(trade, plan) if accept is not None else None
+                if refusal is not None:
+                    raise refusal
+            except VaultExecError as exc:
+                if strict:
+                    raise
+                refused[trade.trade_id] = exc
+                continue
             ledger.spend(trade, trade.get_input_asset(), raw_in)
-            plan = self._build_plan(trade, routes[trade.trade_id], raw_in, reads, keys, block)
             ledger.receive(plan.asset_deltas[1])
             plans.append(plan)
         return plans

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from vaultexec.errors import BadInputError, ConfigurationError, IllegalTransitionError, RouteNotFoundError
+from vaultexec.errors import (
+    BadInputError,
+    ConfigurationError,
+    IllegalTransitionError,
+    RouteNotFoundError,
+    VaultExecError,
+)
 from vaultexec.model.deltas import calculate_exact_spend, validate_slippage_tolerance
 from vaultexec.model.exact import to_decimal
 from vaultexec.model.identifiers import TradingPairIdentifier
@@ -93,3 +99,16 @@ def raw_amount_in(trade: TradeExecution) -> int:
             f"{trade_label(trade)}: spends {amount} {asset.token_symbol} = {raw} raw units, more than a uint256 "
             f"holds (2**256 - 1, no token can have that much); check the amount")
     return raw
+
+
+def keep_unrefused(trade: TradeExecution, check: Callable[[TradeExecution], object],
+                   refused: dict[int, VaultExecError], strict: bool) -> bool:
+    """Run one trade's check: True if it passed; a refusal is recorded in `refused` (raised if `strict`)."""
+    try:
+        check(trade)
+    except VaultExecError as exc:
+        if strict:
+            raise
+        refused[trade.trade_id] = exc
+        return False
+    return True

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Iterable, Sequence
 from typing import Any
 
-from eth_abi.abi import decode, encode
+from eth_abi.abi import decode
 
 from vaultexec.dex import erc20, uniswap_v2, uniswap_v3
+from vaultexec.dex.abiwords import address, uint
 from vaultexec.dex.erc20 import selector
 from vaultexec.dex.reads import CallResult, ContractCall
 from vaultexec.errors import BadInputError, ConfigurationError, GuardRefusedError, InsufficientBalanceError
@@ -99,7 +100,7 @@ def collect_reads(vault: str, trades: Sequence[TradeExecution], routes: dict[int
             keys[f"quote{tid}"] = reads.add(route.quoter, uniswap_v2.encode_get_amounts_out(raw_in, route.tokens))
         else:
             keys[f"quote{tid}"] = reads.add(route.quoter, uniswap_v3.encode_quote(raw_in, route.tokens, route.fees))
-        keys[f"kind:{route.router}"] = reads.add(vault, _ROUTER_KIND + encode(["address"], [route.router]))
+        keys[f"kind:{route.router}"] = reads.add(vault, _ROUTER_KIND + address(route.router))
         getter = factory_getters.get((route.router, route.protocol))
         if getter is not None:
             keys[factory_key(route)] = reads.add(route.router, getter)
@@ -112,17 +113,15 @@ def collect_reads(vault: str, trades: Sequence[TradeExecution], routes: dict[int
                 state_call, pool_of = uniswap_v3.encode_slot0(), uniswap_v3.encode_get_pool(a, b, route.fees[n])
             keys[f"pool{tid}:{n}"] = reads.add(pool, state_call)
             keys[f"pool_of{tid}:{n}"] = reads.add(route.factory, pool_of)
-            keys[f"allowed{tid}:{n}"] = reads.add(vault, _IS_POOL_ALLOWED + encode(
-                ["address", "address", "address", "uint24"], [route.router, a, b, route.fees[n]]))
-            keys[f"direct{tid}:{n}"] = reads.add(vault, _DIRECT_POOL + encode(
-                ["address", "address", "address"], [pool, a, b]))
+            keys[f"allowed{tid}:{n}"] = reads.add(vault, _IS_POOL_ALLOWED + address(route.router) + address(a)
+                                                  + address(b) + uint(route.fees[n]))
+            keys[f"direct{tid}:{n}"] = reads.add(vault, _DIRECT_POOL + address(pool) + address(a) + address(b))
         for token in route.tokens:
-            keys[f"asset:{token}"] = reads.add(vault, _IS_ASSET_ALLOWED + encode(["address"], [token]))
+            keys[f"asset:{token}"] = reads.add(vault, _IS_ASSET_ALLOWED + address(token))
             keys[f"balance:{token}"] = reads.add(token, erc20.encode_balance_of(vault))
             if token not in known_decimals:
                 keys[f"decimals:{token}"] = reads.add(token, erc20.encode_decimals())
-        keys[f"limit:{route.tokens[0]}"] = reads.add(vault, _AVAILABLE_SPEND + encode(["address"],
-                                                                                    [route.tokens[0]]))
+        keys[f"limit:{route.tokens[0]}"] = reads.add(vault, _AVAILABLE_SPEND + address(route.tokens[0]))
     return reads, keys
 
 
@@ -229,6 +228,13 @@ class Ledger:
 
     def spend(self, trade: TradeExecution, asset: AssetIdentifier, raw: int) -> None:
         """Refuse a spend above what the vault holds or its spend limit allows now, else book it."""
+        self.check_spend(trade, asset, raw)
+        token = asset.address
+        self.balances[token] -= raw
+        self.limits[token] -= raw
+
+    def check_spend(self, trade: TradeExecution, asset: AssetIdentifier, raw: int) -> None:
+        """Refuse a spend above what the vault holds or its spend limit allows now (books nothing)."""
         token = asset.address
         if token not in self.limits:
             self.limits[token] = self.reads.value(self.keys[f"limit:{token}"], erc20.decode_uint,
@@ -244,8 +250,6 @@ class Ledger:
                 f"{trade_label(trade)}: spends {asset.convert_to_decimal(raw)} {asset.token_symbol} but the "
                 f"vault's spend limit allows {asset.convert_to_decimal(self.limits[token])} now; wait for it to "
                 f"refill or ask the owner to raise it")
-        self.balances[token] = balance - raw
-        self.limits[token] -= raw
 
     def receive(self, delta: AssetDelta) -> None:
         token = delta.asset.address

@@ -7,11 +7,16 @@ tax are derived. Failure: the trade is marked failed with the decoded reason kep
 Hops are the `Swap` events of the trade's own route pools only: a swap of another pool in the same
 transaction (e.g. a tax token selling its collected tax inside `transfer`) is not the trade's.
 
-LP fee rule (documented, used for `lp_fees_paid`): each hop pays `ceil(amount_in * fee_tier / 1e6)` of
-its input token (the route pair's fee tier; a V2 pair without one: 3000). A hop's input is valued at the
-trade's own executed rate: the whole input of every hop is worth the trade's executed reserve `R`, so the
-fee of hop k in reserve raw units is `ceil(fee_k * R / amount_in_k)`. Rounding is up at each step: fees
-are a cost, and the safe side of a cost is not to understate it.
+LP fee rule (documented, used for `lp_fees_paid`): each hop's fee is what its pool keeps, in its input
+token (the route pair's fee tier; a V2 pair without one: 3000). A V2 pair keeps an unrounded
+`amount_in * fee_tier / 1e6` (its invariant check charges the fraction, nothing is rounded); a V3 pool
+rounds its fee up, `ceil(amount_in * fee_tier / 1e6)` (`SwapMath.computeSwapStep`: the input less the
+floor of the input net of fee), so a 1-raw-unit V3 swap really pays all of it. A hop's input is valued at
+the trade's own executed rate: the whole input of every hop is worth the trade's executed reserve `R`, so
+the fee of hop k in reserve raw units is `fee_k * R / amount_in_k`, kept exact and rounded up only at
+`LP_FEE_EXTRA_DIGITS` digits below the reserve's raw unit (a cost is never understated). A V3 swap that
+crosses initialized ticks rounds up once per step; that (under one raw unit per crossed tick) is not
+counted.
 
 Token tax: the vault received less of the output token than the route's last pool sent out.
 """
@@ -22,6 +27,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
+from fractions import Fraction
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
@@ -49,6 +55,8 @@ MAX_LOG_BLOCK_GAP = 4
 MAX_LOG_BLOCK_SPAN = 500
 #: Uniswap V2's fee, in hundredths of a basis point: for V2 pairs whose identifier has fee 0.
 V2_FEE_TIER = 3000
+#: Digits below the reserve's raw unit kept in `lp_fees_paid` (a V2 pair's 0.3 % of 1 raw unit is 0.003).
+LP_FEE_EXTRA_DIGITS = 18
 #: Significant digits of `executed_price` (rounded up on buys, down on sells: never flattering).
 PRICE_DIGITS = 36
 #: Track-and-settle rounds when receipts vanish between tracking and settlement (reorgs).
@@ -113,15 +121,29 @@ def parse_execution_logs(logs: Iterable[Mapping[str, Any]], vault: str) -> Execu
     return ExecutionLogs(executed.spent, executed.received, hops)
 
 
-def calculate_lp_fee_raw(hops: Sequence[SwapHop], fee_tiers: Sequence[int], executed_reserve_raw: int) -> int:
-    """LP fees of all hops in reserve raw units, by the module's rule (each step rounded up)."""
-    total = 0
+def calculate_lp_fee_raw(hops: Sequence[SwapHop], fee_tiers: Sequence[int], executed_reserve_raw: int) -> Fraction:
+    """LP fees of all hops in reserve raw units, exact, by the module's rule (V2 unrounded, V3 as the pool
+    rounds)."""
+    total = Fraction(0)
     for hop, tier in zip(hops, fee_tiers, strict=True):
         if hop.amount_in <= 0:
             continue
-        fee_in_token = -(-hop.amount_in * tier // FEE_DENOMINATOR)
-        total += -(-fee_in_token * executed_reserve_raw // hop.amount_in)
+        if hop.kind is ExchangeKind.uniswap_v2:
+            fee_in_token = Fraction(hop.amount_in * tier, FEE_DENOMINATOR)
+        else:
+            fee_in_token = Fraction(-(-hop.amount_in * tier // FEE_DENOMINATOR))
+        total += fee_in_token * executed_reserve_raw / hop.amount_in
     return total
+
+
+def lp_fee_decimal(fee_raw: Fraction, decimals: int) -> Decimal:
+    """`fee_raw` raw units as a human amount, rounded up at `LP_FEE_EXTRA_DIGITS` digits below a raw unit."""
+    units = -(-fee_raw.numerator * 10**LP_FEE_EXTRA_DIGITS // fee_raw.denominator)
+    exponent = -(decimals + LP_FEE_EXTRA_DIGITS)
+    while units % 10 == 0 and exponent < -decimals:  # no trailing zeros below the raw unit
+        units //= 10
+        exponent += 1
+    return Decimal(units).scaleb(exponent)
 
 
 def route_hops(trade: TradeExecution, hops: Sequence[SwapHop]) -> list[tuple[SwapHop, int]]:
@@ -185,7 +207,7 @@ def settle_success(trade: TradeExecution, tx: BlockchainTransaction, logs: Itera
     hops = route_hops(trade, parsed.hops)
     if hops:
         fee_raw = calculate_lp_fee_raw([h for h, _ in hops], [tier for _, tier in hops], reserve_raw)
-        lp_fees = reserve.convert_to_decimal(fee_raw)
+        lp_fees = lp_fee_decimal(fee_raw, reserve.decimals)
         _note_token_tax(trade, parsed, hops[-1][0])
     _ensure_broadcasted(trade, tx)
     trade.mark_success(

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -55,6 +56,8 @@ def float_form_tree(tree: Any) -> Any:
     if isinstance(tree, list):
         return [float_form_tree(v) for v in tree]
     return tree
+#: The C encoders of `write_json_tree`, by Decimal writer.
+_C_ENCODERS: dict[Callable[[Decimal], str], Any] = {}
 
 
 def exact_decimal_text(value: Decimal) -> str:
@@ -66,16 +69,45 @@ def exact_decimal_text(value: Decimal) -> str:
 
 def write_json_tree(tree: Any, decimal_text: Callable[[Decimal], str] = exact_decimal_text) -> str:
     """Compact-ish JSON text of a tree of dict/list/str/int/bool/None/Decimal (JsonNumber unquoted);
-    `decimal_text` writes a Decimal (default: our exact string form). The hot path of every stored trade."""
+    `decimal_text` writes a Decimal (default: our exact string form). The hot path of every stored trade.
+
+    Dict keys are plain strings (field names). Walked by the json module's C encoder where it exists (about
+    twice as fast), with strings and Decimals written by the same rules as `write_json_tree_py`, the
+    reference writer: the same text (tests/model/test_jsontext_writer.py).
+    """
+    if _c_make_encoder is None:
+        return write_json_tree_py(tree, decimal_text)
+    encoder = _C_ENCODERS.get(decimal_text)
+    if encoder is None:
+        encoder = _C_ENCODERS[decimal_text] = _c_encoder(decimal_text)
+    return "".join(encoder(tree, 0))
+
+
+def _json_string(value: str) -> str:
+    return str.__str__(value) if type(value) is JsonNumber else encode_basestring_ascii(value)
+
+
+def _c_encoder(decimal_text: Callable[[Decimal], str]) -> Any:
+    def number(value: object) -> object:
+        if isinstance(value, Decimal):
+            return JsonNumber(decimal_text(value))
+        return json.loads(json.dumps(value, allow_nan=False))  # what the reference writer makes of it
+
+    assert _c_make_encoder is not None
+    return _c_make_encoder(None, number, _json_string, None, ": ", ", ", False, False, False)
+
+
+def write_json_tree_py(tree: Any, decimal_text: Callable[[Decimal], str] = exact_decimal_text) -> str:
+    """The reference writer of `write_json_tree`, in Python."""
     if isinstance(tree, JsonNumber):
         return str.__str__(tree)
     if isinstance(tree, str):
         return encode_basestring_ascii(tree)
     if isinstance(tree, dict):
-        return "{" + ", ".join(f"{encode_basestring_ascii(k)}: {write_json_tree(v, decimal_text)}"
+        return "{" + ", ".join(f"{encode_basestring_ascii(k)}: {write_json_tree_py(v, decimal_text)}"
                                for k, v in tree.items()) + "}"
     if isinstance(tree, list):
-        return "[" + ", ".join(write_json_tree(item, decimal_text) for item in tree) + "]"
+        return "[" + ", ".join(write_json_tree_py(item, decimal_text) for item in tree) + "]"
     if isinstance(tree, Decimal):
         return decimal_text(tree)
     if tree is None or isinstance(tree, bool):

@@ -1,7 +1,7 @@
 """Encode the vault's `execute(calls, maxSpend, minReceive)` call from swap calls and asset deltas.
 
-Encoded with eth_abi directly (selector and argument types read once from the shipped ABI): web3's
-contract machinery costs several ms per call and the pipeline encodes one call per trade.
+Encoded word by word (dex.abiwords, proven equal to eth-abi; the selector read once from the shipped ABI):
+web3's contract machinery costs several ms per call, eth-abi ~40 µs, and the pipeline encodes one per trade.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 from web3.contract import Contract
 
+from vaultexec.dex.abiwords import execute_arguments
 from vaultexec.errors import BadInputError
 from vaultexec.model.addresses import checksum
 from vaultexec.model.deltas import AssetDelta
@@ -73,12 +73,10 @@ def execute_signature() -> tuple[bytes, tuple[str, ...]]:
 def encode_execute_call(calls: Sequence[VaultCall], max_spend: Sequence[AssetBound],
                         min_receive: Sequence[AssetBound]) -> bytes:
     """ABI-encode a call of the vault's `execute(...)` (selector included)."""
-    selector, types = execute_signature()
-    return selector + encode(list(types), [
-        [(checksum(call.target), call.data) for call in calls],
-        [(checksum(bound.asset), bound.amount) for bound in max_spend],
-        [(checksum(bound.asset), bound.amount) for bound in min_receive],
-    ])
+    selector, _ = execute_signature()
+    return selector + execute_arguments([(call.target, call.data) for call in calls],
+                                        [(bound.asset, bound.amount) for bound in max_spend],
+                                        [(bound.asset, bound.amount) for bound in min_receive])
 
 
 def encode_execute(vault: Contract | None, calls: Sequence[VaultCall], max_spend: Sequence[AssetBound],
