@@ -77,6 +77,14 @@ def chained_buys(a: WorldAddresses) -> list[TradeExecution]:
     return [make_trade(2, v2, "50000", tolerance="0"), make_trade(3, v2, "50000", tolerance="0")]
 
 
+@pytest.fixture(autouse=True)
+def wide_loss_bound(vault: Contract, deployer: str) -> None:
+    """These tests move pools by 10-20 % on purpose (200 WETH sells): the world vault's 5 % oracle loss cap
+    would refuse them first. A 100 % cap keeps every asset bounded while batch planning is what is tested
+    (the loss bound's own refusals in batches: tests/execution/test_routing_loss_bound.py)."""
+    vault.functions.setLossBound(10_000, 2**128 - 1, 86_400).transact({"from": deployer})
+
+
 @pytest.fixture()
 def executor(web3: Web3, world: World, vault: Contract, tmp_path: Path) -> VaultExecutionModel:
     register_world(world.addresses)

@@ -13,6 +13,7 @@ from web3.contract import Contract
 
 from vaultexec.errors import OracleLossRefusedError
 from vaultexec.execution import VaultRouting
+from vaultexec.model.trade import TradeExecution
 from vaultexec.testing.world import World
 
 
@@ -41,3 +42,24 @@ def test_the_budget_left_is_shared_by_the_batch(web3: Web3, world: World, vault:
     with pytest.raises(OracleLossRefusedError, match="rolling loss budget") as info:
         routing.plan_trades([first, second])
     assert info.value.trade_id == 2
+
+
+def test_a_loss_refusal_drops_only_that_trade_from_the_batch(web3: Web3, world: World, vault: Contract,
+                                                             asset_manager: LocalAccount) -> None:
+    """In `plan_batch` (the executor's planning) the trade the loss bound refuses leaves the batch with that
+    error; the others get exactly the plans of the batch without it."""
+    pairs = world_pairs(world)
+    routing = VaultRouting(web3, vault.address, asset_manager.address, list(pairs.values()))
+
+    def fine() -> list[TradeExecution]:
+        return [make_trade(2, pairs["v3"], Decimal(10_000), buy=False, tolerance=Decimal("0.01")),
+                make_trade(3, pairs["v2"], Decimal(5_000), buy=True, tolerance=Decimal("0.01"))]
+
+    greedy = make_trade(1, pairs["v2"], Decimal(30_000), buy=False, tolerance=Decimal("0.2"))
+    with_refusal = routing.plan_batch([greedy, *fine()])
+    without = routing.plan_batch(fine())
+    assert set(with_refusal.refused) == {1} and not without.refused
+    assert isinstance(with_refusal.refused[1], OracleLossRefusedError)
+    assert [(p.trade_id, p.vault_calldata) for p in with_refusal.plan.plans] == \
+        [(p.trade_id, p.vault_calldata) for p in without.plan.plans]
+    assert not greedy.is_started() and not greedy.blockchain_transactions
