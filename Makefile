@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
+# pytest-xdist workers: the tests mostly wait on anvil and subprocesses, so 3 fit 2 cores (each worker has
+# its own anvil, redis-server and lease directory).
+PYTEST_WORKERS ?= 3
 # Second environment: trade-executor's pins (constraints/trade-executor.txt) with web3-ethereum-defi 1.2
 # installed first, then vaultexec on top without changing any of them (pip refuses if it would).
 VENV_TE := .venv-te
@@ -46,11 +49,11 @@ test-contracts:
 	cd contracts && ../$(FORGE) test
 
 test-python:
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 # The `te_pins` subset (tests/conftest.py) again under trade-executor's pinned web3 7 / dataclasses-json 0.5 / tblib 1.7.
 test-te-pins: $(VENV_TE)/.installed node_modules/.installed system-deps
-	$(PY_TE) -m pytest -m te_pins
+	$(PY_TE) -m pytest -n $(PYTEST_WORKERS) -m te_pins
 
 lint: setup
 	$(VENV)/bin/ruff check vaultexec tests scripts benchmarks

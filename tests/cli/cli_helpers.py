@@ -26,9 +26,16 @@ class CliResult:
         return self.stdout + self.stderr
 
 
+#: Kept from the test process: the test session's own lease directory (`testing.plugin`), so parallel test
+#: sessions (pytest-xdist workers, each with its own anvil at the same chain id and vault address) never
+#: hold each other's leases.
+HARNESS_VARIABLES = frozenset({"VAULTEXEC_LOCK_DIR"})
+
+
 def clean_env(env: dict[str, str]) -> dict[str, str]:
-    """This process's environment without any VAULTEXEC_ variable, plus exactly `env`."""
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("VAULTEXEC_")}, **env}
+    """This process's environment without any VAULTEXEC_ variable (but the harness's), plus exactly `env`."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("VAULTEXEC_") or k in HARNESS_VARIABLES}
+    return {**kept, **env}
 
 
 def run_cli(args: Sequence[str], env: dict[str, str], input_text: str | None = None,

@@ -10,14 +10,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from cli_helpers import VAULTEXEC, finish, run_cli, start_cli
+from cli_helpers import VAULTEXEC, clean_env, finish, run_cli, start_cli
 from eth_account import Account
 
 
 def test_world_serves_trades_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     key = Account.create().key.hex()
     config = tmp_path / "world.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTEXEC_")}
+    env = clean_env({})  # the session's lease directory kept: parallel sessions share chain id and vault
     server = subprocess.Popen([VAULTEXEC, "world", "--config-out", str(config)], env={
         **env, "VAULTEXEC_PRIVATE_KEY": key}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -22,7 +22,7 @@ def test_trade_executor_state_file_exchanges_are_known() -> None:
     """The factories of trade-executor's real state files (Trader Joe, QuickSwap, PancakeSwap) resolve."""
     table = executor_router_map()
     joe = table.find_by_factory(AVALANCHE, "0x9ad6c38be94206ca50bb0d90783181662f0cfa10")
-    assert joe.router == "0x60aE616a2155Ee3d9A68541Ba4544862310933d4" and joe.fee is None  # fee not published
+    assert joe.router == "0x60aE616a2155Ee3d9A68541Ba4544862310933d4" and joe.fee == 3000  # 0.3 %
     quick = table.find_by_factory(POLYGON, "0x5757371414417b8c6caad45baef941abc7d3ab32")
     assert (quick.router, quick.kind, quick.fee) == ("0xa5E0829CaCEd8fFDD4De3c43696c57F7D7A678ff",
                                                      ExchangeKind.uniswap_v2, 3000)

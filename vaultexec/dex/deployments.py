@@ -6,7 +6,8 @@ Sources (checked when written): Uniswap V2 docs "V2 Deployment Addresses"
 docs.base.org/chain/contracts for Base; SushiSwap's `@sushiswap/core` npm README for its Ethereum V2
 (factory, router, pair init code hash). The Uniswap-V2-style exchanges of trade-executor's state files:
 Trader Joe V1 on Avalanche (traderjoe-xyz/joe-docs "Joe V1 Contracts": JoeFactory, JoeRouter; its pair init
-code hash and fee were not found in its public docs and are left None), QuickSwap V2 on Polygon (factory and
+code hash and 0.3 % fee as independent public integrations give them: SushiSwap's router configuration,
+Abracadabra's and others' deployment scripts), QuickSwap V2 on Polygon (factory and
 router as listed by web3-ethereum-defi; init code hash = Uniswap V2's pair hash, as SushiSwap's router
 provider lists it; 0.3% fee), PancakeSwap V2 on BSC (developer.pancakeswap.finance "v2 Addresses"; init code
 hash as read from its factory and quoted by web3-ethereum-defi; 0.25% fee).
@@ -115,9 +116,10 @@ KNOWN_DEPLOYMENTS: tuple[Deployment, ...] = (
                quoter_v2="0x3d4e44Eb1374240CE5F1B871ab261CD16335B76a"),
     Deployment(ETHEREUM, "sushiswap", v2_factory="0xC0AEe478e3658e2610c5F7A4A2E1777cE9e4f2Ac",
                v2_router="0xd9e1cE17f2641f24aE83637ab66a2cca9C378B9F",
-               v2_init_code_hash="0xe18a34eb0e04b04f7a0ac29a6e80748dca96319b42c54d679cb821dca90c6303"),
+               v2_init_code_hash="0xe18a34eb0e04b04f7a0ac29a6e80748dca96319b42c54d679cb821dca90c6303", v2_fee=3000),
     Deployment(AVALANCHE, "trader-joe", v2_factory="0x9Ad6C38BE94206cA50bb0d90783181662f0Cfa10",
-               v2_router="0x60aE616a2155Ee3d9A68541Ba4544862310933d4"),
+               v2_router="0x60aE616a2155Ee3d9A68541Ba4544862310933d4",
+               v2_init_code_hash="0x0bbca9af0511ad1a1da383135cf3a8d2ac620e549ef9f6ae3a4c33c2fed0af91", v2_fee=3000),
     Deployment(POLYGON, "quickswap", v2_factory="0x5757371414417b8C6CAad45bAeF941aBc7d3Ab32",
                v2_router="0xa5E0829CaCEd8fFDD4De3c43696c57F7D7A678ff",
                v2_init_code_hash=_UNISWAP_V2_PAIR_HASH, v2_fee=3000),
