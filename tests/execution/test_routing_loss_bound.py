@@ -11,7 +11,7 @@ from test_routing_helpers import make_trade, world_pairs
 from web3 import Web3
 from web3.contract import Contract
 
-from vaultexec.errors import OracleLossRefusedError
+from vaultexec.errors import OracleLossRefusedError, SimulationRevertedError
 from vaultexec.execution import VaultRouting
 from vaultexec.model.trade import TradeExecution
 from vaultexec.testing.world import World
@@ -63,3 +63,18 @@ def test_a_loss_refusal_drops_only_that_trade_from_the_batch(web3: Web3, world: 
     assert [(p.trade_id, p.vault_calldata) for p in with_refusal.plan.plans] == \
         [(p.trade_id, p.vault_calldata) for p in without.plan.plans]
     assert not greedy.is_started() and not greedy.blockchain_transactions
+
+
+def test_a_stale_feed_refuses_the_trade_before_signing(web3: Web3, world: World, vault: Contract,
+                                                       asset_manager: LocalAccount, deployer: str) -> None:
+    """The vault fails closed on a stale price; routing reads that in its loss check and signs nothing."""
+    feed = vault.functions.priceSource(world.weth.address).call()[1]
+    vault.functions.setPriceFeed(world.weth.address, feed, 1).transact({"from": deployer})  # 1 s heartbeat
+    web3.provider.make_request("evm_increaseTime", [60])  # type: ignore[arg-type]
+    web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    pairs = world_pairs(world)
+    routing = VaultRouting(web3, vault.address, asset_manager.address, list(pairs.values()))
+    trade = make_trade(1, pairs["v2"], Decimal(3_000), buy=False, tolerance=Decimal("0.01"))
+    with pytest.raises(SimulationRevertedError, match="cannot price this trade.*PriceStale"):
+        routing.setup_trades([trade])
+    assert not trade.is_started() and not trade.blockchain_transactions

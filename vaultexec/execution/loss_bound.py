@@ -15,14 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from web3 import Web3
-from web3.exceptions import ContractLogicError, Web3Exception
+from eth_abi.abi import decode, encode
 
+from vaultexec.dex.erc20 import selector
+from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
 from vaultexec.errors import OracleLossRefusedError, SimulationRevertedError, VaultExecError
 from vaultexec.execution.plan import TradePlan
-from vaultexec.vault.contracts import load_artifact
-from vaultexec.vault.deploy import VAULT_CONTRACT
-from vaultexec.vault.state import decode_vault_error, revert_data
+from vaultexec.vault.state import decode_vault_error
 
 logger = logging.getLogger(__name__)
 
@@ -47,36 +46,50 @@ def to_value(raw: int) -> Decimal:
     return Decimal(raw).scaleb(-VALUE_DECIMALS)
 
 
-def loss_refusals(web3: Web3, vault_address: str, plans: Sequence[TradePlan], block: int,
+_LOSS_BOUND = selector("lossBound()")
+_AVAILABLE_BUDGET = selector("availableLossBudget()")
+_QUOTE_LOSS = selector("quoteLoss(address[],uint256[],address[],uint256[])")
+
+
+def _quote_loss_call(vault: str, plan: TradePlan) -> ContractCall:
+    spend, receive = plan.max_spend, plan.min_receive
+    return ContractCall(vault, _QUOTE_LOSS + encode(
+        ["address[]", "uint256[]", "address[]", "uint256[]"],
+        [[b.asset for b in spend], [b.amount for b in spend], [b.asset for b in receive],
+         [b.amount for b in receive]]))
+
+
+def loss_refusals(runner: CallRunner, vault_address: str, plans: Sequence[TradePlan], block: BlockHeader,
                   labels: Mapping[int, str] | None = None) -> tuple[list[PlanLoss], dict[int, VaultExecError]]:
     """Each plan's loss at its minimum receive, and the plans the vault would refuse (trade id -> error): a
     loss above the cap, or above the budget left after the accepted plans before it (a refused plan consumes
-    none), or a trade the vault cannot price. No bound on the vault: nothing refused."""
-    vault = web3.eth.contract(address=Web3.to_checksum_address(vault_address),
-                              abi=load_artifact(VAULT_CONTRACT)["abi"])
-    try:
-        active, cap_bps, _capacity, _period = vault.functions.lossBound().call(block_identifier=block)
-    except (ContractLogicError, Web3Exception) as exc:  # a vault of an older build: it has no loss bound
-        logger.debug("vault %s has no loss bound to read (%s)", vault_address, exc)
+    none), or a trade the vault cannot price. No bound on the vault: nothing refused.
+
+    One read request at `block` (the planning block): the bound, the budget left and every plan's `quoteLoss`.
+    """
+    calls = [ContractCall(vault_address, _LOSS_BOUND), ContractCall(vault_address, _AVAILABLE_BUDGET),
+             *(_quote_loss_call(vault_address, plan) for plan in plans)]
+    results, _ = runner.run(calls, block.tag)
+    bound, available, quotes = results[0], results[1], results[2:]
+    if not bound.success or len(bound.data) < 128:  # a vault of an older build: it has no loss bound
+        logger.debug("vault %s has no loss bound to read (%s)", vault_address, bound.error_message)
         return [], {}
+    active, cap_bps, _capacity, _period = decode(["bool", "uint256", "uint256", "uint256"], bound.data)
     if not active:
         return [], {}
-    budget = int(vault.functions.availableLossBudget().call(block_identifier=block))
+    budget = int(decode(["uint256"], available.data)[0])
     losses: list[PlanLoss] = []
     refusals: dict[int, VaultExecError] = {}
-    for plan in plans:
+    for plan, quote in zip(plans, quotes, strict=True):
         label = (labels or {}).get(plan.trade_id, f"trade {plan.trade_id}")
-        args = ([Web3.to_checksum_address(b.asset) for b in plan.max_spend], [b.amount for b in plan.max_spend],
-                [Web3.to_checksum_address(b.asset) for b in plan.min_receive], [b.amount for b in plan.min_receive])
-        try:
-            spent, received, loss, _max = vault.functions.quoteLoss(*args).call(block_identifier=block)
-        except ContractLogicError as exc:
-            error = decode_vault_error(revert_data(exc))
+        if not quote.success:
+            error = decode_vault_error(quote.data)
             refusals[plan.trade_id] = SimulationRevertedError(
-                f"{label}: the vault cannot price this trade ({error or exc}); it would refuse it, so nothing "
-                "was sent. Check the vault's price sources (feeds fresh, every traded asset priced).",
-                reason=str(error) if error else None, raw=revert_data(exc))
+                f"{label}: the vault cannot price this trade ({error or quote.error_message}); it would refuse "
+                "it, so nothing was sent. Check the vault's price sources (feeds fresh, every traded asset "
+                "priced).", reason=str(error) if error else None, raw=quote.data)
             continue
+        spent, received, loss, _max = decode(["uint256", "uint256", "uint256", "uint256"], quote.data)
         cap = spent * cap_bps // BPS
         if loss > cap:
             refusals[plan.trade_id] = OracleLossRefusedError(

@@ -176,7 +176,7 @@ class VaultRouting:
         for _ in range(MAX_PLAN_ROUNDS):
             plans = self._build_plans(ordered, routes, reads, keys, block, refused, strict, accept)
             labels = {t.trade_id: t.get_human_description() for t in ordered}
-            _, loss_refused = loss_refusals(self.web3, self.vault_address, plans, block.number, labels)
+            _, loss_refused = loss_refusals(self.runner, self.vault_address, plans, block, labels)
             if loss_refused:  # the vault's oracle loss bound would refuse them: re-plan the rest without them
                 if strict:
                     raise next(iter(loss_refused.values()))
