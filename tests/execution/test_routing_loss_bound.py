@@ -75,6 +75,6 @@ def test_a_stale_feed_refuses_the_trade_before_signing(web3: Web3, world: World,
     pairs = world_pairs(world)
     routing = VaultRouting(web3, vault.address, asset_manager.address, list(pairs.values()))
     trade = make_trade(1, pairs["v2"], Decimal(3_000), buy=False, tolerance=Decimal("0.01"))
-    with pytest.raises(SimulationRevertedError, match="cannot price this trade.*PriceStale"):
+    with pytest.raises(SimulationRevertedError, match=r"cannot price this trade.*PriceStale"):
         routing.setup_trades([trade])
     assert not trade.is_started() and not trade.blockchain_transactions
