@@ -103,9 +103,16 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigurationError as exc:
         raise pytest.UsageError(str(exc)) from None
     _turn_sigterm_into_interrupt(config)
-    # Leases of the SQLite store are machine-wide files; a test session (and the workers it starts) gets its
-    # own directory, so concurrent sessions on one machine, all using the same dev wallet, never meet.
-    os.environ.setdefault(LOCK_DIR_ENV, tempfile.mkdtemp(prefix="vaultexec-test-locks-"))
+    # Leases of the SQLite store are machine-wide files; a test session gets its own directory, and each
+    # pytest-xdist worker (its own anvil, with the same chain id, vault address and dev wallet as the others)
+    # a directory of its own below it, so concurrent sessions and workers never meet. The processes a test
+    # starts inherit their worker's directory.
+    lock_dir = os.environ.get(LOCK_DIR_ENV) or tempfile.mkdtemp(prefix="vaultexec-test-locks-")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        lock_dir = os.path.join(lock_dir, worker)
+        os.makedirs(lock_dir, exist_ok=True)
+    os.environ[LOCK_DIR_ENV] = lock_dir
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
