@@ -81,3 +81,40 @@ def test_file_system_failing_mid_batch_is_a_store_error_not_sigbus(ext4_mount: t
     assert child.returncode >= 0, f"the child died by signal {-child.returncode}: {child.stderr[-2000:]}"
     assert child.returncode == 3, f"exit {child.returncode}: {child.stdout} {child.stderr[-2000:]}"
     assert "StoreError" in child.stdout and ("I/O error" in child.stdout or "malformed" in child.stdout)
+
+
+TRUNCATING_CHILD = r"""
+import os, sys
+sys.path.insert(0, sys.argv[2])
+from store_samples import VAULT, make_trade, started
+from vaultexec.errors import StoreError
+from vaultexec.store.sqlite import SQLiteStore
+
+path, step = sys.argv[1], sys.argv[3]
+store = SQLiteStore(path, VAULT)
+store.create(started(make_trade()))
+if step == "truncated":
+    os.truncate(path + "-shm", 0)  # what another program (a cleanup, a copy tool) may do to the store's files
+else:
+    os.replace(path + "-shm", path + "-shm.old")
+failures = []
+for name, call in (("write", lambda: store.create(started(make_trade()))), ("read", store.count)):
+    try:
+        call()
+    except StoreError as exc:
+        failures.append(f"{name}: {type(exc).__name__}: {exc}")
+print("\n".join(failures), flush=True)
+sys.exit(3 if len(failures) == 2 else 0)
+"""
+
+
+@pytest.mark.parametrize("step", ["truncated", "replaced"])
+def test_wal_index_truncated_or_replaced_under_the_store_is_a_store_error_not_sigbus(tmp_path: Path,
+                                                                                    step: str) -> None:
+    """SQLite maps the WAL index (`-shm`) whatever mmap_size says: a page cut off the file under the mapping
+    kills the process with SIGBUS on the next access (measured: exit by signal 7 before the fix)."""
+    child = subprocess.run([sys.executable, "-c", TRUNCATING_CHILD, str(tmp_path / "store.db"),
+                            str(Path(__file__).parent), step], capture_output=True, text=True, timeout=60)
+    assert child.returncode >= 0, f"the child died by signal {-child.returncode}: {child.stderr[-2000:]}"
+    assert child.returncode == 3, f"exit {child.returncode}: {child.stdout} {child.stderr[-2000:]}"
+    assert child.stdout.count("StoreUnavailableError") == 2 and "-shm" in child.stdout
