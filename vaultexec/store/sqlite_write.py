@@ -113,7 +113,7 @@ class WalIndexGuard:
     """
 
     def __init__(self, db_path: Path) -> None:
-        self._shm = Path(f"{db_path}-shm")
+        self._shm = f"{db_path}-shm"  # a str: one stat per transaction, no Path overhead
         self._identity: tuple[int, int] | None = None
         self._size = 0
         self._refusal: str | None = None
