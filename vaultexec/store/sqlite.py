@@ -48,7 +48,7 @@ from vaultexec.store.codec import (
 )
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
-from vaultexec.store.sqlite_write import WriteTransaction, open_hint
+from vaultexec.store.sqlite_write import WalIndexGuard, WriteTransaction, open_hint
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class SQLiteStore:
         self._vault = normalise_vault(vault)
         self.path = Path(path)
         self._lock = threading.RLock()
+        self._wal_index = WalIndexGuard(self.path)
         try:
             self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
                                          check_same_thread=False)
@@ -117,13 +118,14 @@ class SQLiteStore:
         mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             raise StoreError(f"SQLite store {self.path} is in journal mode {mode!r}, expected 'wal'.")
+        self._wal_index.remember()
 
     @property
     def vault(self) -> str:
         return self._vault
 
     def _write(self) -> WriteTransaction:
-        return WriteTransaction(self._conn, self._lock, self.path)
+        return WriteTransaction(self._conn, self._lock, self.path, self._wal_index)
 
     def _where(self, trade_id: int) -> str:
         return f"SQLite {self.path} (vault {self._vault}, trade {trade_id})"
@@ -300,6 +302,7 @@ class SQLiteStore:
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         with self._lock:
+            self._wal_index.check()
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
