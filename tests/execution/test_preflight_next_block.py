@@ -208,5 +208,6 @@ def test_node_without_block_overrides_still_plans(web3: Web3, world: World, vaul
     assert first.plans[0].gas_limit is not None
     before = client.stats.snapshot()
     routing.plan_trades([make_trade(2, pairs["v2"], Decimal(500))])
-    assert client.stats.since(before).http_round_trips == 2, "no retry once the node is known"
+    # reads, loss check, pre-flight: no retry once the node is known
+    assert client.stats.since(before).http_round_trips == 3, "no retry once the node is known"
     send_plan(web3, asset_manager, first.plans[0], vault)
