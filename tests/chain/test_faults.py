@@ -8,29 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chain_wallets import funded_wallet, sign
 
 from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
-from vaultexec.chain.gas import fetch_fees
 from vaultexec.chain.rpc import RetryPolicy, RPCClient
 from vaultexec.chain.wallet import HotWallet
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 from vaultexec.testing.anvil import AnvilInstance, find_free_port, start_anvil
 from vaultexec.testing.faultproxy import Fault, FaultProxy
 
-DEAD = "0x000000000000000000000000000000000000dEaD"
 CONFIG = TrackerConfig(poll_interval=0.01, timeout=30)
-
-
-def funded_wallet(rpc: RPCClient, seed: int) -> HotWallet:
-    wallet = HotWallet.from_key("0x" + f"{seed:064x}", 31337)
-    rpc.call("anvil_setBalance", [wallet.address, hex(10**20)])
-    return wallet
-
-
-def sign(rpc: RPCClient, wallet: HotWallet, count: int) -> list[BlockchainTransaction]:
-    fees = fetch_fees(rpc, 31337)
-    return [wallet.sign_blockchain_transaction(BlockchainTransaction(contract_address=DEAD), "0x", 21_000, fees,
-                                               value=i + 1) for i in range(count)]
 
 
 def assert_each_landed_once(rpc: RPCClient, wallet: HotWallet, txs: list[BlockchainTransaction],

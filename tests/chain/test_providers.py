@@ -5,32 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from chain_wallets import funded_wallet, sign
 
 from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
-from vaultexec.chain.gas import fetch_fees
 from vaultexec.chain.providers import ProviderConfig, ProviderSet
 from vaultexec.chain.rpc import RetryPolicy, RPCClient
-from vaultexec.chain.wallet import HotWallet
 from vaultexec.errors import ConfigurationError, TransientRPCError
-from vaultexec.model.transaction import BlockchainTransaction, TxState
+from vaultexec.model.transaction import TxState
 from vaultexec.testing.anvil import AnvilInstance
 from vaultexec.testing.faultproxy import Fault, FaultProxy
 from vaultexec.testing.providerproxies import LaggingProxy, RecordingProxy
 
-DEAD = "0x000000000000000000000000000000000000dEaD"
 RETRY = RetryPolicy(attempts=4, initial_backoff=0.01, max_backoff=0.05, deadline=10.0)
-
-
-def funded_wallet(rpc: RPCClient, seed: int) -> HotWallet:
-    wallet = HotWallet.from_key("0x" + f"{seed:064x}", 31337)
-    rpc.call("anvil_setBalance", [wallet.address, hex(10**20)])
-    return wallet
-
-
-def sign(rpc: RPCClient, wallet: HotWallet, count: int) -> list[BlockchainTransaction]:
-    fees = fetch_fees(rpc, 31337)
-    return [wallet.sign_blockchain_transaction(BlockchainTransaction(contract_address=DEAD), "0x", 21_000, fees,
-                                               value=i + 1) for i in range(count)]
 
 
 @pytest.fixture()
