@@ -28,25 +28,14 @@ from vaultexec.testing.redis import RedisServer, launch_redis
 from vaultexec.testing.world import World
 
 from crash_worker import batch  # isort: skip
+from sqlite_fill import fill_sqlite  # isort: skip
 from exec_pipeline import make_executor, register_world, world_pairs  # isort: skip
 from test_executor import SYMBOLS, balances, executed_events, raw_changes  # isort: skip
 
 
-def fill(store: SQLiteStore) -> None:
-    conn = store._conn
-    conn.execute("CREATE TABLE filler (blob BLOB)")
-    conn.execute(f"PRAGMA max_page_count={conn.execute('PRAGMA page_count').fetchone()[0]}")
-    for size in (4096, 512, 64, 8):
-        try:
-            while True:
-                conn.execute("INSERT INTO filler VALUES (randomblob(?))", (size,))
-        except Exception:
-            pass
-
-
 def break_store(store: SQLiteStore, fault: str) -> None:
     if fault == "full":
-        fill(store)
+        fill_sqlite(store)
     else:
         store._conn.execute("PRAGMA query_only=ON")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from sqlite_fill import fill_sqlite
 
 from vaultexec.errors import StoreError, StoreUnavailableError
 from vaultexec.model.trade import TradeExecution
@@ -27,19 +28,6 @@ from store_samples import VAULT, broadcasted, make_trade, started, succeeded  # 
 
 Write = Callable[[ExecutionStore], None]
 SEEDED, SETTLED = 900_001, 900_002
-
-
-def fill_sqlite(store: SQLiteStore) -> None:
-    """Cap the file at its current size and fill the free pages it has: the next growing write gets SQLITE_FULL."""
-    conn = store._conn
-    conn.execute("CREATE TABLE IF NOT EXISTS filler (blob BLOB)")
-    conn.execute(f"PRAGMA max_page_count={conn.execute('PRAGMA page_count').fetchone()[0]}")
-    for size in (4096, 512, 64, 8):
-        try:
-            while True:
-                conn.execute("INSERT INTO filler VALUES (randomblob(?))", (size,))
-        except Exception:
-            pass
 
 
 def unfill_sqlite(store: SQLiteStore) -> None:
