@@ -1,4 +1,4 @@
-"""pytest plugin (entry point `pytest11`): anvil, web3, world, vault, deployer, asset_manager, redis_server, and a
+"""pytest plugin (entry point `pytest11`): anvil, web3, world, vault, safe, deployer, asset_manager, redis_server, and a
 ready executor: vault_executor (made of executor_parts, execution_store, world_markets).
 
 The world is deployed once per session on a *base* anvil; tests talk to a second anvil that forks the base
@@ -37,6 +37,7 @@ from vaultexec.testing.anvil import AnvilInstance, launch_anvil
 from vaultexec.testing.executors import world_pairs, world_resolver
 from vaultexec.testing.realchain import prepare_real_world
 from vaultexec.testing.redis import RedisServer, launch_redis
+from vaultexec.testing.safes import WorldSafe, make_test_safe
 from vaultexec.testing.vaults import deploy_world_vault
 from vaultexec.testing.world import CODE_SIZE_LIMIT, World, WorldAddresses, attach_world, make_web3
 from vaultexec.testing.worldcache import launch_world
@@ -246,6 +247,19 @@ def vault(session_vault: Contract, world: World, asset_manager: LocalAccount) ->
     """The world vault: guard configured for every world pool and router, funded (see `VAULT_FUNDING`),
     owned by `deployer`, traded by `asset_manager`; rolled back after each test like everything else."""
     return session_vault
+
+
+@pytest.fixture(scope="session")
+def session_safe(session_world: World) -> WorldSafe:
+    """A Safe created once per session (before any test's snapshot) through the world's proxy factory."""
+    return make_test_safe(session_world.web3, session_world.addresses.safe, session_world.deployer)
+
+
+@pytest.fixture()
+def safe(session_safe: WorldSafe, world: World) -> WorldSafe:
+    """A Safe 1.4.1 proxy (SafeL2 singleton, compatibility fallback handler) of three owners with threshold 2
+    (`safe.owners`: local signing accounts), created through the proxy factory; rolled back after each test."""
+    return session_safe
 
 
 @pytest.fixture()
