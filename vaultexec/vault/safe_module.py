@@ -48,7 +48,7 @@ def custody_of(web3: Web3, guard: str) -> ChecksumAddress:
     guard itself (our vault holds its funds; it has no `custody()` and reverts)."""
     address = Web3.to_checksum_address(guard)
     try:
-        answer = bytes(web3.eth.call({"to": address, "data": "0x" + _CUSTODY.hex()}))
+        answer = bytes(web3.eth.call({"to": address, "data": _CUSTODY}))
     except ContractLogicError:
         return address
     if len(answer) != 32:
