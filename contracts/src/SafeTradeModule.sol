@@ -36,6 +36,11 @@ contract SafeTradeModule is ISafeTradeModule, TradeGuard {
         return safe;
     }
 
+    /// @inheritdoc ISafeTradeModule
+    function owner() external view override returns (address) {
+        return safe;
+    }
+
     // ================================================================ custody hooks
 
     /// @dev Configuration: the Safe only (a Safe transaction of its owners).

@@ -149,6 +149,7 @@ contract SafeModuleTest is SafeModuleBase {
         // Through a Safe transaction of its owners it works.
         Assert.isTrue(_ownerTx(address(module), abi.encodeCall(ITradeGuard.setAssetManager, (ATTACKER)), 0), "owner tx");
         Assert.isTrue(module.assetManager() == ATTACKER, "manager set by the Safe");
+        Assert.isTrue(module.owner() == address(safe) && module.custody() == address(safe), "the Safe owns and holds");
     }
 
     function testOwnersDisableTheModuleAndTradingStops() public {

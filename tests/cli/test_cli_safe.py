@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,8 +11,11 @@ from cli_helpers import run_cli
 from test_cli_vault import write_toml
 from web3 import Web3
 
+from vaultexec.store import open_store
 from vaultexec.testing.anvil import AnvilInstance
+from vaultexec.testing.plugin import ASSET_MANAGER_KEY
 from vaultexec.testing.safes import SAFE_OWNER_KEYS, WorldSafe, make_test_safe
+from vaultexec.testing.vaults import SafeCustodyVault
 from vaultexec.testing.world import World
 from vaultexec.vault.deploy import RouterKind
 from vaultexec.vault.safe import Operation, SafeTx, exec_safe_tx, sign_safe_tx
@@ -67,3 +71,25 @@ def test_a_key_that_cannot_execute_alone_gets_the_safe_transaction_to_sign(
     assert "0x" + tx.hash().hex() == printed["safeTxHash"]
     exec_safe_tx(safe.contract, tx, sign_safe_tx(tx, safe.signers()), safe.owners[0])
     assert safe.contract.functions.isModuleEnabled(module).call()
+
+
+def test_trade_and_status_with_the_module_as_the_vault(anvil: AnvilInstance, world: World,
+                                                       safe_vault: SafeCustodyVault, world_config: Path,
+                                                       store_url: str) -> None:
+    """The CLI trades a Safe-custody vault like our vault: `--vault` is the module, the Safe pays and receives."""
+    env = {"VAULTEXEC_RPC_URL": anvil.url, "VAULTEXEC_VAULT": safe_vault.address, "VAULTEXEC_STORE": store_url,
+           "VAULTEXEC_PRIVATE_KEY": ASSET_MANAGER_KEY}
+    weth_before = world.weth.functions.balanceOf(safe_vault.custody).call()
+    traded = run_cli(["trade", "WETH/USDC", "buy", "1000", "--venue", "v3", "--fee", "500", "--yes", "--config",
+                      str(world_config)], env)
+    assert traded.code == 0, traded.output
+    [buy] = open_store(store_url, safe_vault.address).export_all()
+    assert buy.is_success() and buy.executed_quantity is not None
+    received = world.weth.functions.balanceOf(safe_vault.custody).call() - weth_before
+    assert buy.executed_quantity == buy.pair.base.convert_to_decimal(received)
+
+    status = run_cli(["status", "--json"], env)
+    assert status.code == 0, status.output
+    document = json.loads(status.stdout)
+    assert document["trades_by_state"] == {"success": 1}
+    assert document["onchain"]["owner"] == safe_vault.custody  # the module's owner is its Safe

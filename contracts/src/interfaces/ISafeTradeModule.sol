@@ -21,4 +21,7 @@ interface ISafeTradeModule is ITradeGuard, IOracleGuard, IDirectSwap {
 
     /// @notice The Safe whose funds this module trades and who configures it.
     function custody() external view returns (address);
+
+    /// @notice Who configures the module: the Safe (as `owner()` of our vault, for the same tooling).
+    function owner() external view returns (address);
 }
