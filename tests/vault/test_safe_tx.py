@@ -1,14 +1,18 @@
 """Safe 1.4.1 transactions from Python against the real Safe bytecode: the EIP-712 SafeTx hash equals the
 Safe's own `getTransactionHash`, owner signatures (sorted, r|s|v) pass `execTransaction`, and the Safe
-refuses too few or misordered signatures."""
+refuses too few or misordered signatures; the module's binding (custody, status, disable)."""
 
 from __future__ import annotations
 
 import pytest
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractLogicError
 
 from vaultexec.errors import ConfigurationError, SimulationRevertedError
 from vaultexec.testing.safes import WorldSafe, make_test_safe
+from vaultexec.testing.vaults import SafeCustodyVault
 from vaultexec.testing.world import World
 from vaultexec.vault.safe import (
     Operation,
@@ -22,6 +26,8 @@ from vaultexec.vault.safe import (
     previous_module,
     sign_safe_tx,
 )
+from vaultexec.vault.safe_module import custody_of, disable_module_tx, execute_as_owners, module_status
+from vaultexec.vault.state import decode_vault_error, revert_data
 
 MODULE = Web3.to_checksum_address("0x" + "ab" * 20)
 
@@ -88,3 +94,23 @@ def test_a_second_safe_of_threshold_one(world: World) -> None:
     contract = single.contract
     exec_signed_by(contract, contract.address, calldata(contract, "enableModule", MODULE), single.signers())
     assert contract.functions.isModuleEnabled(MODULE).call()
+
+
+def test_custody_of_a_module_is_its_safe_and_of_our_vault_the_vault(world: World, vault: Contract,
+                                                                    safe_vault: SafeCustodyVault) -> None:
+    assert custody_of(world.web3, vault.address) == vault.address
+    assert custody_of(world.web3, safe_vault.address) == safe_vault.custody
+    assert custody_of(world.web3, world.deployer) == world.deployer  # no code: nothing to ask
+
+
+def test_owners_disable_the_module_and_only_the_safe_configures_it(world: World, safe_vault: SafeCustodyVault,
+                                                                     asset_manager: LocalAccount) -> None:
+    module, safe = safe_vault.module, safe_vault.safe
+    status = module_status(world.web3, module.address)
+    assert status.enabled and status.safe == safe.address and status.asset_manager == asset_manager.address
+    with pytest.raises(ContractLogicError) as refused:  # the asset manager configuring it
+        module.functions.setAssetManager(world.deployer).call({"from": asset_manager.address})
+    decoded = decode_vault_error(revert_data(refused.value))
+    assert decoded is not None and decoded.name == "NotSafe" and decoded.args == (asset_manager.address,)
+    execute_as_owners(safe.contract, disable_module_tx(safe.contract, module.address), safe.signers())
+    assert not module_status(world.web3, module.address).enabled

@@ -21,7 +21,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from vaultexec.vault.contracts import load_artifact
 from vaultexec.vault.deploy import UNLIMITED, VAULT_CONTRACT
 from vaultexec.vault.execute import AssetBound, VaultCall
-from vaultexec.vault.safe_module import custody_of
+from vaultexec.vault.safe_module import MODULE_CONTRACT, custody_of
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ _PRICE_KINDS: tuple[str, ...] = ("none", "feed", "twap")
 @cache
 def _vault_errors() -> dict[bytes, tuple[str, list[str]]]:
     errors: dict[bytes, tuple[str, list[str]]] = {}
-    for entry in load_artifact(VAULT_CONTRACT)["abi"]:
+    # The Safe module shares the guard's errors and adds its own (NotSafe, ForbiddenTarget, ...).
+    for entry in [*load_artifact(VAULT_CONTRACT)["abi"], *load_artifact(MODULE_CONTRACT)["abi"]]:
         if entry["type"] == "error":
             types = [param["type"] for param in entry["inputs"]]
             selector = Web3.keccak(text=f"{entry['name']}({','.join(types)})")[:4]
