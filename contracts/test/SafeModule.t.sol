@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {SafeTradeModule} from "../src/SafeTradeModule.sol";
 import {ISafeTradeModule} from "../src/interfaces/ISafeTradeModule.sol";
 import {ITradeGuard, RouterKind, Call, AssetBound} from "../src/interfaces/ITradeGuard.sol";
@@ -330,6 +331,17 @@ contract SafeModuleDirectTest is SafeModuleBase {
         Assert.eq(received[0], 1000, "received");
         Assert.eq(tokenA.balanceOf(address(safe)), FUNDS - 1000, "Safe paid the pool");
         Assert.eq(tokenB.balanceOf(address(safe)), 1000, "Safe received");
+    }
+
+    function testAPaymentTheSafeCannotMakeRevertsTheSwap() public {
+        tokenB.mint(address(evil), FUNDS + 1);
+        bytes memory reason = abi.encodeWithSelector(
+            IERC20Errors.ERC20InsufficientBalance.selector, address(safe), FUNDS, FUNDS + 1);
+        vm.expectRevert(abi.encodeWithSelector(
+            ISafeTradeModule.PoolPaymentFailed.selector, address(tokenA), address(evil), FUNDS + 1, reason));
+        vm.prank(MANAGER);
+        module.executeDirect(_route(FUNDS + 1), _bound(address(tokenA), FUNDS + 1), _bound(address(tokenB), 1));
+        Assert.eq(tokenA.balanceOf(address(safe)), FUNDS, "untouched");
     }
 
     function testCallbackReentryAndHostilePools() public {
