@@ -143,6 +143,25 @@ contract DirectSwapTest {
         Assert.eq(b.balanceOf(address(vault)), FUNDS + expected, "vault balance");
     }
 
+    /// @dev Gas: one storage slot per trade-relevant item, and nothing of the oracle guard while the loss
+    /// bound is off (slot 1: its config, slot 2: its budget).
+    function testTradeReadsOneSlotPerItemAndNoLossBoundWhenOff() public {
+        vm.record();
+        _execRoute(_route2(a, b, pAB, 1e18), a, 1e18, b);
+        (bytes32[] memory reads,) = vm.accesses(address(vault));
+        bytes32[] memory seen = new bytes32[](reads.length);
+        uint256 distinct;
+        for (uint256 i; i < reads.length; ++i) {
+            Assert.isTrue(reads[i] != bytes32(uint256(1)) && reads[i] != bytes32(uint256(2)), "loss bound read while off");
+            bool dup;
+            for (uint256 j; j < distinct; ++j) {
+                if (seen[j] == reads[i]) dup = true;
+            }
+            if (!dup) seen[distinct++] = reads[i];
+        }
+        Assert.eq(distinct, 4, "slots read: manager and flags, spend asset, receive asset, pool");
+    }
+
     function testV3SingleHop() public {
         uint256 amountIn = 1_000e18;
         uint256 before = b.balanceOf(address(vault));

@@ -83,14 +83,16 @@ abstract contract DirectSwap is IDirectSwap {
         uint256 hops = pools.length;
         bool inputAtPool; // the previous hop already sent this hop's input to its V2 pair
         address custody = _custody();
+        uint256 config = _directConfig(pools[0], tokens[0], tokens[1]); // warm: read by the checks
         unchecked {
             for (uint256 k; k < hops; ++k) {
                 (address pool, address tokenIn, address tokenOut) = (pools[k], tokens[k], tokens[k + 1]);
-                uint256 config = _directConfig(pool, tokenIn, tokenOut); // warm: read by the checks
                 // The output goes to the next pool if that one is a V2 pair, otherwise to the custody.
                 address to = custody;
-                if (k + 1 < hops && uint8(_directConfig(pools[k + 1], tokenOut, tokens[k + 2])) == 1) {
-                    to = pools[k + 1];
+                uint256 next; // the next hop's config, looked up once
+                if (k + 1 < hops) {
+                    next = _directConfig(pools[k + 1], tokenOut, tokens[k + 2]);
+                    if (uint8(next) == uint8(DirectProtocol.UniswapV2)) to = pools[k + 1];
                 }
                 if (uint8(config) == uint8(DirectProtocol.UniswapV2)) {
                     if (!inputAtPool) _payPool(tokenIn, pool, amount);
@@ -100,6 +102,7 @@ abstract contract DirectSwap is IDirectSwap {
                 }
                 if (amount == 0) revert ZeroHopOutput(index, k);
                 inputAtPool = to != custody;
+                config = next;
             }
         }
         if (amount < route.amountOutMin) revert RouteOutputTooLow(index, amount, route.amountOutMin);

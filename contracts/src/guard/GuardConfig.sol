@@ -31,8 +31,14 @@ abstract contract GuardConfig is ITradeGuard, OracleGuard, DirectSwap {
         uint64 lastUpdate;
     }
 
-    address public override assetManager;
-    bool public override paused;
+    /// @dev The slot every trade reads first: who may trade, the pause, whether the loss bound is on.
+    struct Control {
+        address assetManager;
+        bool paused;
+        bool lossBound;
+    }
+
+    Control internal _control;
 
     mapping(address target => TargetConfig) internal _targets;
     mapping(address asset => SpendState) internal _spend;
@@ -40,7 +46,7 @@ abstract contract GuardConfig is ITradeGuard, OracleGuard, DirectSwap {
 
     /// @param assetManager_ Hot wallet that may `execute` and `pause`; zero for none yet.
     constructor(address assetManager_) {
-        assetManager = assetManager_;
+        _control.assetManager = assetManager_;
         emit AssetManagerSet(address(0), assetManager_);
     }
 
@@ -141,27 +147,44 @@ abstract contract GuardConfig is ITradeGuard, OracleGuard, DirectSwap {
     /// @inheritdoc ITradeGuard
     function setAssetManager(address manager) external override {
         _checkConfigAuth();
-        emit AssetManagerSet(assetManager, manager);
-        assetManager = manager;
+        emit AssetManagerSet(_control.assetManager, manager);
+        _control.assetManager = manager;
     }
 
     /// @inheritdoc ITradeGuard
     function pause() external override {
-        if (msg.sender != assetManager && !_isGuardAdmin(msg.sender)) revert NotOwnerOrAssetManager(msg.sender);
-        if (paused) return;
-        paused = true;
+        if (msg.sender != _control.assetManager && !_isGuardAdmin(msg.sender)) {
+            revert NotOwnerOrAssetManager(msg.sender);
+        }
+        if (_control.paused) return;
+        _control.paused = true;
         emit Paused(msg.sender);
     }
 
     /// @inheritdoc ITradeGuard
     function unpause() external override {
         _checkConfigAuth();
-        if (!paused) return;
-        paused = false;
+        if (!_control.paused) return;
+        _control.paused = false;
         emit Unpaused(msg.sender);
     }
 
+    /// @dev Kept in the control slot (see `OracleGuard._setLossBoundFlag`).
+    function _setLossBoundFlag(bool active) internal override {
+        _control.lossBound = active;
+    }
+
     // ================================================================ views
+
+    /// @inheritdoc ITradeGuard
+    function assetManager() external view override returns (address) {
+        return _control.assetManager;
+    }
+
+    /// @inheritdoc ITradeGuard
+    function paused() external view override returns (bool) {
+        return _control.paused;
+    }
 
     /// @inheritdoc ITradeGuard
     function isUnboundedSpendAllowed(address asset) external view override returns (bool) {

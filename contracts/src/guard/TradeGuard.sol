@@ -38,6 +38,7 @@ abstract contract TradeGuard is GuardConfig {
         uint256 approvalCount;
         uint256 approveCallMask;
         uint256 limitedSpendMask;
+        bool lossBound; // the loss bound is on (read once, from the control slot)
         Swap swap; // scratch for the call being checked
     }
 
@@ -124,7 +125,7 @@ abstract contract TradeGuard is GuardConfig {
 
     /// @dev The caller is the asset manager and the vault is not paused (one slot, read once).
     function _checkManager() private view {
-        (address manager, bool isPaused) = (assetManager, paused);
+        (address manager, bool isPaused) = (_control.assetManager, _control.paused);
         if (msg.sender != manager) revert NotAssetManager(msg.sender);
         if (isPaused) revert VaultPaused();
     }
@@ -143,7 +144,7 @@ abstract contract TradeGuard is GuardConfig {
         _settleSpends(plan, maxSpend, spent);
         _settleReceives(plan, minReceive, received);
         _checkIntermediates(plan, intermediateBefore);
-        _chargeLoss(plan.spendAssets, spent, plan.receiveAssets, received);
+        if (plan.lossBound) _chargeLoss(plan.spendAssets, spent, plan.receiveAssets, received);
         emit Executed(msg.sender, plan.spendAssets, spent, plan.receiveAssets, received);
     }
 
@@ -235,11 +236,13 @@ abstract contract TradeGuard is GuardConfig {
         unchecked {
             uint256 declared = maxSpend.length + minReceive.length;
             if (declared > MAX_ASSETS) revert TooManyAssets(declared, MAX_ASSETS);
+            bool lossBound = _control.lossBound; // warm in a trade: `_checkManager` read the slot
+            plan.lossBound = lossBound;
 
             plan.spendAssets = new address[](maxSpend.length);
             for (uint256 k; k < maxSpend.length; ++k) {
                 address asset = maxSpend[k].asset;
-                if (_checkDeclarable(plan.spendAssets, k, asset, true)) plan.limitedSpendMask |= 1 << k;
+                if (_checkDeclarable(plan.spendAssets, k, asset, true, lossBound)) plan.limitedSpendMask |= 1 << k;
                 plan.spendAssets[k] = asset;
             }
             plan.receiveAssets = new address[](minReceive.length);
@@ -249,7 +252,7 @@ abstract contract TradeGuard is GuardConfig {
                     revert AssetInBothLists(asset);
                 }
                 if (amount == 0) revert ZeroMinReceive(asset);
-                _checkDeclarable(plan.receiveAssets, k, asset, false);
+                _checkDeclarable(plan.receiveAssets, k, asset, false, lossBound);
                 plan.receiveAssets[k] = asset;
             }
         }
@@ -258,7 +261,7 @@ abstract contract TradeGuard is GuardConfig {
     /// @dev An allowed asset not already among the first `count` entries of its list and, to be spent,
     /// bounded (a spend limit, a price under the active loss bound, or the unbounded opt-in); returns
     /// whether it has a rolling spend limit (read in the same slot).
-    function _checkDeclarable(address[] memory list, uint256 count, address asset, bool spend)
+    function _checkDeclarable(address[] memory list, uint256 count, address asset, bool spend, bool lossBound)
         private
         view
         returns (bool limited)
@@ -268,7 +271,7 @@ abstract contract TradeGuard is GuardConfig {
         if (!allowed) revert AssetNotAllowed(asset);
         if (_indexOf(list, count, asset) != NOT_FOUND) revert DuplicateAsset(asset);
         limited = capacity != 0;
-        if (spend && !limited && !unbounded && !_isPricedUnderBound(asset)) revert AssetUnbounded(asset);
+        if (spend && !limited && !unbounded && !(lossBound && _isPriced(asset))) revert AssetUnbounded(asset);
     }
 
     /// @dev Dispatch on the target: a whitelisted router (swap) or an allowed asset (approve), nothing else.
