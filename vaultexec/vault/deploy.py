@@ -41,6 +41,19 @@ class PoolConfig:
 
 
 @dataclass(frozen=True)
+class DirectPoolConfig:
+    """One pool the guard allows on the direct path (`setDirectPoolAllowed`): the vault asks `factory` for
+    it. `protocol` is the vault's `DirectProtocol` (1 Uniswap V2, 2 Uniswap V3); `fee` in hundredths of a
+    bip (the V3 fee tier, or the V2 pair's swap fee: 3000 for Uniswap V2)."""
+
+    factory: str
+    protocol: int
+    token_a: str
+    token_b: str
+    fee: int
+
+
+@dataclass(frozen=True)
 class SpendLimit:
     """A rolling per-asset spend limit in raw units, refilling linearly over `refill_period` seconds."""
 
@@ -89,6 +102,7 @@ class VaultConfig:
     assets: list[str] = field(default_factory=list)
     routers: dict[str, RouterKind] = field(default_factory=dict)
     pools: list[PoolConfig] = field(default_factory=list)
+    direct_pools: list[DirectPoolConfig] = field(default_factory=list)
     spend_limits: list[SpendLimit] = field(default_factory=list)
     price_feeds: list[PriceFeed] = field(default_factory=list)
     price_twaps: list[PriceTwap] = field(default_factory=list)
@@ -144,6 +158,8 @@ def configuration_calls(guard: Contract, config: VaultConfig) -> list[Any]:
     calls += [fn.setRouter(checksum(router), int(kind)) for router, kind in config.routers.items()]
     calls += [fn.setPoolAllowed(checksum(pool.router), checksum(pool.token_a), checksum(pool.token_b), pool.fee, True)
               for pool in config.pools]
+    calls += [fn.setDirectPoolAllowed(checksum(direct.factory), direct.protocol, checksum(direct.token_a),
+                                      checksum(direct.token_b), direct.fee, True) for direct in config.direct_pools]
     calls += [fn.setSpendLimit(checksum(limit.asset), limit.capacity, limit.refill_period)
               for limit in config.spend_limits]
     calls += [fn.setPriceFeed(checksum(feed.asset), checksum(feed.feed), feed.heartbeat) for feed in config.price_feeds]
