@@ -131,13 +131,15 @@ class SafeCustodyVault:
         return self.safe.address
 
 
-def deploy_world_safe_vault(world: World, asset_manager: str, safe: WorldSafe, fund: bool = True) -> SafeCustodyVault:
-    """Deploy a module on `safe`, enable it and configure it like the world vault (`world_vault_config`) with two
-    Safe transactions signed by the owners, and fund the Safe with `VAULT_FUNDING`."""
+def deploy_world_safe_vault(world: World, asset_manager: str, safe: WorldSafe, fund: bool = True,
+                            direct_pools: bool = False) -> SafeCustodyVault:
+    """Deploy a module on `safe`, enable it and configure it like the world vault (`world_vault_config`, with
+    `direct_pools` as there) with two Safe transactions signed by the owners, and fund the Safe with
+    `VAULT_FUNDING`."""
     module = deploy_module(world.web3, world.deployer, safe.address, asset_manager)
     owners = safe.signers()
     execute_as_owners(safe.contract, enable_module_tx(safe.contract, module.address), owners)
-    config_tx = configure_module_tx(safe.contract, module, world_vault_config(world),
+    config_tx = configure_module_tx(safe.contract, module, world_vault_config(world, direct_pools),
                                     safe.deployment.multi_send_call_only)
     execute_as_owners(safe.contract, config_tx, owners)
     if fund:
