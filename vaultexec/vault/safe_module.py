@@ -87,8 +87,9 @@ def multi_send_data(calls: Sequence[tuple[str, bytes]]) -> bytes:
     return _MULTI_SEND + (32).to_bytes(32, "big") + len(packed).to_bytes(32, "big") + padded
 
 
-def _call_data(call: Any) -> bytes:
-    return bytes.fromhex(call._encode_transaction_data()[2:])
+def _call_data(guard: Contract, call: Any) -> bytes:
+    """The calldata of a bound contract function call (`guard.functions.setX(...)`)."""
+    return bytes.fromhex(guard.encode_abi(call.fn_name, args=list(call.args))[2:])
 
 
 def enable_module_tx(safe: Contract, module: str) -> SafeTx:
@@ -105,7 +106,7 @@ def disable_module_tx(safe: Contract, module: str) -> SafeTx:
 def configure_module_tx(safe: Contract, module: Contract, config: VaultConfig, multi_send: str) -> SafeTx:
     """One Safe transaction applying `config` to `module`: a DelegateCall of the Safe into MultiSendCallOnly
     (which can only make plain calls), so the module sees the Safe as the caller of every setter."""
-    calls = [(module.address, _call_data(call)) for call in configuration_calls(module, config)]
+    calls = [(module.address, _call_data(module, call)) for call in configuration_calls(module, config)]
     if not calls:
         raise ConfigurationError("The configuration is empty: nothing to send to the module.")
     base = build_safe_tx(safe, multi_send, multi_send_data(calls))
