@@ -54,14 +54,14 @@ class PriceCheckRecord:
     oracle: OracleDifference | None = None
 
     def note(self) -> str:
-        """The note line (the reserve symbol escaped: it is chain text and must stay on one line)."""
-        symbol = escape_text(self.symbol)
+        """The note line (the reserve symbol escaped: chain text, kept on one line and unable to forge a part)."""
+        symbol = note_symbol(self.symbol)
         text = (f"executed price {self.executed:.8g} vs {self.reference:.8g} ({self.source}): "
                 f"{self.adverse * 100:.4f} % worse, {self.loss:.6g} {symbol}")
         oracle = self.oracle
         if self.flagged:
             valued = f" ({oracle.loss_usd:.2f} USD at the vault's oracle)" if oracle is not None else ""
-            text = f"{SANDWICH_NOTE}: {text} lost{valued} (threshold {self.threshold * 100:.4g} %)"
+            text = f"{SANDWICH_NOTE}: {text} lost{valued} (threshold {(self.threshold * 100).normalize():f} %)"
         else:
             text = f"{PRICE_CHECK_NOTE}: {text}"
         if oracle is not None:
@@ -70,14 +70,19 @@ class PriceCheckRecord:
         return text
 
 
+def note_symbol(symbol: str) -> str:
+    """A token symbol as a note holds it: `escape_text`, and `;` `(` `)` (the note's separators) as escapes."""
+    return escape_text(symbol).replace(";", "\\x3b").replace("(", "\\x28").replace(")", "\\x29")
+
+
 _NUMBER = r"-?[0-9][0-9.]*(?:[eE][+-]?[0-9]+)?"
 _NOTE = re.compile(
     rf"(?P<kind>{SANDWICH_NOTE}|{PRICE_CHECK_NOTE}): executed price (?P<executed>{_NUMBER}) vs "
     rf"(?P<reference>{_NUMBER}) \((?P<source>[^)]*)\): (?P<adverse>{_NUMBER}) % worse, (?P<loss>{_NUMBER}) "
-    rf"(?P<symbol>.+?)(?: lost(?: \((?P<loss_usd>{_NUMBER}) USD at the vault's oracle\))? "
+    rf"(?P<symbol>[^;()]+?)(?: lost(?: \((?P<loss_usd>{_NUMBER}) USD at the vault's oracle\))? "
     rf"\(threshold (?P<threshold>{_NUMBER}) %\))?"
     rf"(?:; vault oracle price (?P<oracle>{_NUMBER}): (?P<bps>{_NUMBER}) bps worse than the oracle "
-    rf"\((?P<oracle_reserve>{_NUMBER}) .+?, (?P<oracle_usd>{_NUMBER}) USD\))?$")
+    rf"\((?P<oracle_reserve>{_NUMBER}) [^;()]+?, (?P<oracle_usd>{_NUMBER}) USD\))?$")
 
 
 def parse_note(line: str) -> PriceCheckRecord | None:
