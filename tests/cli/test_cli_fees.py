@@ -34,6 +34,15 @@ def test_a_tip_floor_above_the_nodes_suggestion_is_paid(cli_env: dict[str, str],
     assert web3.eth.get_transaction_receipt(tx.tx_hash)["effectiveGasPrice"] == base_fee + 7_500_000_000  # type: ignore[arg-type]
 
 
+def test_legacy_gas_from_the_environment_sends_a_legacy_transaction(cli_env: dict[str, str], world_config: Path,
+                                                                   web3: Web3, vault: object, store_url: str) -> None:
+    result = run_cli([*BUY_V2, "--config", str(world_config)], {**cli_env, "VAULTEXEC_LEGACY_GAS": "1"})
+    assert result.code == 0, result.output
+    [trade] = open_store(store_url, vault.address).export_all()  # type: ignore[attr-defined]
+    on_chain = web3.eth.get_transaction(trade.blockchain_transactions[-1].tx_hash)  # type: ignore[arg-type]
+    assert on_chain["type"] == 0 and "maxFeePerGas" not in on_chain and on_chain["gasPrice"] > 0
+
+
 def test_a_cap_below_the_needed_fee_exits_before_signing(cli_env: dict[str, str], world_config: Path, web3: Web3,
                                                          asset_manager: LocalAccount, vault: object,
                                                          store_url: str) -> None:
