@@ -7,7 +7,14 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultexec.model.price_check import SANDWICH_NOTE, OracleDifference, PriceCheckRecord, parse_note, price_checks
+from vaultexec.model.price_check import (
+    SANDWICH_NOTE,
+    OracleDifference,
+    PriceCheckRecord,
+    parse_note,
+    plain,
+    price_checks,
+)
 
 ORACLE = OracleDifference(Decimal("3000.1234"), Decimal("41.27"), Decimal("20.6351"), Decimal("20.63"),
                           Decimal("29.81"))
@@ -49,4 +56,4 @@ def test_any_loss_and_difference_read_back_as_written(loss: Decimal, bps: Decima
                                oracle)
     parsed = parse_note(written.note())
     assert parsed is not None and parsed.flagged == flagged
-    assert parsed.loss == Decimal(f"{loss:.6g}") and parsed.oracle is not None and parsed.oracle.bps == bps
+    assert parsed.loss == Decimal(plain(loss, 8)) and parsed.oracle is not None and parsed.oracle.bps == bps

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -186,8 +186,11 @@ def check_sandwiches(trades: Sequence[TradeExecution], source: ReferencePrice,
             continue
         check = compare(trade, reference, threshold)
         checks.append(check)
+        unit = Decimal(1).scaleb(-trade.reserve_currency.decimals)  # reserve amounts to the token's precision
+        oracle = check.oracle and replace(check.oracle, reserve=check.oracle.reserve.quantize(unit))
         note = PriceCheckRecord(check.flagged, check.executed, reference.price, reference.source, check.adverse,
-                                check.loss, trade.reserve_currency.token_symbol, threshold, check.oracle).note()
+                                check.loss.quantize(unit), trade.reserve_currency.token_symbol, threshold,
+                                oracle).note()
         trade.add_note(note)
         if check.flagged:
             logger.warning("trade %d: %s", trade.trade_id, note)

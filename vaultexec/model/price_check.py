@@ -56,18 +56,33 @@ class PriceCheckRecord:
     def note(self) -> str:
         """The note line (the reserve symbol escaped: chain text, kept on one line and unable to forge a part)."""
         symbol = note_symbol(self.symbol)
-        text = (f"executed price {self.executed:.8g} vs {self.reference:.8g} ({self.source}): "
-                f"{self.adverse * 100:.4f} % worse, {self.loss:.6g} {symbol}")
+        text = (f"executed price {plain(self.executed, 8)} vs {plain(self.reference, 8)} ({self.source}): "
+                f"{_fixed(self.adverse * 100, 4)} % worse, {plain(self.loss, 8)} {symbol}")
         oracle = self.oracle
         if self.flagged:
-            valued = f" ({oracle.loss_usd:.2f} USD at the vault's oracle)" if oracle is not None else ""
+            valued = f" ({_fixed(oracle.loss_usd, 2)} USD at the vault's oracle)" if oracle is not None else ""
             text = f"{SANDWICH_NOTE}: {text} lost{valued} (threshold {(self.threshold * 100).normalize():f} %)"
         else:
             text = f"{PRICE_CHECK_NOTE}: {text}"
         if oracle is not None:
-            text += (f"; vault oracle price {oracle.price:.8g}: {oracle.bps:.2f} bps worse than the oracle "
-                     f"({oracle.reserve:.6g} {symbol}, {oracle.usd:.2f} USD)")
+            text += (f"; vault oracle price {plain(oracle.price, 8)}: {_fixed(oracle.bps, 2)} bps worse than the "
+                     f"oracle ({plain(oracle.reserve, 8)} {symbol}, {_fixed(oracle.usd, 2)} USD)")
         return text
+
+
+def plain(value: Decimal, digits: int) -> str:
+    """`value` to `digits` significant digits in fixed-point notation (no exponent, no "-0")."""
+    if not value:
+        return "0"
+    rounded = Decimal(f"{value:.{digits}g}")
+    text = f"{rounded.normalize():f}" if rounded == rounded.to_integral_value() else f"{rounded:f}"
+    return text.removeprefix("-") if Decimal(text) == 0 else text
+
+
+def _fixed(value: Decimal, places: int) -> str:
+    """`value` with `places` decimals; a value that rounds to zero is "0.00..", never "-0.00.."."""
+    text = f"{value:.{places}f}"
+    return text.removeprefix("-") if Decimal(text) == 0 else text
 
 
 def note_symbol(symbol: str) -> str:
