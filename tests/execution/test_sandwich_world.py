@@ -25,10 +25,11 @@ from vaultexec.execution.sandwich import (
     SANDWICH_NOTE,
     PoolAtBlockStart,
     Reference,
+    check_sandwiches,
     sandwich_notes,
 )
 from vaultexec.model.identifiers import TradingPairIdentifier
-from vaultexec.model.price_check import PriceCheckRecord, parse_note, price_checks
+from vaultexec.model.price_check import PriceCheckRecord, parse_note, plain, price_checks
 from vaultexec.model.run_state import RunState
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.export import trade_fields
@@ -258,3 +259,11 @@ def test_a_reference_source_plugs_in(web3: Web3, world: World, vault: Contract, 
     worse = Decimal(re.search(r"([0-9.]+) % worse", line).group(1))  # type: ignore[union-attr]
     expected = (settled.executed_reserve / (settled.executed_quantity * oracle) - 1) * 100  # type: ignore[operator]
     assert abs(worse - expected) < Decimal("0.0001")
+
+    # any reference, however absurd, never breaks a settlement: a price that makes the gain a 37-digit USDC
+    # amount is still noted exactly; a zero price (no comparison possible) is skipped
+    [huge] = check_sandwiches([settled], FixedOracle(Decimal("1e30")))
+    assert huge.loss < Decimal("-1e28") and not huge.flagged
+    [(_, record)] = price_checks(settled.notes)[-1:]
+    assert record.reference == Decimal("1e30") and record.loss == Decimal(plain(huge.loss, 8))
+    assert check_sandwiches([settled], FixedOracle(Decimal(0))) == []

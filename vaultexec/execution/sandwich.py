@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Protocol
 
 from vaultexec.chain.rpc import RPCClient
@@ -184,17 +184,28 @@ def check_sandwiches(trades: Sequence[TradeExecution], source: ReferencePrice,
         reference = references.get(trade.trade_id)
         if reference is None:
             continue
-        check = compare(trade, reference, threshold)
+        try:
+            check = compare(trade, reference, threshold)
+            note = _note(trade, check, threshold)
+        except ArithmeticError as exc:  # e.g. a zero executed quantity: no comparison, the settlement stands
+            logger.warning("trade %d: price check skipped (%r)", trade.trade_id, exc)
+            continue
         checks.append(check)
-        unit = Decimal(1).scaleb(-trade.reserve_currency.decimals)  # reserve amounts to the token's precision
-        oracle = check.oracle and replace(check.oracle, reserve=check.oracle.reserve.quantize(unit))
-        note = PriceCheckRecord(check.flagged, check.executed, reference.price, reference.source, check.adverse,
-                                check.loss.quantize(unit), trade.reserve_currency.token_symbol, threshold,
-                                oracle).note()
         trade.add_note(note)
         if check.flagged:
             logger.warning("trade %d: %s", trade.trade_id, note)
     return checks
+
+
+def _note(trade: TradeExecution, check: PriceCheck, threshold: Decimal) -> str:
+    """The check's note line, reserve amounts rounded to the reserve token's decimals."""
+    unit = Decimal(1).scaleb(-trade.reserve_currency.decimals)
+    with localcontext() as exact:
+        exact.prec = 100  # quantize needs every digit of the result: a large loss in an 18-decimal reserve
+        oracle = check.oracle and replace(check.oracle, reserve=check.oracle.reserve.quantize(unit))
+        loss = check.loss.quantize(unit)
+    return PriceCheckRecord(check.flagged, check.executed, check.reference.price, check.reference.source,
+                            check.adverse, loss, trade.reserve_currency.token_symbol, threshold, oracle).note()
 
 
 def _after_our_own_trade(trade: TradeExecution, batch: Sequence[TradeExecution]) -> bool:
