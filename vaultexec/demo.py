@@ -158,7 +158,7 @@ def run_demo(store_url: str, progress: Progress) -> DemoResult:
         manager: LocalAccount = Account.create()
         deploy_web3.provider.make_request("anvil_setBalance",  # type: ignore[arg-type]
                                           [manager.address, hex(ASSET_MANAGER_ETH)])
-        vault = deploy_world_vault(world, manager.address).address
+        vault = deploy_world_vault(world, manager.address, direct_pools=True).address
         client = RPCClient(node.url)
         web3 = connect_web3(client)
         wallet = HotWallet(manager, world.chain_id)
@@ -201,6 +201,6 @@ def serve_world(asset_manager: str, port: int | None, ready: Callable[[LocalWorl
         world = deploy_world(web3)
         web3.provider.make_request("anvil_setBalance",  # type: ignore[arg-type]
                                    [Web3.to_checksum_address(asset_manager), hex(ASSET_MANAGER_ETH)])
-        vault = deploy_world_vault(world, asset_manager).address
+        vault = deploy_world_vault(world, asset_manager, direct_pools=True).address
         ready(LocalWorld(node.url, world.chain_id, vault, world_config_document(world)))
         wait()

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Vault} from "../src/Vault.sol";
 import {IVault, AssetBound} from "../src/interfaces/IVault.sol";
+import {ITradeGuard} from "../src/interfaces/ITradeGuard.sol";
 import {IDirectSwap, DirectProtocol, DirectRoute} from "../src/interfaces/IDirectSwap.sol";
 import {HookToken} from "./utils/Mocks.sol";
 import {FeeToken, ReenterToken, MockV3Factory, HostileV3Pool} from "./utils/DirectMocks.sol";
@@ -142,6 +143,25 @@ contract DirectSwapTest {
         Assert.eq(b.balanceOf(address(vault)), FUNDS + expected, "vault balance");
     }
 
+    /// @dev Gas: one storage slot per trade-relevant item, and nothing of the oracle guard while the loss
+    /// bound is off (slot 1: its config, slot 2: its budget).
+    function testTradeReadsOneSlotPerItemAndNoLossBoundWhenOff() public {
+        vm.record();
+        _execRoute(_route2(a, b, pAB, 1e18), a, 1e18, b);
+        (bytes32[] memory reads,) = vm.accesses(address(vault));
+        bytes32[] memory seen = new bytes32[](reads.length);
+        uint256 distinct;
+        for (uint256 i; i < reads.length; ++i) {
+            Assert.isTrue(reads[i] != bytes32(uint256(1)) && reads[i] != bytes32(uint256(2)), "loss bound read while off");
+            bool dup;
+            for (uint256 j; j < distinct; ++j) {
+                if (seen[j] == reads[i]) dup = true;
+            }
+            if (!dup) seen[distinct++] = reads[i];
+        }
+        Assert.eq(distinct, 4, "slots read: manager and flags, spend asset, receive asset, pool");
+    }
+
     function testV3SingleHop() public {
         uint256 amountIn = 1_000e18;
         uint256 before = b.balanceOf(address(vault));
@@ -180,7 +200,7 @@ contract DirectSwapTest {
         Assert.eq(b.balanceOf(address(vault)), bBefore + received[0], "B: the first route's output");
         Assert.eq(c.balanceOf(address(vault)), received[1], "C: the second route's output");
         // Together they may not spend more than declared, although each route alone fits.
-        vm.expectRevert(abi.encodeWithSelector(IVault.SpendExceeded.selector, address(a), 15e18, 12e18));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.SpendExceeded.selector, address(a), 15e18, 12e18));
         vm.prank(MANAGER);
         vault.executeDirect(_twoOf(routes), _bound(a, 12e18), receive_);
     }
@@ -196,7 +216,7 @@ contract DirectSwapTest {
         r.tokens = new address[](6);
         vm.expectRevert(abi.encodeWithSelector(IDirectSwap.BadRoute.selector, 0));
         vault.checkExecuteDirect(_one(r), _bound(a, 1e18), _bound(b, 1));
-        vm.expectRevert(abi.encodeWithSelector(IVault.BadCallCount.selector, 0, 8));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.BadCallCount.selector, 0, 8));
         vault.checkExecuteDirect(new DirectRoute[](0), _bound(a, 1e18), _bound(b, 1));
     }
 
@@ -204,7 +224,7 @@ contract DirectSwapTest {
         vm.prank(OWNER);
         vault.setSpendLimit(address(a), 50e18, 1 days);
         DirectRoute memory r = _route2(a, b, pAB, 60e18);
-        vm.expectRevert(abi.encodeWithSelector(IVault.SpendLimitExceeded.selector, address(a), 60e18, 50e18));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.SpendLimitExceeded.selector, address(a), 60e18, 50e18));
         _execRoute(r, a, 60e18, b);
         _execRoute(_route2(a, b, pAB, 50e18), a, 50e18, b);
         Assert.eq(vault.availableSpend(address(a)), 0, "limit consumed");
@@ -217,14 +237,14 @@ contract DirectSwapTest {
         _execRoute(r, a, 10e18, b);
         r.amountOutMin = 1;
         r.deadline = block.timestamp - 1;
-        vm.expectRevert(abi.encodeWithSelector(IVault.DeadlinePassed.selector, 0, block.timestamp - 1));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.DeadlinePassed.selector, 0, block.timestamp - 1));
         _execRoute(r, a, 10e18, b);
         r.deadline = block.timestamp;
-        vm.expectRevert(abi.encodeWithSelector(IVault.AmountExceedsMaxSpend.selector, 0, address(a), 10e18, 9e18));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.AmountExceedsMaxSpend.selector, 0, address(a), 10e18, 9e18));
         _execRoute(r, a, 9e18, b);
-        vm.expectRevert(abi.encodeWithSelector(IVault.NotDeclaredAsReceive.selector, 0, address(b)));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.NotDeclaredAsReceive.selector, 0, address(b)));
         _execRoute(r, a, 10e18, c);
-        vm.expectRevert(abi.encodeWithSelector(IVault.NotAssetManager.selector, address(0xBAD)));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.NotAssetManager.selector, address(0xBAD)));
         vm.prank(address(0xBAD));
         vault.executeDirect(_one(r), _bound(a, 10e18), _bound(b, 1));
     }
@@ -296,7 +316,7 @@ contract DirectSwapTest {
         DirectRoute memory r = _route2(a, b, qAB, 1e18);
         bytes memory again = abi.encodeCall(IDirectSwap.executeDirect, (_one(r), _bound(a, 1e18), _bound(b, 1)));
         evil.setMode(HostileV3Pool.Mode.Reenter, address(0), again);
-        vm.expectRevert(IVault.ReentrantCall.selector);
+        vm.expectRevert(ITradeGuard.ReentrantCall.selector);
         _execRoute(_route2(a, b, address(evil), 1e18), a, 1e18, b);
     }
 
@@ -306,11 +326,11 @@ contract DirectSwapTest {
         evil.setMode(HostileV3Pool.Mode.UnderDeliver, address(0), "");
         uint256 stock = b.balanceOf(address(vault));
         vm.expectRevert(
-            abi.encodeWithSelector(IVault.UndeclaredAssetDecreased.selector, address(b), stock, stock - 0.5e18)
+            abi.encodeWithSelector(ITradeGuard.UndeclaredAssetDecreased.selector, address(b), stock, stock - 0.5e18)
         );
         _execRoute(_route3(a, b, c, address(evil), qBC, 1e18), a, 1e18, c);
         // Single hop: the receive check refuses it.
-        vm.expectRevert(abi.encodeWithSelector(IVault.ReceiveTooLow.selector, address(b), 0.5e18, 1e18));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.ReceiveTooLow.selector, address(b), 0.5e18, 1e18));
         _exec(_route2(a, b, address(evil), 1e18), a, 1e18, b, 1e18);
     }
 
@@ -321,7 +341,7 @@ contract DirectSwapTest {
         address[] memory pools = new address[](3);
         (pools[0], pools[1], pools[2]) = (pAB, pBC, pBC);
         DirectRoute memory r = DirectRoute(tokens, pools, 1e18, 1, block.timestamp);
-        vm.expectRevert(abi.encodeWithSelector(IVault.InvalidPath.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.InvalidPath.selector, 0));
         vault.checkExecuteDirect(_one(r), _bound(a, 1e18), _bound(b, 1));
         // A malformed route: tokens.length != pools.length + 1.
         r.pools = new address[](1);
@@ -358,7 +378,7 @@ contract DirectSwapTest {
         (uint256 rIn, uint256 rOut) = address(b) < address(fot) ? (r0, r1) : (r1, r0);
         uint256 out = vault.v2AmountOut(1e18, rIn, rOut, 3000);
         uint256 got = out - out / 100;
-        vm.expectRevert(abi.encodeWithSelector(IVault.ReceiveTooLow.selector, address(fot), got, out));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.ReceiveTooLow.selector, address(fot), got, out));
         _exec(r, b, 1e18, fot, out);
     }
 
@@ -380,7 +400,7 @@ contract DirectSwapTest {
     function testHookTokenReenteringDuringTheSwapIsRefused() public {
         DirectRoute memory r = _route2(hook, b, pHookB, 1e18);
         hook.arm(address(vault), abi.encodeCall(IDirectSwap.executeDirect, (_one(r), _bound(hook, 1e18), _bound(b, 1))));
-        vm.expectRevert(IVault.ReentrantCall.selector);
+        vm.expectRevert(ITradeGuard.ReentrantCall.selector);
         _execRoute(r, hook, 1e18, b);
         // Re-entering the callback from a token hook while a V3 hop pays is refused too.
         hook.arm(address(vault), abi.encodeCall(IDirectSwap.uniswapV3SwapCallback, (1e18, 1e18, "")));

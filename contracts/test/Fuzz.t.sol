@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IVault, Call, AssetBound} from "../src/interfaces/IVault.sol";
+import {ITradeGuard} from "../src/interfaces/ITradeGuard.sol";
 import {MockRouter} from "./utils/Mocks.sol";
 import {VaultBase} from "./utils/VaultBase.sol";
 import {vm, Assert} from "./utils/Vm.sol";
@@ -49,7 +50,7 @@ contract FuzzTest is VaultBase {
             _calls(Call(address(v2), bytes.concat(swap.data, extra))),
             _bound(address(tokenA), 10),
             _bound(address(tokenB), 1),
-            abi.encodeWithSelector(IVault.NonCanonicalCalldata.selector, 0)
+            abi.encodeWithSelector(ITradeGuard.NonCanonicalCalldata.selector, 0)
         );
     }
 
@@ -64,7 +65,7 @@ contract FuzzTest is VaultBase {
             mstore(p, or(mload(p), shl(160, high)))
         }
         _expectRefusal(_calls(Call(address(v3), data)), _bound(address(tokenA), 10), _bound(address(tokenB), 1),
-            abi.encodeWithSelector(IVault.NonCanonicalCalldata.selector, 0));
+            abi.encodeWithSelector(ITradeGuard.NonCanonicalCalldata.selector, 0));
     }
 
     function testFuzzSpendLimitNeverExceedsCapacity(uint96 capacity, uint32 period, uint64[4] memory spends, uint32[4] memory waits)
@@ -90,7 +91,7 @@ contract FuzzTest is VaultBase {
             } catch (bytes memory err) {
                 Assert.isTrue(amount > available, "refused only above the limit");
                 Assert.isTrue(
-                    keccak256(err) == keccak256(abi.encodeWithSelector(IVault.SpendLimitExceeded.selector, address(tokenA), amount, available)),
+                    keccak256(err) == keccak256(abi.encodeWithSelector(ITradeGuard.SpendLimitExceeded.selector, address(tokenA), amount, available)),
                     "SpendLimitExceeded"
                 );
             }

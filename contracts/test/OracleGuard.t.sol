@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol";
 import {IVault, Call, AssetBound} from "../src/interfaces/IVault.sol";
+import {ITradeGuard} from "../src/interfaces/ITradeGuard.sol";
 import {IOracleGuard} from "../src/interfaces/IOracleGuard.sol";
 import {TestToken} from "../src/mocks/TestToken.sol";
 import {TickPrice} from "../src/libraries/TickPrice.sol";
@@ -244,17 +245,17 @@ contract OracleGuardTest is VaultBase {
         (Call[] memory calls,) = _sell(0, 1e18);
         AssetBound[] memory spend = _bound(address(tokenA), 1e18);
         AssetBound[] memory recv = _bound(address(tokenB), 1);
-        _expectRefusal(calls, spend, recv, abi.encodeWithSelector(IVault.AssetUnbounded.selector, address(tokenA)));
+        _expectRefusal(calls, spend, recv, abi.encodeWithSelector(ITradeGuard.AssetUnbounded.selector, address(tokenA)));
         // A spend limit bounds it ...
         vm.prank(OWNER);
         vault.setSpendLimit(address(tokenA), 10e18, 1 days);
         _execute(calls, spend, recv);
         vm.prank(OWNER);
         vault.setSpendLimit(address(tokenA), 0, 0);
-        _expectRefusal(calls, spend, recv, abi.encodeWithSelector(IVault.AssetUnbounded.selector, address(tokenA)));
+        _expectRefusal(calls, spend, recv, abi.encodeWithSelector(ITradeGuard.AssetUnbounded.selector, address(tokenA)));
         // ... or the explicit opt-in, with its own event.
         vm.expectEmit(address(vault));
-        emit IVault.UnboundedSpendAllowedSet(address(tokenA), true);
+        emit ITradeGuard.UnboundedSpendAllowedSet(address(tokenA), true);
         vm.prank(OWNER);
         vault.setUnboundedSpendAllowed(address(tokenA), true);
         _execute(calls, spend, recv);

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IVault, RouterKind, Call, AssetBound} from "../src/interfaces/IVault.sol";
+import {ITradeGuard} from "../src/interfaces/ITradeGuard.sol";
 import {MockRouter} from "./utils/Mocks.sol";
 import {VaultBase} from "./utils/VaultBase.sol";
 import {vm, Assert} from "./utils/Vm.sol";
@@ -112,7 +113,7 @@ contract VaultTest is VaultBase {
 
     function testCheckExecuteMatchesExecuteRefusal() public {
         Call[] memory calls = _calls(_approve(address(tokenA), ATTACKER, 1));
-        vm.expectRevert(abi.encodeWithSelector(IVault.SpenderNotAllowed.selector, ATTACKER));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.SpenderNotAllowed.selector, ATTACKER));
         vault.checkExecute(calls, _bound(address(tokenA), 1), _bound(address(tokenB), 1));
         // A valid plan passes the dry run from any caller.
         vault.checkExecute(
@@ -188,13 +189,13 @@ contract VaultTest is VaultBase {
 
     function testPoolsBelongToTheRoutersKind() public {
         vm.startPrank(OWNER);
-        vm.expectRevert(abi.encodeWithSelector(IVault.RouterNotSet.selector, address(unlisted)));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.RouterNotSet.selector, address(unlisted)));
         vault.setPoolAllowed(address(unlisted), address(tokenA), address(tokenB), 0, true);
         vm.expectRevert(abi.encodeWithSelector(
-            IVault.FeeNotValidForRouter.selector, address(v2), RouterKind.UniswapV2, uint24(500)));
+            ITradeGuard.FeeNotValidForRouter.selector, address(v2), RouterKind.UniswapV2, uint24(500)));
         vault.setPoolAllowed(address(v2), address(tokenA), address(tokenB), 500, true);
         vm.expectRevert(abi.encodeWithSelector(
-            IVault.FeeNotValidForRouter.selector, address(v3), RouterKind.UniswapV3SwapRouter, uint24(0)));
+            ITradeGuard.FeeNotValidForRouter.selector, address(v3), RouterKind.UniswapV3SwapRouter, uint24(0)));
         vault.setPoolAllowed(address(v3), address(tokenA), address(tokenB), 0, true);
 
         // Setting the same kind again keeps the pools.
@@ -202,7 +203,7 @@ contract VaultTest is VaultBase {
         Assert.isTrue(vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "unchanged kind");
         // Changing a router's kind forgets its pools, with an event; restoring the kind does NOT restore them.
         vm.expectEmit(address(vault));
-        emit IVault.RouterPoolsCleared(address(v2), RouterKind.UniswapV2, 1);
+        emit ITradeGuard.RouterPoolsCleared(address(v2), RouterKind.UniswapV2, 1);
         vault.setRouter(address(v2), RouterKind.UniswapV3SwapRouter02);
         Assert.isTrue(!vault.isPoolAllowed(address(v2), address(tokenA), address(tokenB), 0), "kind changed");
         vault.setRouter(address(v2), RouterKind.None);
@@ -214,7 +215,7 @@ contract VaultTest is VaultBase {
             _calls(_v2Swap(1, 1, _path(address(tokenA), address(tokenB)), address(vault))),
             _bound(address(tokenA), 1),
             _bound(address(tokenB), 1),
-            abi.encodeWithSelector(IVault.PoolNotAllowed.selector, address(v2), address(tokenA), address(tokenB), uint24(0))
+            abi.encodeWithSelector(ITradeGuard.PoolNotAllowed.selector, address(v2), address(tokenA), address(tokenB), uint24(0))
         );
         vm.prank(OWNER);
         vault.setPoolAllowed(address(v2), address(tokenA), address(tokenB), 0, true);
@@ -235,7 +236,7 @@ contract VaultTest is VaultBase {
 
     function testPauseByManagerUnpauseByOwnerOnly() public {
         vm.prank(ATTACKER);
-        vm.expectRevert(abi.encodeWithSelector(IVault.NotOwnerOrAssetManager.selector, ATTACKER));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.NotOwnerOrAssetManager.selector, ATTACKER));
         vault.pause();
         vm.prank(MANAGER);
         vault.pause();
@@ -244,7 +245,7 @@ contract VaultTest is VaultBase {
             _calls(_approve(address(tokenA), address(v2), 1)),
             _bound(address(tokenA), 1),
             _bound(address(tokenB), 1),
-            abi.encodeWithSelector(IVault.VaultPaused.selector)
+            abi.encodeWithSelector(ITradeGuard.VaultPaused.selector)
         );
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, MANAGER));
         vm.prank(MANAGER);
@@ -277,7 +278,7 @@ contract VaultTest is VaultBase {
             _calls(_approve(address(tokenA), address(v2), 1)),
             _bound(address(tokenA), 1),
             _bound(address(tokenB), 1),
-            abi.encodeWithSelector(IVault.NotAssetManager.selector, MANAGER)
+            abi.encodeWithSelector(ITradeGuard.NotAssetManager.selector, MANAGER)
         );
     }
 
@@ -293,7 +294,7 @@ contract VaultTest is VaultBase {
             _swapACalls(100e18),
             _bound(address(tokenA), 100e18),
             _bound(address(tokenB), 1),
-            abi.encodeWithSelector(IVault.SpendLimitExceeded.selector, address(tokenA), 100e18, 50e18)
+            abi.encodeWithSelector(ITradeGuard.SpendLimitExceeded.selector, address(tokenA), 100e18, 50e18)
         );
         vm.warp(block.timestamp + 12 hours);
         Assert.eq(vault.availableSpend(address(tokenA)), 125e18, "half a period refills half the capacity");
@@ -313,7 +314,7 @@ contract VaultTest is VaultBase {
         vm.prank(OWNER);
         vault.setSpendLimit(address(tokenA), 0, 0);
         Assert.eq(vault.availableSpend(address(tokenA)), type(uint256).max, "0 removes the limit");
-        vm.expectRevert(abi.encodeWithSelector(IVault.BadSpendLimit.selector, 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(ITradeGuard.BadSpendLimit.selector, 1, 0));
         vm.prank(OWNER);
         vault.setSpendLimit(address(tokenA), 1, 0);
     }

@@ -7,6 +7,7 @@ from web3.contract import Contract
 
 from vaultexec.testing.world import World
 from vaultexec.vault.deploy import (
+    DirectPoolConfig,
     LossBound,
     PoolConfig,
     PriceFeed,
@@ -34,22 +35,34 @@ TWAP_PRICED: dict[str, tuple[str, int]] = {"WBTC": ("WETH/WBTC/3000", 1800)}
 #: A rolling spend limit on DAI: a whole day's worth of the vault's DAI (spend limits and the loss bound
 #: work side by side).
 WORLD_SPEND_LIMITS: dict[str, int] = {"DAI": VAULT_FUNDING["DAI"]}
+#: The vault's `DirectProtocol` values and Uniswap V2's swap fee (hundredths of a bip).
+DIRECT_V2, DIRECT_V3 = 1, 2
+UNISWAP_V2_FEE = 3000
 
 
-def world_vault_config(world: World) -> VaultConfig:
+def world_vault_config(world: World, direct_pools: bool = False) -> VaultConfig:
     """Allow every world token, the three routers, and every world pool on each router that can reach it
-    (V2 pairs on the V2 router and SwapRouter02, V3 pools on SwapRouter and SwapRouter02)."""
+    (V2 pairs on the V2 router and SwapRouter02, V3 pools on SwapRouter and SwapRouter02). `direct_pools`:
+    also every world pool on the direct path (`executeDirect`), so that routing's default `venue="auto"`
+    swaps through the pools themselves (the demo and `vaultexec world` do; the test fixture's vault keeps
+    the router path unless a test allows a pool)."""
     v2_router = world.uniswap_v2_router.address
     v3_router = world.swap_router.address
     router02 = world.swap_router02.address
+    v2_factory, v3_factory = world.uniswap_v2_factory.address, world.uniswap_v3_factory.address
     pools: list[PoolConfig] = []
+    direct: list[DirectPoolConfig] = []
     for key in world.addresses.v2_pairs:
         token_a, token_b = (world.token(symbol).address for symbol in key.split("/"))
         pools += [PoolConfig(v2_router, token_a, token_b, 0), PoolConfig(router02, token_a, token_b, 0)]
+        if direct_pools:
+            direct.append(DirectPoolConfig(v2_factory, DIRECT_V2, token_a, token_b, UNISWAP_V2_FEE))
     for key in world.addresses.v3_pools:
         symbol_a, symbol_b, fee = key.split("/")
         token_a, token_b = world.token(symbol_a).address, world.token(symbol_b).address
         pools += [PoolConfig(v3_router, token_a, token_b, int(fee)), PoolConfig(router02, token_a, token_b, int(fee))]
+        if direct_pools:
+            direct.append(DirectPoolConfig(v3_factory, DIRECT_V3, token_a, token_b, int(fee)))
     feeds, twaps = world_prices(world)
     priced = {p.asset for p in feeds} | {t.asset for t in twaps}
     limits = [SpendLimit(world.token(symbol).address, human * 10 ** world.decimals(symbol), DAY)
@@ -60,6 +73,7 @@ def world_vault_config(world: World) -> VaultConfig:
         routers={v2_router: RouterKind.UNISWAP_V2, v3_router: RouterKind.UNISWAP_V3_SWAP_ROUTER,
                  router02: RouterKind.UNISWAP_V3_SWAP_ROUTER02},
         pools=pools,
+        direct_pools=direct,
         spend_limits=limits,
         price_feeds=feeds,
         price_twaps=twaps,
@@ -83,11 +97,11 @@ def world_prices(world: World) -> tuple[list[PriceFeed], list[PriceTwap]]:
     return feeds, twaps
 
 
-def deploy_world_vault(world: World, asset_manager: str, fund: bool = True) -> Contract:
-    """Deploy a vault owned by the world's deployer, configure it for the world and fund it with the
-    `VAULT_FUNDING` of each token the world has."""
+def deploy_world_vault(world: World, asset_manager: str, fund: bool = True, direct_pools: bool = False) -> Contract:
+    """Deploy a vault owned by the world's deployer, configure it for the world (`direct_pools`: see
+    `world_vault_config`) and fund it with the `VAULT_FUNDING` of each token the world has."""
     vault = deploy_vault(world.web3, world.deployer, asset_manager)
-    configure_vault(world.web3, vault, world.deployer, world_vault_config(world))
+    configure_vault(world.web3, vault, world.deployer, world_vault_config(world, direct_pools))
     if fund:
         for symbol, human in VAULT_FUNDING.items():
             if symbol in world.tokens:

@@ -40,6 +40,19 @@ class PoolConfig:
 
 
 @dataclass(frozen=True)
+class DirectPoolConfig:
+    """One pool the guard allows on the direct path (`setDirectPoolAllowed`): the vault asks `factory` for
+    it. `protocol` is the vault's `DirectProtocol` (1 Uniswap V2, 2 Uniswap V3); `fee` in hundredths of a
+    bip (the V3 fee tier, or the V2 pair's swap fee: 3000 for Uniswap V2)."""
+
+    factory: str
+    protocol: int
+    token_a: str
+    token_b: str
+    fee: int
+
+
+@dataclass(frozen=True)
 class SpendLimit:
     """A rolling per-asset spend limit in raw units, refilling linearly over `refill_period` seconds."""
 
@@ -88,6 +101,7 @@ class VaultConfig:
     assets: list[str] = field(default_factory=list)
     routers: dict[str, RouterKind] = field(default_factory=dict)
     pools: list[PoolConfig] = field(default_factory=list)
+    direct_pools: list[DirectPoolConfig] = field(default_factory=list)
     spend_limits: list[SpendLimit] = field(default_factory=list)
     price_feeds: list[PriceFeed] = field(default_factory=list)
     price_twaps: list[PriceTwap] = field(default_factory=list)
@@ -138,6 +152,10 @@ def configure_vault(web3: Web3, vault: Contract, owner: Sender, config: VaultCon
     for pool in config.pools:
         send_and_wait(web3, owner, vault.functions.setPoolAllowed(
             checksum(pool.router), checksum(pool.token_a), checksum(pool.token_b), pool.fee, True))
+    for direct in config.direct_pools:
+        send_and_wait(web3, owner, vault.functions.setDirectPoolAllowed(
+            checksum(direct.factory), direct.protocol, checksum(direct.token_a), checksum(direct.token_b),
+            direct.fee, True))
     for limit in config.spend_limits:
         send_and_wait(web3, owner, vault.functions.setSpendLimit(
             checksum(limit.asset), limit.capacity, limit.refill_period))

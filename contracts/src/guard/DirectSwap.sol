@@ -12,7 +12,8 @@ import {
 /// @title DirectSwap
 /// @notice Guard core of the direct path, shared by every custody (this vault; later a Safe module): the
 /// pool whitelist (factory-confirmed, bound to tokens, protocol and fee), the hop execution and the V3
-/// callback. The custody supplies `_payPool` (how its funds reach a pool) and the trade-level checks.
+/// callback. The custody supplies `_custody` (where outputs go) and `_payPool` (how its funds reach a pool);
+/// the trade-level checks are in `TradeGuard`.
 /// @dev Exact-input hops. A V2 hop's output is computed here from the pair's reserves and fee, and sent by
 /// the pair to the next V2 pair or to the custody; a V3 hop is paid in the callback, which accepts only the
 /// pool being swapped with right now (transient storage), only once, at most the hop's input.
@@ -81,14 +82,17 @@ abstract contract DirectSwap is IDirectSwap {
         address[] calldata tokens = route.tokens;
         uint256 hops = pools.length;
         bool inputAtPool; // the previous hop already sent this hop's input to its V2 pair
+        address custody = _custody();
+        uint256 config = _directConfig(pools[0], tokens[0], tokens[1]); // warm: read by the checks
         unchecked {
             for (uint256 k; k < hops; ++k) {
                 (address pool, address tokenIn, address tokenOut) = (pools[k], tokens[k], tokens[k + 1]);
-                uint256 config = _directConfig(pool, tokenIn, tokenOut); // warm: read by the checks
                 // The output goes to the next pool if that one is a V2 pair, otherwise to the custody.
-                address to = address(this);
-                if (k + 1 < hops && uint8(_directConfig(pools[k + 1], tokenOut, tokens[k + 2])) == 1) {
-                    to = pools[k + 1];
+                address to = custody;
+                uint256 next; // the next hop's config, looked up once
+                if (k + 1 < hops) {
+                    next = _directConfig(pools[k + 1], tokenOut, tokens[k + 2]);
+                    if (uint8(next) == uint8(DirectProtocol.UniswapV2)) to = pools[k + 1];
                 }
                 if (uint8(config) == uint8(DirectProtocol.UniswapV2)) {
                     if (!inputAtPool) _payPool(tokenIn, pool, amount);
@@ -97,7 +101,8 @@ abstract contract DirectSwap is IDirectSwap {
                     amount = _swapV3(pool, tokenIn, tokenOut, amount, to);
                 }
                 if (amount == 0) revert ZeroHopOutput(index, k);
-                inputAtPool = to != address(this);
+                inputAtPool = to != custody;
+                config = next;
             }
         }
         if (amount < route.amountOutMin) revert RouteOutputTooLow(index, amount, route.amountOutMin);
@@ -161,6 +166,9 @@ abstract contract DirectSwap is IDirectSwap {
 
     /// @dev Move `amount` of `token` from the custody's funds to `pool`.
     function _payPool(address token, address pool, uint256 amount) internal virtual;
+
+    /// @dev The address holding the funds: it receives every route's output.
+    function _custody() internal view virtual returns (address);
 
     function _directKey(address pool, address token0, address token1) private pure returns (bytes32 key) {
         assembly ("memory-safe") {

@@ -47,6 +47,10 @@ abstract contract OracleGuard is IOracleGuard {
     /// @dev Revert unless the caller may configure (the custody's owner).
     function _checkConfigAuth() internal view virtual;
 
+    /// @dev Record whether the loss bound is on where a trade reads it anyway (the guard's control slot), so
+    /// that a trade with the bound off reads nothing of this contract.
+    function _setLossBoundFlag(bool active) internal virtual;
+
     // ================================================================ configuration
 
     /// @inheritdoc IOracleGuard
@@ -104,6 +108,7 @@ abstract contract OracleGuard is IOracleGuard {
         uint256 available = old.active ? Math.min(_availableBudget(old), capacity) : capacity;
         _lossBound = LossBoundConfig(true, uint16(capBps), uint64(refillPeriod), uint128(capacity), old.sequencerCheck);
         _budget = Budget(uint128(available), uint64(block.timestamp));
+        _setLossBoundFlag(true);
         emit LossBoundSet(capBps, capacity, refillPeriod);
     }
 
@@ -112,6 +117,7 @@ abstract contract OracleGuard is IOracleGuard {
         _checkConfigAuth();
         _lossBound = LossBoundConfig(false, 0, 0, 0, _lossBound.sequencerCheck);
         delete _budget;
+        _setLossBoundFlag(false);
         emit LossBoundDisabled();
     }
 
@@ -148,13 +154,14 @@ abstract contract OracleGuard is IOracleGuard {
 
     // ================================================================ for the custody
 
-    /// @dev Whether the loss bound is on and `asset` has a price source: the asset is then bounded by value.
-    function _isPricedUnderBound(address asset) internal view returns (bool) {
-        return _lossBound.active && _priceSources[asset].kind != PriceKind.None;
+    /// @dev Whether `asset` has a price source: under an active loss bound it is then bounded by value.
+    function _isPriced(address asset) internal view returns (bool) {
+        return _priceSources[asset].kind != PriceKind.None;
     }
 
     /// @dev Under an active bound: value the deltas, refuse a loss over the cap or the budget, consume the
-    /// budget. No-op (no oracle read) when the bound is off.
+    /// budget. The custody calls it only when its loss-bound flag is set (`_setLossBoundFlag`); a no-op if
+    /// the bound is off all the same.
     function _chargeLoss(
         address[] memory spendAssets,
         uint256[] memory spent,

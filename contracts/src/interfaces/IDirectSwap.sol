@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AssetBound} from "./IVault.sol";
+import {AssetBound} from "./ITradeGuard.sol";
 
 /// @notice The pool protocols the guard swaps through itself (no router, no approval).
 enum DirectProtocol {

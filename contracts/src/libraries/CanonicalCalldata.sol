@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IVault} from "../interfaces/IVault.sol";
+import {ITradeGuard} from "../interfaces/ITradeGuard.sol";
 
 /// @notice The parts of one exact-input swap call the vault checks: `count` path tokens (2..4) in
 /// `tokens[0..count)`; `fees[k]` is the fee of the hop tokens[k] -> tokens[k+1] (0 for V2 pairs).
@@ -36,7 +36,7 @@ library CanonicalCalldata {
     /// @notice ERC-20 approve(address spender, uint256 amount).
     function decodeApprove(uint256 index, bytes calldata data) internal pure returns (address spender, uint256 amount) {
         unchecked {
-            if (data.length != 4 + 2 * 32) revert IVault.NonCanonicalCalldata(index);
+            if (data.length != 4 + 2 * 32) revert ITradeGuard.NonCanonicalCalldata(index);
             spender = _address(index, _word(data, 0));
             amount = _word(data, 1);
         }
@@ -46,10 +46,10 @@ library CanonicalCalldata {
     function decodeV2(uint256 index, bytes calldata data, bool withDeadline, Swap memory s) internal pure {
         unchecked {
             uint256 head = withDeadline ? 5 : 4;
-            if (data.length < 4 + (head + 1) * 32 || _word(data, 2) != head * 32) revert IVault.NonCanonicalCalldata(index);
+            if (data.length < 4 + (head + 1) * 32 || _word(data, 2) != head * 32) revert ITradeGuard.NonCanonicalCalldata(index);
             uint256 count = _word(data, head);
-            if (count < MIN_PATH_TOKENS || count > MAX_PATH_TOKENS) revert IVault.InvalidPath(index);
-            if (data.length != 4 + (head + 1 + count) * 32) revert IVault.NonCanonicalCalldata(index);
+            if (count < MIN_PATH_TOKENS || count > MAX_PATH_TOKENS) revert ITradeGuard.InvalidPath(index);
+            if (data.length != 4 + (head + 1 + count) * 32) revert ITradeGuard.NonCanonicalCalldata(index);
             s.v2Pairs = true;
             s.hasDeadline = withDeadline;
             s.amountIn = _word(data, 0);
@@ -73,14 +73,14 @@ library CanonicalCalldata {
     {
         unchecked {
             uint256 at = withDeadline ? 5 : 4; // word of amountIn
-            if (data.length != 4 + (at + 3) * 32) revert IVault.NonCanonicalCalldata(index);
+            if (data.length != 4 + (at + 3) * 32) revert ITradeGuard.NonCanonicalCalldata(index);
             s.v2Pairs = false;
             s.hasDeadline = withDeadline;
             s.count = 2;
             s.tokens[0] = _address(index, _word(data, 0));
             s.tokens[1] = _address(index, _word(data, 1));
             uint256 fee = _word(data, 2);
-            if (fee > type(uint24).max) revert IVault.NonCanonicalCalldata(index);
+            if (fee > type(uint24).max) revert ITradeGuard.NonCanonicalCalldata(index);
             s.fees[0] = uint24(fee);
             s.recipient = _address(index, _word(data, 3));
             s.deadline = withDeadline ? _word(data, 4) : 0;
@@ -97,19 +97,19 @@ library CanonicalCalldata {
             uint256 head = withDeadline ? 5 : 4; // words of the params tuple's head
             // word 0: offset of the tuple (0x20); words 1..head: tuple head; word head+1: path length.
             if (data.length < 4 + (head + 2) * 32 || _word(data, 0) != 32 || _word(data, 1) != head * 32) {
-                revert IVault.NonCanonicalCalldata(index);
+                revert ITradeGuard.NonCanonicalCalldata(index);
             }
             uint256 pathLength = _word(data, head + 1);
             if (pathLength < ADDRESS + V3_HOP || pathLength > ADDRESS + V3_HOP * (MAX_PATH_TOKENS - 1)) {
-                revert IVault.InvalidPath(index);
+                revert ITradeGuard.InvalidPath(index);
             }
-            if ((pathLength - ADDRESS) % V3_HOP != 0) revert IVault.InvalidPath(index);
+            if ((pathLength - ADDRESS) % V3_HOP != 0) revert ITradeGuard.InvalidPath(index);
             uint256 padded = (pathLength + 31) & ~uint256(31);
             uint256 start = 4 + (head + 2) * 32;
-            if (data.length != start + padded) revert IVault.NonCanonicalCalldata(index);
+            if (data.length != start + padded) revert ITradeGuard.NonCanonicalCalldata(index);
             uint256 padding = padded - pathLength;
             if (padding != 0 && _at(data, start + padded - 32) & ((1 << (8 * padding)) - 1) != 0) {
-                revert IVault.NonCanonicalCalldata(index);
+                revert ITradeGuard.NonCanonicalCalldata(index);
             }
 
             s.v2Pairs = false;
@@ -145,7 +145,7 @@ library CanonicalCalldata {
     }
 
     function _address(uint256 index, uint256 word) private pure returns (address) {
-        if (word > type(uint160).max) revert IVault.NonCanonicalCalldata(index);
+        if (word > type(uint160).max) revert ITradeGuard.NonCanonicalCalldata(index);
         return address(uint160(word));
     }
 }

@@ -18,6 +18,8 @@ interface Vm {
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
     function etch(address target, bytes calldata code) external;
+    function record() external;
+    function accesses(address target) external returns (bytes32[] memory readSlots, bytes32[] memory writeSlots);
 }
 
 /// @notice A log as `getRecordedLogs` returns it.
