@@ -17,7 +17,9 @@ BUY = ["trade", "WETH/USDC", "buy", "1000", "--venue", "v3", "--fee", "500"]
 TRADE_KEYS = {"trade_id", "opened_at", "settled_at", "status", "side", "pair", "base", "quote", "venue",
               "planned_quantity", "executed_quantity", "executed_quantity_raw", "executed_reserve",
               "executed_reserve_raw", "executed_price", "realised_slippage", "lp_fees_paid", "gas_used",
-              "gas_cost_wei", "gas_cost_native", "revert_reason", "tx_hashes"}
+              "gas_cost_wei", "gas_cost_native", "revert_reason", "tx_hashes", "sandwich_suspected",
+              "price_check_loss", "price_check_loss_usd", "oracle_difference_bps", "oracle_difference_usd",
+              "price_check"}
 PLAN_KEYS = {"trade_id", "side", "pair", "route", "path", "spend_max", "expected_receive", "minimum_receive",
              "planned_price", "mid_price", "slippage_tolerance", "estimated_lp_fees", "gas_limit",
              "quoted_at_block", "preflight"}
@@ -52,6 +54,9 @@ def test_trade_status_resume_repair_as_json(cli_env: dict[str, str], world_confi
     stored = open_store(store_url, vault.address).load(trade["trade_id"])
     assert trade["status"] == "success" and trade["executed_quantity"] == f"{stored.executed_quantity:f}"
     assert isinstance(trade["gas_used"], int) and len(trade["tx_hashes"]) == 1
+    # the settlement's price check: clean against the start of its block, a fee's worth off the vault's oracle
+    assert trade["sandwich_suspected"] == "no" and trade["price_check"].startswith("price check: ")
+    assert Decimal(trade["oracle_difference_bps"]) > 4 and trade["price_check_loss_usd"] is None
 
     status = document(run_cli(["status", "--json"], cli_env).stdout, "status")
     assert status["trades_by_state"] == {"success": 1} and status["open_trades"] == []

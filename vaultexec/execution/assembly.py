@@ -17,6 +17,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from vaultexec.chain.gas import FeePolicy
 from vaultexec.chain.rpc import RetryPolicy, RPCClient, connect_web3
 from vaultexec.chain.rpc_url import redact_url
 from vaultexec.chain.wallet import HotWallet
@@ -60,10 +61,12 @@ def build_executor(client: RPCClient, web3: Web3, vault: str, wallet: HotWallet,
                    pairs: Sequence[TradingPairIdentifier], run_state: RunState | None = None,
                    timeout: int | None = None,
                    deployment: Deployment | None = None,
-                   venue: Venue = Venue.AUTO) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
+                   venue: Venue = Venue.AUTO,
+                   fee_policy: FeePolicy | None = None) -> tuple[VaultExecutionModel, ConfirmedPlanner]:
     """The executor and its planner (`planner.routing` plans a trade to show it, `planner.confirm(plan)` holds
     the trade to that plan); `timeout` (seconds) bounds the wait for each transaction; `deployment` gives
-    routers and quoters no registered deployment knows; `venue` the direct path, the router path or auto."""
+    routers and quoters no registered deployment knows; `venue` the direct path, the router path or auto;
+    `fee_policy` the tip floor / fee cap / legacy pricing (None: the chain's registered policy)."""
     routing = VaultRouting(web3, vault, wallet.address, list(pairs), client=client, deployment=deployment,
                            venue=venue)
     planner = ConfirmedPlanner(routing)
@@ -71,7 +74,7 @@ def build_executor(client: RPCClient, web3: Web3, vault: str, wallet: HotWallet,
     if timeout is not None:
         tracker = replace(default_tracker_config(wallet.chain_id), timeout=float(timeout))
     model = VaultExecutionModel(client, vault, planner, wallet, store, run_state or RunState(),
-                                ExecutorConfig(tracker=tracker))
+                                ExecutorConfig(tracker=tracker, fee_policy=fee_policy))
     return model, planner
 
 

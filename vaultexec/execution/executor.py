@@ -158,7 +158,7 @@ class ExecutorConfig:
     #: needed fee is above the cap is refused before signing (`FeeCapExceededError`).
     fee_policy: FeePolicy | None = None
     #: Reference prices of the sandwich check at settlement (None: the pool at the start of the trade's
-    #: block; an oracle source plugs in here, see execution.sandwich).
+    #: block, with the vault's oracle difference recorded beside it; see execution.sandwich).
     price_reference: ReferencePrice | None = None
     #: Trades per chunk of a batch (None: what the node's body limit and block gas hold, see `chunking`).
     chunk_size: int | None = None

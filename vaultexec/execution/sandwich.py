@@ -1,47 +1,57 @@
-"""Sandwich detection at settlement: the executed price against a reference price for the same trade.
+"""Sandwich detection at settlement: the executed price against the start of its block, and against the
+vault's oracle.
 
-The default reference (`PoolAtBlockStart`) is what the trade would have got on the state at the start of
-its block: its executed input quoted on its own route (V2 router `getAmountsOut`, V3 QuoterV2) at block
-`block_number - 1`, read in one batched request for the whole batch. With nothing before our trade in its
-block the two prices are equal (our own price impact and LP fee are in both); a front-run moves the pool
-before us and shows as the difference. An oracle price (the vault's feeds) can take its place: any
-`ReferencePrice` does.
+Two references per trade, read for the whole settled batch in ONE batched request at `block - 1` (the
+state before the trade's block):
 
-The difference is recorded on the trade as a note (`SANDWICH_NOTE` when it passes the threshold, with its
-size in the reserve currency), logged, and listed by `vaultexec status`. A trade with another trade of the
-same batch on a shared pool in the same block is not compared (our own trade moved the pool).
+- the pool at the start of the block (`PoolAtBlockStart`): the trade's executed input quoted on its own route
+  (V2 router `getAmountsOut`, V3 QuoterV2). With nothing before our trade in its block the two prices are
+  equal (our own price impact and LP fee are in both); a front-run moves the pool before us and shows as the
+  difference. This decides "sandwich suspected" (above the threshold) and sizes the loss in reserve units.
+- the vault's oracle (`execution.oracle_reference`, the custody's `quoteLoss` view over its feeds / TWAPs),
+  when the vault prices both assets: executed vs oracle in bps, reserve units and USD, recorded and reported
+  but never used to flag (fee, impact and the pool's own deviation from the oracle are always in it); its
+  price of the reserve values the flagged loss in USD. No oracle for the pair: the pool reference alone.
+
+The result is a note on the trade (`model.price_check`: `SANDWICH_NOTE` when flagged, else
+`PRICE_CHECK_NOTE`), logged, listed by `vaultexec status` and exported in the CSV. Any `ReferencePrice` can
+replace the default. A trade with another trade of the same batch on a shared pool in the same block is not
+compared (our own trade moved the pool).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, replace
+from decimal import Decimal, localcontext
 from typing import Protocol
 
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.dex import uniswap_v2, uniswap_v3
 from vaultexec.dex.deployments import find_deployment_of_router
 from vaultexec.errors import VaultExecError
+from vaultexec.execution.oracle_reference import OracleValuation, decode_valuation, oracle_call
 from vaultexec.model.identifiers import ExchangeKind
+from vaultexec.model.price_check import PRICE_CHECK_NOTE, SANDWICH_NOTE, OracleDifference, PriceCheckRecord
 from vaultexec.model.trade import TradeExecution
 
 logger = logging.getLogger(__name__)
 
-#: Start of the note of a trade whose executed price is worse than the reference by more than the threshold.
-SANDWICH_NOTE = "sandwich suspected"
-PRICE_CHECK_NOTE = "price check"
+__all__ = ["DEFAULT_THRESHOLD", "PRICE_CHECK_NOTE", "SANDWICH_NOTE", "PoolAtBlockStart", "PriceCheck", "Reference",
+           "ReferencePrice", "check_sandwiches", "compare", "sandwich_notes"]
 #: Adverse difference (fraction) above which a trade is flagged: 0.001 = 0.1 %.
 DEFAULT_THRESHOLD = Decimal("0.001")
 
 
 @dataclass(frozen=True)
 class Reference:
-    """The price (quote per base) the trade should have executed at, and where it comes from."""
+    """The price (quote per base) the trade should have executed at, and where it comes from; `oracle` the
+    trade's valuation at the vault's oracle when the vault prices both assets (recorded, not used to flag)."""
 
     price: Decimal
     source: str
+    oracle: OracleValuation | None = None
 
 
 class ReferencePrice(Protocol):
@@ -63,24 +73,42 @@ class PriceCheck:
     adverse: Decimal
     loss: Decimal
     flagged: bool
+    #: Executed vs the vault's oracle (None: the vault does not price the pair, or the reference has no oracle).
+    oracle: OracleDifference | None = None
 
 
 class PoolAtBlockStart:
-    """The trade's executed input quoted on its own route at the state before its block (module doc)."""
+    """The trade's executed input quoted on its own route at the state before its block, with the trade valued
+    at `vault`'s oracle at the same block when `vault` is given (module doc): one batched request in all."""
 
-    def __init__(self, client: RPCClient) -> None:
+    def __init__(self, client: RPCClient, vault: str | None = None) -> None:
         self.client = client
+        self.vault = vault
 
     def prices(self, trades: Sequence[TradeExecution]) -> dict[int, Reference]:
         calls: list[tuple[str, list[object]]] = []
-        slots: list[TradeExecution] = []
+        slots: list[tuple[TradeExecution, bool]] = []  # (trade, is the oracle's call)
         for trade in trades:
             call = self._quote_call(trade)
-            if call is not None:
-                calls.append(call)
-                slots.append(trade)
+            if call is None:
+                continue
+            calls.append(call)
+            slots.append((trade, False))
+            valuation = oracle_call(self.vault, trade) if self.vault is not None else None
+            if valuation is not None:
+                calls.append(valuation)
+                slots.append((trade, True))
         found: dict[int, Reference] = {}
-        for trade, reply in zip(slots, self.client.batch(calls), strict=True):
+        for (trade, is_oracle), reply in zip(slots, self.client.batch(calls), strict=True):
+            if is_oracle:
+                reference = found.get(trade.trade_id)
+                oracle = decode_valuation(trade, reply.result) if reply.error is None else None
+                if reference is not None and oracle is not None:
+                    found[trade.trade_id] = Reference(reference.price, reference.source, oracle)
+                elif reference is not None:
+                    logger.info("trade %d: no oracle price at the vault, start-of-block pool reference only (%s)",
+                                trade.trade_id, reply.error)
+                continue
             if reply.error is not None or not reply.result:
                 logger.info("trade %d: no start-of-block quote (%s)", trade.trade_id, reply.error)
                 continue
@@ -135,7 +163,8 @@ def compare(trade: TradeExecution, reference: Reference, threshold: Decimal = DE
     at_reference = quantity * reference.price
     loss = reserve - at_reference if trade.is_buy() else at_reference - reserve
     adverse = loss / at_reference
-    return PriceCheck(trade.trade_id, trade.executed_price, reference, adverse, loss, adverse > threshold)
+    oracle = reference.oracle.difference(loss) if reference.oracle is not None else None
+    return PriceCheck(trade.trade_id, trade.executed_price, reference, adverse, loss, adverse > threshold, oracle)
 
 
 def check_sandwiches(trades: Sequence[TradeExecution], source: ReferencePrice,
@@ -155,17 +184,28 @@ def check_sandwiches(trades: Sequence[TradeExecution], source: ReferencePrice,
         reference = references.get(trade.trade_id)
         if reference is None:
             continue
-        check = compare(trade, reference, threshold)
+        try:
+            check = compare(trade, reference, threshold)
+            note = _note(trade, check, threshold)
+        except ArithmeticError as exc:  # e.g. a zero executed quantity: no comparison, the settlement stands
+            logger.warning("trade %d: price check skipped (%r)", trade.trade_id, exc)
+            continue
         checks.append(check)
-        quote = trade.reserve_currency.token_symbol
-        text = (f"executed price {check.executed:.8g} vs {check.reference.price:.8g} ({check.reference.source}): "
-                f"{check.adverse * 100:.4f} % worse, {check.loss:.6g} {quote}")
+        trade.add_note(note)
         if check.flagged:
-            trade.add_note(f"{SANDWICH_NOTE}: {text} lost (threshold {threshold * 100:.4g} %)")
-            logger.warning("trade %d: %s: %s lost", trade.trade_id, SANDWICH_NOTE, text)
-        else:
-            trade.add_note(f"{PRICE_CHECK_NOTE}: {text}")
+            logger.warning("trade %d: %s", trade.trade_id, note)
     return checks
+
+
+def _note(trade: TradeExecution, check: PriceCheck, threshold: Decimal) -> str:
+    """The check's note line, reserve amounts rounded to the reserve token's decimals."""
+    unit = Decimal(1).scaleb(-trade.reserve_currency.decimals)
+    with localcontext() as exact:
+        exact.prec = 100  # quantize needs every digit of the result: a large loss in an 18-decimal reserve
+        oracle = check.oracle and replace(check.oracle, reserve=check.oracle.reserve.quantize(unit))
+        loss = check.loss.quantize(unit)
+    return PriceCheckRecord(check.flagged, check.executed, check.reference.price, check.reference.source,
+                            check.adverse, loss, trade.reserve_currency.token_symbol, threshold, oracle).note()
 
 
 def _after_our_own_trade(trade: TradeExecution, batch: Sequence[TradeExecution]) -> bool:

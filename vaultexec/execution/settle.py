@@ -353,7 +353,7 @@ def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: st
             logger.error("trade %d cannot be settled: %s", trade.trade_id, exc)
             trade.add_note(f"settlement error: {exc}")
             run_state.record_trade_error(trade.trade_id, str(exc))
-    check_sandwiches(settled, reference or PoolAtBlockStart(client))
+    check_sandwiches(settled, reference or PoolAtBlockStart(client, vault))
     return settled
 
 

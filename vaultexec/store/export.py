@@ -8,6 +8,11 @@ paid, in wei and in the native token (18 decimals).
 Text cells (pair, symbols, revert reason...) come from chain data anyone can write: one starting with
 = + - @ tab or CR gets a leading single quote, so a spreadsheet shows it as text instead of running it as
 a formula. Number cells are never quoted (a negative amount stays a number). Lines end in CRLF (RFC 4180).
+
+The settlement's price check (`model.price_check`, read back from the trade's notes): `sandwich_suspected`
+yes / no (empty: not checked), the loss against the start of the trade's block in reserve units and in USD
+at the vault's oracle, the difference executed vs the vault's oracle in bps and USD (empty without an
+oracle), and the note line itself (`price_check`, the chain's symbol escaped).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from vaultexec.model.identifiers import AssetIdentifier
+from vaultexec.model.price_check import price_checks
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.lifecycle import SETTLED
 from vaultexec.store.protocol import ExecutionStore
@@ -29,9 +35,11 @@ CSV_COLUMNS = (
     "planned_quantity", "executed_quantity", "executed_quantity_raw", "executed_reserve",
     "executed_reserve_raw", "executed_price", "lp_fees_paid", "gas_used", "gas_cost_wei",
     "gas_cost_native", "revert_reason", "tx_hashes",
+    "sandwich_suspected", "price_check_loss", "price_check_loss_usd", "oracle_difference_bps",
+    "oracle_difference_usd", "price_check",
 )
 #: Columns holding free text rather than numbers or times: quoted against formula injection.
-TEXT_COLUMNS = frozenset({"status", "side", "pair", "base", "quote", "revert_reason", "tx_hashes"})
+TEXT_COLUMNS = frozenset({"status", "side", "pair", "base", "quote", "revert_reason", "tx_hashes", "price_check"})
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -93,6 +101,25 @@ def trade_fields(trade: TradeExecution) -> dict[str, str]:
         "gas_cost_native": "" if gas_wei is None else _human(Decimal(gas_wei).scaleb(-NATIVE_DECIMALS)),
         "revert_reason": trade.get_revert_reason() or "",
         "tx_hashes": " ".join(tx.tx_hash for tx in txs if tx.tx_hash),
+        **_price_check_fields(trade),
+    }
+
+
+def _price_check_fields(trade: TradeExecution) -> dict[str, str]:
+    """The trade's last recorded price check as export cells (module doc)."""
+    checks = price_checks(trade.notes)
+    if not checks:
+        return dict.fromkeys(("sandwich_suspected", "price_check_loss", "price_check_loss_usd",
+                              "oracle_difference_bps", "oracle_difference_usd", "price_check"), "")
+    line, check = checks[-1]
+    oracle = check.oracle
+    return {
+        "sandwich_suspected": "yes" if check.flagged else "no",
+        "price_check_loss": _human(check.loss),
+        "price_check_loss_usd": _human(oracle.loss_usd) if oracle is not None and check.flagged else "",
+        "oracle_difference_bps": _human(oracle.bps) if oracle is not None else "",
+        "oracle_difference_usd": _human(oracle.usd) if oracle is not None else "",
+        "price_check": line,
     }
 
 

@@ -22,7 +22,7 @@ from vaultexec.cli.jsonout import command_document, trade_document, write_docume
 from vaultexec.cli.session import Session
 from vaultexec.cli.tables import counts_table, status_counts, trades_table
 from vaultexec.errors import BadInputError
-from vaultexec.execution.sandwich import sandwich_notes
+from vaultexec.model.price_check import PriceCheckRecord, price_checks
 from vaultexec.model.run_state import RunState
 from vaultexec.model.safetext import escape_text
 from vaultexec.model.trade import TradeExecution, TradeStatus
@@ -94,7 +94,18 @@ def status_document(session: Session, trades: list[TradeExecution]) -> dict[str,
         onchain=vault_facts(session, _traded_assets(trades)),
         run_state=json.loads(state.make_exportable_copy().to_json()),
         open_trades=[trade_document(t) for t in open_trades], recent_trades=[trade_document(t) for t in settled],
-        sandwiches_suspected=[{"trade_id": t.trade_id, "note": line} for t in trades for line in sandwich_notes(t)])
+        sandwiches_suspected=[suspected_document(t, line, record) for t in trades
+                              for line, record in price_checks(t.notes) if record.flagged])
+
+
+def suspected_document(trade: TradeExecution, line: str, record: PriceCheckRecord) -> dict[str, Any]:
+    """One flagged trade in `status --json`: the note and its numbers as decimal strings (null: no oracle)."""
+    oracle = record.oracle
+    return {"trade_id": trade.trade_id, "note": line, "loss": f"{record.loss:f}",
+            "reserve": trade.reserve_currency.token_symbol,
+            "loss_usd": f"{oracle.loss_usd:f}" if oracle is not None else None,
+            "oracle_difference_bps": f"{oracle.bps:f}" if oracle is not None else None,
+            "oracle_difference_usd": f"{oracle.usd:f}" if oracle is not None else None}
 
 
 @cli.command("status")

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from vaultexec.cli.app import cli
 from vaultexec.cli.failures import EXIT_REPAIR_REFUSED, EXIT_TRADE_FAILED, stderr_console
+from vaultexec.cli.fees import check_fee_options, fee_options, policy_from_options
 from vaultexec.cli.jsonout import command_document, plan_document, trade_document, write_document
 from vaultexec.cli.markets import (
     MarketRequest,
@@ -68,11 +69,13 @@ from vaultexec.model.trade import TradeExecution
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (the plan, and the trade once "
               "sent) instead of tables; schema: `vaultexec docs cli`.")
+@fee_options
 @click.pass_context
 def trade_command(ctx: click.Context, pair: str, side: str, amount: str, slippage: str, venue: str, fee: int,
                   via: str | None, via_fee: int | None, router: str | None, direct: bool | None,
                   config_file: Path | None, tokens: tuple[str, ...], timeout: int | None, dry_run: bool, yes: bool,
-                  as_json: bool) -> int:
+                  as_json: bool, min_tip: int | None = None, max_fee: int | None = None,
+                  legacy: bool | None = None) -> int:
     """Trade once: PAIR is BASE/QUOTE (e.g. WETH/USDC), SIDE buy or sell, AMOUNT in quote for a buy
     (what the vault spends) and in base for a sell.
 
@@ -81,6 +84,7 @@ def trade_command(ctx: click.Context, pair: str, side: str, amount: str, slippag
     than the plan shown, nothing is sent (exit 14).
     """
     session: Session = ctx.obj
+    check_fee_options(min_tip, max_fee)
     base, quote = parse_pair(pair)
     if venue == "v2" and ctx.get_parameter_source("fee") is ParameterSource.COMMANDLINE:
         raise BadInputError(f"--fee {fee} is a Uniswap V3 fee tier; a V2 pool has one fee (0.3 %). Drop --fee "
@@ -100,7 +104,8 @@ def trade_command(ctx: click.Context, pair: str, side: str, amount: str, slippag
     store = session.store()
     trade = make_trade(next_trade_id(store), market, buy, human_amount, tolerance)
     model, planner = build_executor(client, web3, vault, wallet, store, [market], timeout=timeout,
-                                    venue=Venue.AUTO if direct is None else Venue.DIRECT if direct else Venue.ROUTER)
+                                    venue=Venue.AUTO if direct is None else Venue.DIRECT if direct else Venue.ROUTER,
+                                    fee_policy=policy_from_options(session.chain_id, min_tip, max_fee, legacy))
     err = stderr_console()
     plan = plan_or_show_request(session, planner.routing, trade, err, as_json)
     if as_json:
@@ -149,11 +154,15 @@ def plan_or_show_request(session: Session, routing: BatchRouting, trade: TradeEx
 @cli.command("resume")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables; schema: "
               "`vaultexec docs cli`.")
+@fee_options
 @click.pass_obj
-def resume_command(session: Session, as_json: bool) -> None:
+def resume_command(session: Session, as_json: bool, min_tip: int | None = None, max_fee: int | None = None,
+                   legacy: bool | None = None) -> None:
     """Finish trades a previous run left started or broadcasted (re-sends stored bytes, never re-signs)."""
+    check_fee_options(min_tip, max_fee)
     model, _ = build_executor(session.client(), session.web3(), session.require_vault_address(),
-                              session.wallet(), session.store(), [])
+                              session.wallet(), session.store(), [],
+                              fee_policy=policy_from_options(session.chain_id, min_tip, max_fee, legacy))
     pending = model.get_pending_trades()
     if not pending:
         if as_json:
@@ -181,16 +190,20 @@ def resume_command(session: Session, as_json: bool) -> None:
               "(record what they did yourself); needs --trade-id and --note.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables; schema: "
               "`vaultexec docs cli`.")
+@fee_options
 @click.pass_obj
 def repair_command(session: Session, trade_ids: tuple[int, ...], note: str | None, force: bool,
-                   as_json: bool) -> int:
+                   as_json: bool, min_tip: int | None = None, max_fee: int | None = None,
+                   legacy: bool | None = None) -> int:
     """Close trades that cannot settle by themselves (failed, or their nonce used by another transaction);
     with --force, also those that landed but cannot be settled (the note and the receipt are recorded)."""
     if force and (not trade_ids or not (note or "").strip()):
         raise BadInputError("--force closes landed trades by hand: name each with --trade-id and say what you "
                             "checked with --note. Nothing was changed.")
+    check_fee_options(min_tip, max_fee)
     model, _ = build_executor(session.client(), session.web3(), session.require_vault_address(),
-                              session.wallet(), session.store(), [])
+                              session.wallet(), session.store(), [],
+                              fee_policy=policy_from_options(session.chain_id, min_tip, max_fee, legacy))
     result = model.repair(list(trade_ids) or None, note, force=force)
     if as_json:
         write_document(command_document(
