@@ -86,6 +86,10 @@ def test_batch_of_buys_and_sells_settles_to_the_safes_balances(world: World, saf
     settled = model.execute_trades(trades)
     assert_settled_to_the_safe(world, safe_vault, settled, before, start_block)
     assert model.run_state.trades_succeeded == 5
+    # The settlement's price check values a checked trade at the module's oracle (its quoteLoss), as for our
+    # vault (trades sharing a pool in one block are not checked).
+    checked = [t.notes or "" for t in settled if "price check" in (t.notes or "") or "sandwich" in (t.notes or "")]
+    assert checked and all("vault oracle price" in note for note in checked), checked
 
 
 def test_direct_path_through_the_module(world: World, safe_vault: SafeCustodyVault, safe_parts: ExecutorParts,
