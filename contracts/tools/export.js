@@ -14,6 +14,7 @@ const solc = require(path.join(root, "node_modules", "solc"));
 // the Python package. MockV3Aggregator is Chainlink's own test aggregator: the local world's price feeds.
 const EXPORTS = [
   ["src/Vault.sol", "Vault"],
+  ["src/SafeTradeModule.sol", "SafeTradeModule"],
   ["src/mocks/TestToken.sol", "TestToken"],
   ["src/mocks/TetherLikeToken.sol", "TetherLikeToken"],
   ["@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol", "MockV3Aggregator"],

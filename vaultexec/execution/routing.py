@@ -70,6 +70,7 @@ from vaultexec.model.transaction import BlockchainTransaction
 from vaultexec.vault.contracts import load_artifact
 from vaultexec.vault.deploy import RouterKind
 from vaultexec.vault.execute import VaultCall, bounds_from_deltas, encode_execute_call
+from vaultexec.vault.safe_module import custody_of
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ class VaultRouting:
         self.runner = CallRunner(self.client, use_simulate)
         self.vault: Contract = web3.eth.contract(address=self.vault_address,
                                                  abi=load_artifact("Vault")["abi"])
+        #: Where the funds are: the vault itself, or the Safe of a Safe module (balances, swap recipients).
+        self.custody = custody_of(web3, self.vault_address)
         #: Token decimals never change: read once per routing.
         self._decimals: dict[str, int] = {}
         #: (router, protocol) -> the factory the router itself names (immutable in Uniswap routers): read or
@@ -315,7 +318,7 @@ class VaultRouting:
         """Run the batch's one read request; returns its results, their keys and the latest block."""
         unconfirmed = {(r.router, r.protocol): self._factory_getter(r) for r in routes.values()
                        if (r.router, r.protocol) not in self._factories}
-        reads, keys = collect_reads(self.vault_address, trades, routes, unconfirmed, self._decimals)
+        reads, keys = collect_reads(self.vault_address, trades, routes, unconfirmed, self._decimals, self.custody)
         results, (latest,) = self.runner.run(reads.calls, extra=[("eth_getBlockByNumber", ["latest", False])])
         reads.results = results
         block = BlockHeader.from_json(latest)
@@ -373,10 +376,10 @@ class VaultRouting:
         deadline = block.timestamp + self.deadline_seconds if has_deadline else None
         if route.protocol == ExchangeKind.uniswap_v2:
             swap = uniswap_v2.encode_swap_exact_tokens_for_tokens(raw_in, receive.raw_amount, route.tokens,
-                                                                  self.vault_address, deadline)
+                                                                  self.custody, deadline)
         else:
             swap = uniswap_v3.encode_exact_input(raw_in, receive.raw_amount, route.tokens, route.fees,
-                                                 self.vault_address, deadline)
+                                                 self.custody, deadline)
         input_asset = trade.get_input_asset()
         calls = [VaultCall(input_asset.address, erc20.encode_approve(route.router, raw_in),
                            f"approve {raw_in} {input_asset.token_symbol} to {route.router}"),
@@ -396,7 +399,7 @@ class VaultRouting:
                 function_selector="executeDirect",
                 transaction_args=direct_transaction_args(plan.direct_route, plan.max_spend, plan.min_receive),
                 args=[plan.raw_amount_in, plan.amount_out_min_raw, list(plan.route.tokens), list(plan.route.fees),
-                      self.vault_address, plan.deadline],
+                      self.custody, plan.deadline],
                 details={"to": self.vault_address, "from": self.asset_manager,
                          "data": "0x" + plan.vault_calldata.hex(), "value": 0, "gas": plan.gas_limit,
                          "venue": plan.venue, "route": plan.route.describe_direct()},
@@ -415,7 +418,7 @@ class VaultRouting:
                 [[b.asset, str(b.amount)] for b in plan.min_receive],
             ],
             args=[plan.raw_amount_in, plan.amount_out_min_raw, list(plan.route.tokens), list(plan.route.fees),
-                  self.vault_address, plan.deadline],
+                  self.custody, plan.deadline],
             wrapped_function_selector=_swap_function_name(swap.data),
             wrapped_args=[swap.target, "0x" + swap.data.hex()],
             details={"to": self.vault_address, "from": self.asset_manager,

@@ -85,11 +85,12 @@ def hop_pairs(pair: TradingPairIdentifier, buy: bool) -> list[TradingPairIdentif
 
 
 def collect_reads(vault: str, trades: Sequence[TradeExecution], routes: dict[int, Route],
-                  factory_getters: dict[tuple[str, ExchangeKind], bytes], known_decimals: Container[str]
-                  ) -> tuple[ReadBatch, dict[str, Any]]:
+                  factory_getters: dict[tuple[str, ExchangeKind], bytes], known_decimals: Container[str],
+                  custody: str | None = None) -> tuple[ReadBatch, dict[str, Any]]:
     """Every call the batch needs and a key per purpose: quotes, pool states, the factory's pool of each hop,
     the vault's guard, balances and spend limits, unknown decimals, and the router's `factory()` for the
-    (router, protocol) pairs in `factory_getters` (not confirmed yet)."""
+    (router, protocol) pairs in `factory_getters` (not confirmed yet). Balances are read at `custody` (a
+    Safe module's Safe), default the vault itself."""
     reads = ReadBatch()
     keys: dict[str, Any] = {"paused": reads.add(vault, _PAUSED), "manager": reads.add(vault, _ASSET_MANAGER)}
     for trade in trades:
@@ -118,7 +119,7 @@ def collect_reads(vault: str, trades: Sequence[TradeExecution], routes: dict[int
             keys[f"direct{tid}:{n}"] = reads.add(vault, _DIRECT_POOL + address(pool) + address(a) + address(b))
         for token in route.tokens:
             keys[f"asset:{token}"] = reads.add(vault, _IS_ASSET_ALLOWED + address(token))
-            keys[f"balance:{token}"] = reads.add(token, erc20.encode_balance_of(vault))
+            keys[f"balance:{token}"] = reads.add(token, erc20.encode_balance_of(custody or vault))
             if token not in known_decimals:
                 keys[f"decimals:{token}"] = reads.add(token, erc20.encode_decimals())
         keys[f"limit:{route.tokens[0]}"] = reads.add(vault, _AVAILABLE_SPEND + address(route.tokens[0]))

@@ -1,5 +1,5 @@
-"""pytest plugin (entry point `pytest11`): anvil, web3, world, vault, deployer, asset_manager, redis_server, and a
-ready executor: vault_executor (made of executor_parts, execution_store, world_markets).
+"""pytest plugin (entry point `pytest11`): anvil, web3, world, vault, safe, safe_vault, deployer, asset_manager,
+redis_server, and a ready executor: vault_executor (made of executor_parts, execution_store, world_markets).
 
 The world is deployed once per session on a *base* anvil; tests talk to a second anvil that forks the base
 chain (`--fork-url`), as users run against a mainnet fork. Each test runs between `evm_snapshot` and
@@ -37,7 +37,8 @@ from vaultexec.testing.anvil import AnvilInstance, launch_anvil
 from vaultexec.testing.executors import world_pairs, world_resolver
 from vaultexec.testing.realchain import prepare_real_world
 from vaultexec.testing.redis import RedisServer, launch_redis
-from vaultexec.testing.vaults import deploy_world_vault
+from vaultexec.testing.safes import WorldSafe, make_test_safe
+from vaultexec.testing.vaults import SafeCustodyVault, deploy_world_safe_vault, deploy_world_vault
 from vaultexec.testing.world import CODE_SIZE_LIMIT, World, WorldAddresses, attach_world, make_web3
 from vaultexec.testing.worldcache import launch_world
 
@@ -246,6 +247,34 @@ def vault(session_vault: Contract, world: World, asset_manager: LocalAccount) ->
     """The world vault: guard configured for every world pool and router, funded (see `VAULT_FUNDING`),
     owned by `deployer`, traded by `asset_manager`; rolled back after each test like everything else."""
     return session_vault
+
+
+@pytest.fixture(scope="session")
+def session_safe(session_world: World) -> WorldSafe:
+    """A Safe created once per session (before any test's snapshot) through the world's proxy factory."""
+    return make_test_safe(session_world.web3, session_world.addresses.safe, session_world.deployer)
+
+
+@pytest.fixture()
+def safe(session_safe: WorldSafe, world: World) -> WorldSafe:
+    """A Safe 1.4.1 proxy (SafeL2 singleton, compatibility fallback handler) of three owners with threshold 2
+    (`safe.owners`: local signing accounts), created through the proxy factory; rolled back after each test."""
+    return session_safe
+
+
+@pytest.fixture(scope="session")
+def session_safe_vault(session_world: World, session_asset_manager: LocalAccount) -> SafeCustodyVault:
+    """A Safe-custody vault set up once per session on a Safe of its own (not the `safe` fixture's)."""
+    custody = make_test_safe(session_world.web3, session_world.addresses.safe, session_world.deployer, salt_nonce=1)
+    return deploy_world_safe_vault(session_world, session_asset_manager.address, custody)
+
+
+@pytest.fixture()
+def safe_vault(session_safe_vault: SafeCustodyVault, world: World, asset_manager: LocalAccount) -> SafeCustodyVault:
+    """The world vault's guard as a Safe module: a Safe (three owners, threshold 2) holds `VAULT_FUNDING`, the
+    module (`safe_vault.address`, what the executor calls) is enabled and configured like `vault` through
+    Safe transactions the owners signed; `safe_vault.custody` is the Safe. Rolled back after each test."""
+    return session_safe_vault
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Load the real protocol build artifacts (Uniswap V2/V3, WETH9) that npm installs."""
+"""Load the real protocol build artifacts (Uniswap V2/V3, WETH9, Safe 1.4.1) that npm installs."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from vaultexec.testing.toolchain import INSTALL_COMMAND, installed_node_modules,
 
 NODE_MODULES_ENV_VAR = "VAULTEXEC_NODE_MODULES"
 
+_SAFE = "@safe-global/safe-contracts/build/artifacts/contracts"
 #: name -> path inside node_modules of the npm package's own build output (never re-compiled by us).
 PROTOCOL_ARTIFACTS: dict[str, str] = {
     "WETH9": "@uniswap/v2-periphery/build/WETH9.json",
@@ -28,6 +29,11 @@ PROTOCOL_ARTIFACTS: dict[str, str] = {
         "@uniswap/v3-periphery/artifacts/contracts/NonfungiblePositionManager.sol/NonfungiblePositionManager.json"
     ),
     "SwapRouter02": "@uniswap/swap-router-contracts/artifacts/contracts/SwapRouter02.sol/SwapRouter02.json",
+    "SafeL2": f"{_SAFE}/SafeL2.sol/SafeL2.json",
+    "SafeProxyFactory": f"{_SAFE}/proxies/SafeProxyFactory.sol/SafeProxyFactory.json",
+    "MultiSendCallOnly": f"{_SAFE}/libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
+    "CompatibilityFallbackHandler": (
+        f"{_SAFE}/handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json"),
 }
 
 
@@ -38,6 +44,7 @@ NPM_PACKAGES: dict[str, str] = {
     "@uniswap/v3-core": "1.0.1",
     "@uniswap/v3-periphery": "1.4.4",
     "@uniswap/swap-router-contracts": "1.3.1",
+    "@safe-global/safe-contracts": "1.4.1",
 }
 
 

@@ -1,10 +1,13 @@
 """A vault on the local world: deployed, its guard configured for every world pool, priced, loss-bounded,
-and funded."""
+and funded; or the same guard as a module on a Safe that holds the funds."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from web3.contract import Contract
 
+from vaultexec.testing.safes import WorldSafe
 from vaultexec.testing.world import World
 from vaultexec.vault.deploy import (
     DirectPoolConfig,
@@ -18,6 +21,7 @@ from vaultexec.vault.deploy import (
     configure_vault,
     deploy_vault,
 )
+from vaultexec.vault.safe_module import configure_module_tx, deploy_module, enable_module_tx, execute_as_owners
 
 #: Human amounts the world vault starts with.
 VAULT_FUNDING: dict[str, int] = {"USDC": 1_000_000, "WETH": 300, "WBTC": 10, "USDT": 200_000, "DAI": 200_000}
@@ -107,3 +111,39 @@ def deploy_world_vault(world: World, asset_manager: str, fund: bool = True, dire
             if symbol in world.tokens:
                 world.fund(symbol, vault.address, human * 10 ** world.decimals(symbol))
     return vault
+
+
+@dataclass(frozen=True)
+class SafeCustodyVault:
+    """A Safe-custody vault: the Safe holds the funds, the module is what the asset manager calls."""
+
+    module: Contract
+    safe: WorldSafe
+
+    @property
+    def address(self) -> str:
+        """The module: what the executor calls, where its `Executed` events are."""
+        return self.module.address
+
+    @property
+    def custody(self) -> str:
+        """The Safe: where the balances are."""
+        return self.safe.address
+
+
+def deploy_world_safe_vault(world: World, asset_manager: str, safe: WorldSafe, fund: bool = True,
+                            direct_pools: bool = False) -> SafeCustodyVault:
+    """Deploy a module on `safe`, enable it and configure it like the world vault (`world_vault_config`, with
+    `direct_pools` as there) with two Safe transactions signed by the owners, and fund the Safe with
+    `VAULT_FUNDING`."""
+    module = deploy_module(world.web3, world.deployer, safe.address, asset_manager)
+    owners = safe.signers()
+    execute_as_owners(safe.contract, enable_module_tx(safe.contract, module.address), owners)
+    config_tx = configure_module_tx(safe.contract, module, world_vault_config(world, direct_pools),
+                                    safe.deployment.multi_send_call_only)
+    execute_as_owners(safe.contract, config_tx, owners)
+    if fund:
+        for symbol, human in VAULT_FUNDING.items():
+            if symbol in world.tokens:
+                world.fund(symbol, safe.address, human * 10 ** world.decimals(symbol))
+    return SafeCustodyVault(module, safe)

@@ -21,6 +21,7 @@ from web3.contract import Contract
 
 from vaultexec.errors import ToolchainError
 from vaultexec.testing.protocol import load_protocol_artifact
+from vaultexec.testing.safes import deploy_safe_contracts
 from vaultexec.vault.contracts import load_artifact
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ class WorldAddresses:
     #: symbol -> USD price feed (local world: Chainlink's MockV3Aggregator at the token's `usd_price`,
     #: 8 decimals; a fork: the chain's real Chainlink feeds from `dex.deployments`)
     feeds: dict[str, str] = field(default_factory=dict)
+    #: Safe 1.4.1 contracts (`testing.safes`): name -> address; empty on a fork (the canonical ones are used)
+    safe: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -339,6 +342,8 @@ def deploy_world(web3: Web3, deployer: str | None = None,
     for spec in TOKENS:
         answer = int(spec.usd_price * 10**FEED_DECIMALS)
         addresses.feeds[spec.symbol] = _deploy(web3, sender, feed["abi"], feed["bytecode"], FEED_DECIMALS, answer)
+    say("deploying Safe 1.4.1")
+    addresses.safe = deploy_safe_contracts(web3, sender)
     say("adding liquidity")
     _add_liquidity(world)
     # TWAPs need history: pools were created at this block; move the clock on past any window we use.

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultexec.errors import ToolchainError
+from vaultexec.testing import safes as safes_module
 from vaultexec.testing import world as world_module
 from vaultexec.testing.anvil import AnvilInstance, find_anvil, start_anvil
 from vaultexec.testing.protocol import PROTOCOL_ARTIFACTS, find_node_modules
@@ -55,7 +56,8 @@ def world_cache_key(anvil_binary: str, node_options: dict[str, Any]) -> str:
     node_modules = find_node_modules()
     sources = [node_modules / relative for relative in PROTOCOL_ARTIFACTS.values()]
     sources += [ARTIFACTS_DIR / "TestToken.json", ARTIFACTS_DIR / "TetherLikeToken.json",
-                ARTIFACTS_DIR / "MockV3Aggregator.json", Path(world_module.__file__)]
+                ARTIFACTS_DIR / "MockV3Aggregator.json", Path(world_module.__file__),
+                Path(safes_module.__file__)]
     for source in sources:
         digest.update(source.read_bytes())
     return digest.hexdigest()[:32]

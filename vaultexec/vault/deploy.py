@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
@@ -144,29 +145,27 @@ def deploy_vault(web3: Web3, owner: Sender, asset_manager: str) -> Contract:
 
 def configure_vault(web3: Web3, vault: Contract, owner: Sender, config: VaultConfig) -> None:
     """Apply `config` with one owner transaction per setting (each emits its event on chain)."""
+    for call in configuration_calls(vault, config):
+        send_and_wait(web3, owner, call)
+
+
+def configuration_calls(guard: Contract, config: VaultConfig) -> list[Any]:
+    """The owner's calls that apply `config` to a guard (our vault or the Safe module), in the order they must
+    run: price feeds before the TWAPs they price, the loss bound after its sources."""
     checksum = Web3.to_checksum_address
-    for asset in config.assets:
-        send_and_wait(web3, owner, vault.functions.setAssetAllowed(checksum(asset), True))
-    for router, kind in config.routers.items():
-        send_and_wait(web3, owner, vault.functions.setRouter(checksum(router), int(kind)))
-    for pool in config.pools:
-        send_and_wait(web3, owner, vault.functions.setPoolAllowed(
-            checksum(pool.router), checksum(pool.token_a), checksum(pool.token_b), pool.fee, True))
-    for direct in config.direct_pools:
-        send_and_wait(web3, owner, vault.functions.setDirectPoolAllowed(
-            checksum(direct.factory), direct.protocol, checksum(direct.token_a), checksum(direct.token_b),
-            direct.fee, True))
-    for limit in config.spend_limits:
-        send_and_wait(web3, owner, vault.functions.setSpendLimit(
-            checksum(limit.asset), limit.capacity, limit.refill_period))
-    for feed in config.price_feeds:  # before the TWAPs: their quotes must be feed-priced
-        send_and_wait(web3, owner, vault.functions.setPriceFeed(checksum(feed.asset), checksum(feed.feed),
-                                                                feed.heartbeat))
-    for twap in config.price_twaps:
-        send_and_wait(web3, owner, vault.functions.setPriceTwap(checksum(twap.asset), checksum(twap.pool),
-                                                                twap.window))
+    fn = guard.functions
+    calls: list[Any] = [fn.setAssetAllowed(checksum(asset), True) for asset in config.assets]
+    calls += [fn.setRouter(checksum(router), int(kind)) for router, kind in config.routers.items()]
+    calls += [fn.setPoolAllowed(checksum(pool.router), checksum(pool.token_a), checksum(pool.token_b), pool.fee, True)
+              for pool in config.pools]
+    calls += [fn.setDirectPoolAllowed(checksum(direct.factory), direct.protocol, checksum(direct.token_a),
+                                      checksum(direct.token_b), direct.fee, True) for direct in config.direct_pools]
+    calls += [fn.setSpendLimit(checksum(limit.asset), limit.capacity, limit.refill_period)
+              for limit in config.spend_limits]
+    calls += [fn.setPriceFeed(checksum(feed.asset), checksum(feed.feed), feed.heartbeat) for feed in config.price_feeds]
+    calls += [fn.setPriceTwap(checksum(twap.asset), checksum(twap.pool), twap.window) for twap in config.price_twaps]
     if config.loss_bound is not None:
         bound = config.loss_bound
-        send_and_wait(web3, owner, vault.functions.setLossBound(bound.cap_bps, bound.capacity, bound.refill_period))
-    for asset in config.unbounded:
-        send_and_wait(web3, owner, vault.functions.setUnboundedSpendAllowed(checksum(asset), True))
+        calls.append(fn.setLossBound(bound.cap_bps, bound.capacity, bound.refill_period))
+    calls += [fn.setUnboundedSpendAllowed(checksum(asset), True) for asset in config.unbounded]
+    return calls

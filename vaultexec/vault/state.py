@@ -21,6 +21,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from vaultexec.vault.contracts import load_artifact
 from vaultexec.vault.deploy import UNLIMITED, VAULT_CONTRACT
 from vaultexec.vault.execute import AssetBound, VaultCall
+from vaultexec.vault.safe_module import MODULE_CONTRACT, custody_of
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +82,12 @@ class VaultError:
 
 
 def read_vault_state(vault: Contract, assets: Sequence[str], block: int | None = None) -> VaultState:
-    """Read owner, manager, pause flag and, per asset, whether it is allowed, its limit and its balance."""
+    """Read owner, manager, pause flag and, per asset, whether it is allowed, its limit and its balance (at the
+    custody: the vault, or a Safe module's Safe)."""
     web3 = vault.w3
     at = block if block is not None else web3.eth.block_number
     erc20 = web3.eth.contract(abi=load_artifact("TestToken")["abi"])
+    custody = custody_of(web3, vault.address)  # a Safe module's balances are its Safe's
     states: dict[str, AssetState] = {}
     for asset in assets:
         checksum = Web3.to_checksum_address(asset)
@@ -95,7 +98,7 @@ def read_vault_state(vault: Contract, assets: Sequence[str], block: int | None =
             capacity=capacity,
             refill_period=period,
             available=vault.functions.availableSpend(checksum).call(block_identifier=at),
-            balance=erc20.functions.balanceOf(vault.address).call({"to": checksum}, block_identifier=at),
+            balance=erc20.functions.balanceOf(custody).call({"to": checksum}, block_identifier=at),
             unbounded=vault.functions.isUnboundedSpendAllowed(checksum).call(block_identifier=at),
             price_kind=_PRICE_KINDS[vault.functions.priceSource(checksum).call(block_identifier=at)[0]],
         )
@@ -119,7 +122,8 @@ _PRICE_KINDS: tuple[str, ...] = ("none", "feed", "twap")
 @cache
 def _vault_errors() -> dict[bytes, tuple[str, list[str]]]:
     errors: dict[bytes, tuple[str, list[str]]] = {}
-    for entry in load_artifact(VAULT_CONTRACT)["abi"]:
+    # The Safe module shares the guard's errors and adds its own (NotSafe, ForbiddenTarget, ...).
+    for entry in [*load_artifact(VAULT_CONTRACT)["abi"], *load_artifact(MODULE_CONTRACT)["abi"]]:
         if entry["type"] == "error":
             types = [param["type"] for param in entry["inputs"]]
             selector = Web3.keccak(text=f"{entry['name']}({','.join(types)})")[:4]

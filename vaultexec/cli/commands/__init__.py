@@ -1,5 +1,5 @@
 """The `vaultexec` subcommands; importing this package registers them on the group."""
 
-from vaultexec.cli.commands import democmd, infocmds, reports, tradecmds, vaultcmds
+from vaultexec.cli.commands import democmd, infocmds, reports, safecmds, tradecmds, vaultcmds
 
-__all__ = ["democmd", "infocmds", "reports", "tradecmds", "vaultcmds"]
+__all__ = ["democmd", "infocmds", "reports", "safecmds", "tradecmds", "vaultcmds"]
