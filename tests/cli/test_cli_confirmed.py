@@ -185,7 +185,7 @@ def script_args(anvil: AnvilInstance, world: World, vault: Contract, store_url: 
 def test_trade_one_pair_holds_the_confirmed_plan(anvil: AnvilInstance, world: World, vault: Contract, deployer: str,
                                                  asset_manager: LocalAccount, web3: Web3, tmp_path: Path,
                                                  change: str) -> None:
-    env = {"PATH": "/usr/bin:/bin", "VAULTEXEC_PRIVATE_KEY": ASSET_MANAGER_KEY}
+    env = clean_env({"VAULTEXEC_PRIVATE_KEY": ASSET_MANAGER_KEY})  # the session's lease directory kept
     changes = {"price": (lambda: weth_up(world), 14, "the pool moved since the plan was confirmed"),
                "pause": (lambda: vault.functions.pause().transact({"from": deployer}), 6, "is paused")}
     meanwhile, code, needle = changes[change]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from cli_helpers import nonce
+from cli_helpers import HARNESS_VARIABLES, nonce
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
@@ -21,7 +22,9 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
 def run_script(name: str, args: list[str], key: str | None = None,
                input_text: str = "") -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", **({"VAULTEXEC_PRIVATE_KEY": key} if key else {})}
+    # Only the harness's variables are kept: the test session's own lease directory (testing.plugin).
+    harness = {k: v for k, v in os.environ.items() if k in HARNESS_VARIABLES}
+    env = {"PATH": "/usr/bin:/bin", **harness, **({"VAULTEXEC_PRIVATE_KEY": key} if key else {})}
     return subprocess.run([sys.executable, str(SCRIPTS / name), *args], env=env, capture_output=True, text=True,
                           timeout=120, input=input_text)
 
