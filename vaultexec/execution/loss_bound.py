@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from eth_abi.abi import decode, encode
+from eth_abi.abi import encode
 
+from vaultexec.dex.abiread import decode_words as decode
 from vaultexec.dex.erc20 import selector
 from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
 from vaultexec.errors import OracleLossRefusedError, SimulationRevertedError, VaultExecError
