@@ -11,12 +11,17 @@ Run: .venv/bin/python benchmarks/pipeline_bench.py [N ...]   (default 10 100 100
 Its own anvil (automine) with the world deployed and a vault funded for ~11,000 small trades; the store
 is SQLite (WAL, synchronous=FULL) in a temporary directory. Targets (issue #14): every trade of N = 10,000
 settled; <= 2.5 ms/trade at N = 1,000 and <= 2.5x the floor; ms/trade at N = 10,000 <= 1.5x that at
-N = 100; <= 2.2 JSON-RPC requests per trade.
+N = 100; <= 2.2 JSON-RPC requests per trade. The load column is the machine's 1-minute load average when
+that N finished (the 2 cores are shared: read absolute times beside it).
+
+anvil runs with automine; the tracker config asks it for a block (`evm_mine`) when our transactions waited
+50 ms in its pool with no new block (`mine_when_idle_after`, dev chains only), as the floor does.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import resource
 import sys
 import tempfile
@@ -115,6 +120,7 @@ def main(sizes: Sequence[int]) -> None:
         stages: list[tuple[int, dict[str, float]]] = []
         floors: dict[int, float] = {}
         memory: dict[int, float] = {}
+        loads: dict[int, float] = {}
         next_id = 1
         for size in sizes:
             trades = _trades(_pairs(world), next_id, size)
@@ -132,7 +138,8 @@ def main(sizes: Sequence[int]) -> None:
             stages.append((size, _stage_ms(started, marks, size)))
             floors[size] = _floor(node, client, settled, snapshot)
             memory[size] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        _print(rows, floors, memory)
+            loads[size] = os.getloadavg()[0]
+        _print(rows, floors, memory, loads)
         print()
         print("| N | " + " | ".join(f"{name} ms/trade" for name in STAGE_NAMES) + " |")
         print("| --- |" + " --- |" * len(STAGE_NAMES))
@@ -143,7 +150,7 @@ def main(sizes: Sequence[int]) -> None:
 def _floor(node: AnvilInstance, client: RPCClient, settled: Sequence[TradeExecution], snapshot: str) -> float:
     """Seconds anvil needs for the pipeline's own signed transactions, sent and received in bulk, on the chain
     as it was before the pipeline (reverted to `snapshot`); afterwards the chain is as the pipeline left it."""
-    raw = [(tx.signed_bytes, tx.tx_hash) for t in settled for tx in t.blockchain_transactions[-1:]
+    raw = [(tx.signed_bytes, str(tx.tx_hash)) for t in settled for tx in t.blockchain_transactions[-1:]
            if tx.signed_bytes and t.is_success()]
     node.rpc("evm_revert", [snapshot])
     started = time.perf_counter()
@@ -185,15 +192,15 @@ def _stage_ms(started: float, marks: list[tuple[str, float]], size: int) -> dict
 
 
 def _print(rows: list[tuple[int, int, Counter[str], int, int, float]], floors: dict[int, float],
-           memory: dict[int, float]) -> None:
+           memory: dict[int, float], loads: dict[int, float]) -> None:
     methods = sorted({m for row in rows for m in row[2]})
     print("| N | settled ok | JSON-RPC requests / trade | HTTP round trips | ms / trade | floor ms / trade | "
-          "x floor | peak RSS MiB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "x floor | peak RSS MiB | load (1 min) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for size, ok, _, total, trips, elapsed in rows:
         floor = floors[size] * 1000 / size
-        print(f"| {size} | {ok} | {total / size:.3f} | {trips} | {elapsed * 1000 / size:.2f} | {floor:.2f} | "
-              f"{elapsed * 1000 / size / floor:.2f} | {memory[size]:.0f} |")
+        print(f"| {size} | {ok} of {size} | {total / size:.3f} | {trips} | {elapsed * 1000 / size:.2f} | {floor:.2f} | "
+              f"{elapsed * 1000 / size / floor:.2f} | {memory[size]:.0f} | {loads[size]:.1f} |")
     print()
     print("| method | " + " | ".join(f"N={row[0]}" for row in rows) + " |")
     print("| --- |" + " --- |" * len(rows))
