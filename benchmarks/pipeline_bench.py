@@ -105,7 +105,7 @@ def main(sizes: Sequence[int]) -> None:
         register_deployment(Deployment(a.chain_id, "world", a.uniswap_v2_factory, a.uniswap_v2_router,
                                        a.uniswap_v3_factory, a.swap_router, a.swap_router02, a.quoter_v2),
                             replace_existing=True)
-        client = RPCClient(node.url)
+        client = RPCClient(node.url, timeout=300.0)  # the floor's bulk sends of 1,000s: anvil takes its time
         wallet = HotWallet.from_key(ASSET_MANAGER_KEY, a.chain_id)
         routing = VaultRouting(connect_web3(client), vault.address, wallet.address, _pairs(world), client=client)
         store = SQLiteStore(Path(tmp) / "bench.db", vault.address)
@@ -164,13 +164,20 @@ def _floor(node: AnvilInstance, client: RPCClient, settled: Sequence[TradeExecut
         if len(receipts) < len(raw) and not found:
             client.call("evm_mine")  # automine left part of a large bulk send in the pool: as the tracker does
     elapsed = time.perf_counter() - started
-    if any(r.error is not None for r in sent) or any(
+    refused = [r for r in sent if r.error is not None and not _already_in(r)]
+    if refused or any(
             not isinstance(r.result, dict) or r.result.get("status") != "0x1" for r in receipts.values()):
-        bad = [r.error or r.result for r in [*sent, *receipts.values()]
+        bad = [r.error or r.result for r in [*refused, *receipts.values()]
                if r.error is not None or (isinstance(r.result, dict) and r.result.get("status") != "0x1")
                or r.result is None]
         raise SystemExit(f"floor: the pipeline's transactions did not all land again after the revert: {bad[:3]}")
     return elapsed
+
+
+def _already_in(reply: Reply) -> bool:
+    """A send answered "already imported / known": a retried bulk send whose first try the node took."""
+    text = str(reply.error).lower()
+    return "already" in text and ("imported" in text or "known" in text)
 
 
 def _stage_recorder(marks: list[tuple[str, float]]) -> StageHook:

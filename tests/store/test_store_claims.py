@@ -175,3 +175,35 @@ def test_opening_a_schema_2_file_indexes_claims_by_trade(tmp_path: Path) -> None
             "EXPLAIN QUERY PLAN SELECT claim FROM tx_claims WHERE vault=? AND trade_id=?", (VAULT, 1)))
     conn.close()
     assert "tx_claims_by_trade" in plan
+
+
+def test_redis_update_of_a_record_this_store_wrote_decodes_nothing(redis_client: redis.Redis,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: the hash check reads the claims this store wrote with the record (known by the body's SHA-1)
+    instead of decoding it; a record another writer changed, or one written before this store opened, is
+    decoded and checked as before."""
+    import vaultexec.store.redis as redis_store
+
+    decoded: list[int] = []
+    real_decode = redis_store.decode
+
+    def counting(body: bytes | str | None, vault: str, trade_id: int, where: str) -> object:
+        decoded.append(trade_id)
+        return real_decode(body, vault, trade_id, where)
+
+    monkeypatch.setattr(redis_store, "decode", counting)
+    store = RedisStore(redis_client, VAULT)
+    batch = [started(make_trade(), nonce=1100 + n) for n in range(3)]
+    store.create_many(batch)
+    store.update_many([broadcasted(copy.deepcopy(t)) for t in batch])
+    store.update(broadcasted(copy.deepcopy(batch[0])))
+    assert decoded == []
+    fresh = RedisStore(redis_client, VAULT)  # knows nothing it wrote: decodes, and refuses a dropped hash
+    forgetful = broadcasted(copy.deepcopy(batch[1]))
+    forgetful.blockchain_transactions[0].set_signed("0x" + "f2" * 32, "0x02", 1101)
+    forgetful.blockchain_transactions[0].replaced_tx_hashes = []
+    with pytest.raises(StoreTransitionError, match="drops transaction hash"):
+        fresh.update_many([forgetful])
+    assert decoded == [batch[1].trade_id]
+    with pytest.raises(StoreTransitionError, match="drops transaction hash"):
+        store.update(forgetful)  # from the claims it wrote itself
