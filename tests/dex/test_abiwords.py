@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaultexec.dex import erc20, uniswap_v2, uniswap_v3
+from vaultexec.execution.loss_bound import quote_loss_arguments
 from vaultexec.vault.execute import AssetBound, VaultCall, encode_execute_call, execute_signature
 
 ADDRESSES = st.binary(min_size=20, max_size=20).map(lambda b: to_checksum_address("0x" + b.hex()))
@@ -68,3 +69,11 @@ def test_swap_and_read_calldata(a: str, b: str, c: str, amount: int, fee: int,
                     [uniswap_v3._PATH_V1], [(packed, c, deadline, amount, out_min)]))
     assert uniswap_v3.encode_quote(amount, tokens, fees) == quote
     assert uniswap_v3.encode_exact_input(amount, out_min, tokens, fees, c, deadline) == swap
+
+
+@settings(max_examples=100, deadline=None)
+@given(spend=st.lists(st.tuples(ADDRESSES, UINT256), max_size=3), receive=st.lists(st.tuples(ADDRESSES, UINT256),
+                                                                                     max_size=3))
+def test_quote_loss_arguments(spend: list[tuple[str, int]], receive: list[tuple[str, int]]) -> None:
+    columns = [[a for a, _ in spend], [x for _, x in spend], [a for a, _ in receive], [x for _, x in receive]]
+    assert quote_loss_arguments(*columns) == encode(["address[]", "uint256[]", "address[]", "uint256[]"], columns)

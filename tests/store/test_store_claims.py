@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from vaultexec.errors import TransactionClaimedError
+from vaultexec.errors import StoreTransitionError, TransactionClaimedError
 from vaultexec.model.serialisation import dump_json
 from vaultexec.store.protocol import ExecutionStore
 from vaultexec.store.redis import RedisStore
@@ -132,3 +132,78 @@ def test_a_redis_vault_stored_before_claims_gets_them_indexed(redis_client: redi
     assert store.nonce_holder(CHAIN_ID, SENDER, 950) == (VAULT, first.trade_id)
     with pytest.raises(TransactionClaimedError, match=rf"belongs to trade {first.trade_id}\b"):
         store.create(started(make_trade(), nonce=950))
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_sqlite_update_checks_hashes_through_the_claims_index(sqlite_path: Path, batched: bool) -> None:
+    """Issue 14: an update reads the stored record's hashes from `tx_claims`, never by decoding its body. Shown
+    with a body no decoder accepts: the hash check still refuses a dropped hash, and a full record that keeps
+    every hash replaces it."""
+    store = SQLiteStore(sqlite_path, VAULT)
+    trade = started(make_trade(), nonce=1000)
+    store.create(trade)
+    with sqlite3.connect(sqlite_path) as raw:
+        raw.execute("UPDATE trades SET body='{not json' WHERE trade_id=?", (trade.trade_id,))
+    raw.close()
+    forgetful = broadcasted(copy.deepcopy(trade))
+    forgetful.blockchain_transactions[0].set_signed("0x" + "f1" * 32, "0x02", 1000)
+    forgetful.blockchain_transactions[0].replaced_tx_hashes = []
+    write = store.update_many if batched else (lambda trades: store.update(trades[0]))
+    with pytest.raises(StoreTransitionError, match=r"drops transaction hash"):
+        write([forgetful])
+    kept = broadcasted(copy.deepcopy(trade))
+    write([kept])
+    assert store.load(trade.trade_id) == kept
+    store.close()
+
+
+def test_opening_a_schema_2_file_indexes_claims_by_trade(tmp_path: Path) -> None:
+    """Migration on open (schema 3): the per-trade index of `tx_claims` is built for a file written without it."""
+    path = tmp_path / "v2.db"
+    SQLiteStore(path, VAULT).close()
+    trade = started(make_trade(), nonce=1001)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX tx_claims_by_trade")
+        conn.execute("PRAGMA user_version=2")
+    conn.close()
+    with SQLiteStore(path, VAULT) as store:
+        store.create(trade)
+        store.update(broadcasted(copy.deepcopy(trade)))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        plan = " ".join(str(row) for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT claim FROM tx_claims WHERE vault=? AND trade_id=?", (VAULT, 1)))
+    conn.close()
+    assert "tx_claims_by_trade" in plan
+
+
+def test_redis_update_of_a_record_this_store_wrote_decodes_nothing(redis_client: redis.Redis,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: the hash check reads the claims this store wrote with the record (known by the body's SHA-1)
+    instead of decoding it; a record another writer changed, or one written before this store opened, is
+    decoded and checked as before."""
+    import vaultexec.store.redis as redis_store
+
+    decoded: list[int] = []
+    real_decode = redis_store.decode
+
+    def counting(body: bytes | str | None, vault: str, trade_id: int, where: str) -> object:
+        decoded.append(trade_id)
+        return real_decode(body, vault, trade_id, where)
+
+    monkeypatch.setattr(redis_store, "decode", counting)
+    store = RedisStore(redis_client, VAULT)
+    batch = [started(make_trade(), nonce=1100 + n) for n in range(3)]
+    store.create_many(batch)
+    store.update_many([broadcasted(copy.deepcopy(t)) for t in batch])
+    store.update(broadcasted(copy.deepcopy(batch[0])))
+    assert decoded == []
+    fresh = RedisStore(redis_client, VAULT)  # knows nothing it wrote: decodes, and refuses a dropped hash
+    forgetful = broadcasted(copy.deepcopy(batch[1]))
+    forgetful.blockchain_transactions[0].set_signed("0x" + "f2" * 32, "0x02", 1101)
+    forgetful.blockchain_transactions[0].replaced_tx_hashes = []
+    with pytest.raises(StoreTransitionError, match="drops transaction hash"):
+        fresh.update_many([forgetful])
+    assert decoded == [batch[1].trade_id]
+    with pytest.raises(StoreTransitionError, match="drops transaction hash"):
+        store.update(forgetful)  # from the claims it wrote itself

@@ -73,6 +73,12 @@ def dynamic_array_tail(elements: Sequence[bytes]) -> bytes:
     return uint(len(elements)) + tuple_of(*(dynamic(e) for e in elements))
 
 
+def uint_array_tail(values: Iterable[int]) -> bytes:
+    """A `uint256[]` value's tail."""
+    words = [uint(v) for v in values]
+    return uint(len(words)) + b"".join(words)
+
+
 def execute_arguments(calls: Sequence[tuple[str, bytes]], max_spend: Sequence[tuple[str, int]],
                       min_receive: Sequence[tuple[str, int]]) -> bytes:
     """The arguments of the vault's `execute((address,bytes)[],(address,uint256)[],(address,uint256)[])`."""

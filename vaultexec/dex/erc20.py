@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from eth_abi.abi import decode
 from eth_utils.crypto import keccak
 
+from vaultexec.dex.abiread import decode_words as decode
 from vaultexec.dex.abiwords import address, uint
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_abi.abi import decode
-
+from vaultexec.dex.abiread import decode_words as decode
 from vaultexec.dex.abiwords import address, address_array_tail, dynamic, static, tuple_of, uint
 from vaultexec.dex.erc20 import selector
 from vaultexec.model.addresses import checksum as to_checksum_address

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -33,6 +32,7 @@ from vaultexec.errors import (
     VaultExecError,
 )
 from vaultexec.execution.chunking import FALLBACK_CHUNK, block_gas_limit, chunk_size, split
+from vaultexec.execution.mined_wait import wait_until_mined
 from vaultexec.execution.nonce_floor import check_nonce_floor
 from vaultexec.execution.plan import BatchPlan, ExecutionPlan, TradePlan
 from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
@@ -43,7 +43,7 @@ from vaultexec.execution.writeahead import SignRequest, WriteAheadLog, save_trad
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
-from vaultexec.model.transaction import BlockchainTransaction, TxState
+from vaultexec.model.transaction import BlockchainTransaction
 from vaultexec.store.codec import check_storable
 from vaultexec.store.lease import DEFAULT_TTL, hold_leases
 from vaultexec.store.protocol import ExecutionStore
@@ -270,7 +270,7 @@ class VaultExecutionModel:
             if trade.get_status() is TradeStatus.broadcasted:
                 self.run_state.record_trade_broadcast()
         self.on_stage(STAGE_BROADCAST, started)
-        self._wait_until_mined(txs)
+        wait_until_mined(self.client, self.wallet.address, txs, self.tracker_config)
         track_and_settle(self.client, tracker, started, self.store, self.vault_address, self.run_state,
                          self.config.native_token_price, on_tracked=lambda ts: self.on_stage(STAGE_TRACKED, ts),
                          reference=self.config.price_reference)
@@ -290,29 +290,6 @@ class VaultExecutionModel:
                 f"but the {len(requests)} transaction(s) of this batch may cost up to {_ether(need)} "
                 f"in gas (gas limits x max fee {fees.max_price} wei). Send it native token for gas, or trade "
                 "fewer at once. Nothing was signed.")
-
-    def _wait_until_mined(self, txs: Sequence[BlockchainTransaction]) -> None:
-        """Cheap gate before receipt polling: one nonce request per look until the batch's last nonce is
-        mined (or `drop_check_after` passes), so receipts are asked for once instead of once per poll.
-
-        Between looks it waits for what the mining rate seen so far says the rest needs (at least
-        `poll_interval`, at most 1 s), so a chunk costs a few requests however slowly it is mined."""
-        nonces = [tx.nonce for tx in txs if tx.nonce is not None and tx.tx_state is TxState.broadcasted]
-        if not nonces:
-            return
-        started = time.monotonic()
-        deadline = started + self.tracker_config.drop_check_after
-        first: int | None = None
-        while True:
-            mined = int(self.client.call("eth_getTransactionCount", [self.wallet.address, "latest"]), 16)
-            now = time.monotonic()
-            if mined > max(nonces) or now >= deadline:
-                return
-            first = mined if first is None else first
-            interval = self.tracker_config.poll_interval
-            if mined > first:  # the rest at the rate seen so far
-                interval = max(interval, min(1.0, (max(nonces) + 1 - mined) * (now - started) / (mined - first)))
-            time.sleep(min(interval, max(0.0, deadline - now)))
 
     def _fail_unsent(self, plan: PlannedTrade, now: datetime.datetime) -> None:
         """A trade routing or pre-flight refused: failed at once, its reason on an unsigned transaction."""

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from eth_abi.abi import decode, encode
-
+from vaultexec.dex.abiread import decode_words as decode
+from vaultexec.dex.abiwords import address_array_tail, dynamic, tuple_of, uint_array_tail
 from vaultexec.dex.erc20 import selector
 from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
 from vaultexec.errors import OracleLossRefusedError, SimulationRevertedError, VaultExecError
@@ -53,10 +53,16 @@ _QUOTE_LOSS = selector("quoteLoss(address[],uint256[],address[],uint256[])")
 
 def _quote_loss_call(vault: str, plan: TradePlan) -> ContractCall:
     spend, receive = plan.max_spend, plan.min_receive
-    return ContractCall(vault, _QUOTE_LOSS + encode(
-        ["address[]", "uint256[]", "address[]", "uint256[]"],
-        [[b.asset for b in spend], [b.amount for b in spend], [b.asset for b in receive],
-         [b.amount for b in receive]]))
+    return ContractCall(vault, _QUOTE_LOSS + quote_loss_arguments(
+        [b.asset for b in spend], [b.amount for b in spend], [b.asset for b in receive], [b.amount for b in receive]))
+
+
+def quote_loss_arguments(spend_assets: Sequence[str], spend: Sequence[int], receive_assets: Sequence[str],
+                         receive: Sequence[int]) -> bytes:
+    """The arguments of the vault's `quoteLoss(address[],uint256[],address[],uint256[])` (fast words, equal to
+    eth-abi's: tests/dex/test_abiwords.py)."""
+    return tuple_of(dynamic(address_array_tail(spend_assets)), dynamic(uint_array_tail(spend)),
+                    dynamic(address_array_tail(receive_assets)), dynamic(uint_array_tail(receive)))
 
 
 def loss_refusals(runner: CallRunner, vault_address: str, plans: Sequence[TradePlan], block: BlockHeader,

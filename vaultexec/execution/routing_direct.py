@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from eth_abi.abi import decode
-
+from vaultexec.dex.abiread import decode_words as decode
 from vaultexec.dex.reads import CallResult
 from vaultexec.errors import ConfigurationError, GuardRefusedError
 from vaultexec.execution.plan import Route

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Iterable, Sequence
 from typing import Any
 
-from eth_abi.abi import decode
-
 from vaultexec.dex import erc20, uniswap_v2, uniswap_v3
+from vaultexec.dex.abiread import decode_words as decode
 from vaultexec.dex.abiwords import address, uint
 from vaultexec.dex.erc20 import selector
 from vaultexec.dex.reads import CallResult, ContractCall

@@ -30,11 +30,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from fractions import Fraction
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
 
 from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.rpc import RPCClient
+from vaultexec.dex.abiread import decode_words as abi_decode
 from vaultexec.errors import ReceiptLogsMissingError, SettlementError, TransactionTimeoutError, VaultExecError
 from vaultexec.execution.sandwich import PoolAtBlockStart, ReferencePrice, check_sandwiches
 from vaultexec.model.identifiers import FEE_DENOMINATOR, ExchangeKind

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from vaultexec.errors import BadInputError, SerialisationError
 from vaultexec.model.checks import CheckedModel
 from vaultexec.model.fields import FieldSpec, Kind, field_specs, optional_arm, shape_of
-from vaultexec.model.jsontext import FREE_DEPTH, JsonNumber, write_json_tree
+from vaultexec.model.jsontext import FREE_DEPTH, JsonNumber, JsonRaw, write_json_tree
 from vaultexec.model.scalars import (
     SCALARS,
     WriteRefusedError,
@@ -50,7 +50,13 @@ def encode_dataclass(obj: Any, executor_numbers: bool = False) -> dict[str, Any]
 
 
 def dump_json(obj: Any) -> str:
-    """Serialise a model dataclass to JSON text (format: `serialisation`); SerialisationError if it would not load."""
+    """Serialise a model dataclass to JSON text (format: `serialisation`); SerialisationError if it would not load.
+
+    Frozen model objects inside (pairs, assets, asset deltas) are written from `_TEXT_CACHE` when this process
+    wrote the very same object before: the store writes each trade at every state change, and those parts
+    never change."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _writing(obj, lambda: write_json_tree(_encode_object(obj, False, True)))
     return _writing(obj, lambda: write_json_tree(_encode_free(obj)))
 
 
@@ -128,29 +134,32 @@ def _encode_mapping(value: dict[Any, Any], key: Callable[[Any], str], item: _Enc
 # ---------------------------------------------------------------- typed fields
 
 
-def _encoder(tp: Any, as_number: bool, executor_numbers: bool) -> _Encoder:
+def _encoder(tp: Any, as_number: bool, executor_numbers: bool, text: bool) -> _Encoder:
     """A function value -> JSON tree for declared type `tp`, refusing values of any other type.
 
     `as_number`: Decimals are `JsonNumber`s (trade-executor's float fields, in `executor_numbers` mode).
+    `text`: the tree is for `dump_json`, frozen model objects may be cached JSON text (`JsonRaw`).
     """
     shape = shape_of(tp)
     match shape.kind:
         case Kind.FREE:
             return _encode_free
         case Kind.OPTIONAL:
-            inner = _encoder(shape.inner, as_number, executor_numbers)
+            inner = _encoder(shape.inner, as_number, executor_numbers, text)
             return lambda value: None if value is None else inner(value)
         case Kind.LIST:
-            return _list_encoder(_encoder(shape.inner, as_number, executor_numbers))
+            return _list_encoder(_encoder(shape.inner, as_number, executor_numbers, text))
         case Kind.DICT:
             key = encode_str if shape.key is str else _encode_int_key
-            return _dict_encoder(key, _encoder(shape.inner, as_number, executor_numbers))
+            return _dict_encoder(key, _encoder(shape.inner, as_number, executor_numbers, text))
         case Kind.SCALAR:
             return _decimal_number if tp is Decimal and as_number else SCALARS[tp].encode
         case Kind.ENUM:
             return _enum_encoder(tp)
         case Kind.MODEL:
-            return _dataclass_encoder(tp, executor_numbers)
+            if text and tp.__dataclass_params__.frozen:
+                return _cached_text_encoder(tp)
+            return _dataclass_encoder(tp, executor_numbers, text)
 
 
 def _decimal_number(value: Any) -> JsonNumber:
@@ -188,13 +197,66 @@ def _enum_encoder(tp: type[enum.Enum]) -> _Encoder:
     return encode
 
 
-def _dataclass_encoder(tp: type, executor_numbers: bool) -> _Encoder:
+def _dataclass_encoder(tp: type, executor_numbers: bool, text: bool) -> _Encoder:
     def encode(value: Any) -> dict[str, Any]:
         if type(value) is not tp:
             refuse(f"a {tp.__name__}", value)
-        return _encode_object(value, executor_numbers)
+        return _encode_object(value, executor_numbers, text)
 
     return encode
+
+
+#: id(frozen model object) -> (the object, its JSON text): what `dump_json` wrote for it. The entry holds the
+#: object, so its id is not reused while cached; emptied when full.
+_TEXT_CACHE: dict[int, tuple[Any, JsonRaw]] = {}
+TEXT_CACHE_SIZE = 50_000
+#: Frozen model class -> (fields that must be None for its text to be cached: free-form, lists, dicts,
+#: mutable models, which could change in place; fields holding frozen models, checked the same way).
+_FROZEN_LAYOUTS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _cached_text_encoder(tp: type) -> _Encoder:
+    """Encoder of a frozen model class for `dump_json`: the object's cached JSON text when this object was
+    written before and holds nothing that can change in place (`_unchanging`), else its tree."""
+    def encode(value: Any) -> Any:
+        if type(value) is not tp:
+            refuse(f"a {tp.__name__}", value)
+        entry = _TEXT_CACHE.get(id(value))
+        if entry is not None and entry[0] is value:
+            return entry[1]
+        tree = _encode_object(value, False, True)
+        if not _unchanging(value):
+            return tree
+        raw = JsonRaw(write_json_tree(tree))
+        if len(_TEXT_CACHE) >= TEXT_CACHE_SIZE:
+            _TEXT_CACHE.clear()
+        _TEXT_CACHE[id(value)] = (value, raw)
+        return raw
+
+    return encode
+
+
+def _unchanging(obj: Any) -> bool:
+    """A frozen model object whose fields hold only immutable values (scalars, enums, such objects)."""
+    layout = _FROZEN_LAYOUTS.get(type(obj))
+    if layout is None:
+        layout = _FROZEN_LAYOUTS[type(obj)] = _frozen_layout(type(obj))
+    volatile, nested = layout
+    return (all(getattr(obj, name) is None for name in volatile)
+            and all((value := getattr(obj, name)) is None or _unchanging(value) for name in nested))
+
+
+def _frozen_layout(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    volatile: list[str] = []
+    nested: list[str] = []
+    for spec in field_specs(cls):
+        tp = optional_arm(spec.tp) or spec.tp
+        kind = shape_of(tp).kind
+        if kind in (Kind.SCALAR, Kind.ENUM):
+            continue
+        frozen_model = kind is Kind.MODEL and bool(tp.__dataclass_params__.frozen)
+        (nested if frozen_model else volatile).append(spec.name)
+    return tuple(volatile), tuple(nested)
 
 
 # ---------------------------------------------------------------- dataclasses
@@ -208,15 +270,15 @@ class _Plan:
     validate: Callable[[Any], None] | None
 
 
-_PLANS: dict[tuple[type, bool], _Plan] = {}
+_PLANS: dict[tuple[type, bool, bool], _Plan] = {}
 
 
-def _plan(cls: type, executor_numbers: bool) -> _Plan:
-    plan = _PLANS.get((cls, executor_numbers))
+def _plan(cls: type, executor_numbers: bool, text: bool) -> _Plan:
+    plan = _PLANS.get((cls, executor_numbers, text))
     if plan is None:
-        fields = tuple(_plan_field(spec, executor_numbers) for spec in field_specs(cls))
+        fields = tuple(_plan_field(spec, executor_numbers, text) for spec in field_specs(cls))
         plan = _Plan(fields, _write_validation(cls))
-        _PLANS[(cls, executor_numbers)] = plan
+        _PLANS[(cls, executor_numbers, text)] = plan
     return plan
 
 
@@ -228,9 +290,10 @@ def _write_validation(cls: type) -> Callable[[Any], None] | None:
     return cls.validate
 
 
-def _plan_field(spec: FieldSpec, executor_numbers: bool) -> tuple[str, _Encoder, bool, bool]:
+def _plan_field(spec: FieldSpec, executor_numbers: bool, text: bool) -> tuple[str, _Encoder, bool, bool]:
     arm = optional_arm(spec.tp)
-    encoder = _encoder(spec.tp if arm is None else arm, executor_numbers and spec.executor_number, executor_numbers)
+    encoder = _encoder(spec.tp if arm is None else arm, executor_numbers and spec.executor_number, executor_numbers,
+                       text)
     return spec.name, encoder, spec.omit_empty, arm is not None
 
 
@@ -238,8 +301,8 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, list | tuple | dict) and len(value) == 0)
 
 
-def _encode_object(obj: Any, executor_numbers: bool) -> dict[str, Any]:
-    plan = _plan(type(obj), executor_numbers)
+def _encode_object(obj: Any, executor_numbers: bool, text: bool = False) -> dict[str, Any]:
+    plan = _plan(type(obj), executor_numbers, text)
     tree: dict[str, Any] = {}
     name = ""
     try:

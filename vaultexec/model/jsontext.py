@@ -31,6 +31,11 @@ class JsonNumber(str):
     """Text of an exact JSON number literal, emitted without quotes by `write_json_tree`."""
 
 
+class JsonRaw(str):
+    """JSON text of a whole value (a cached encoding, see `encoding.dump_json`), emitted as is by
+    `write_json_tree`."""
+
+
 def float_form_text(value: Decimal) -> str:
     """`value` as Python's float repr writes it ("1.2071146431284867e-07", "5.89e-05") when that repr has exactly
     `value`'s digits and exponent, else the exact Decimal text. trade-executor writes its float fields with
@@ -84,7 +89,8 @@ def write_json_tree(tree: Any, decimal_text: Callable[[Decimal], str] = exact_de
 
 
 def _json_string(value: str) -> str:
-    return str.__str__(value) if type(value) is JsonNumber else encode_basestring_ascii(value)
+    kind = type(value)
+    return str.__str__(value) if kind is JsonNumber or kind is JsonRaw else encode_basestring_ascii(value)
 
 
 def _c_encoder(decimal_text: Callable[[Decimal], str]) -> Any:
@@ -99,7 +105,7 @@ def _c_encoder(decimal_text: Callable[[Decimal], str]) -> Any:
 
 def write_json_tree_py(tree: Any, decimal_text: Callable[[Decimal], str] = exact_decimal_text) -> str:
     """The reference writer of `write_json_tree`, in Python."""
-    if isinstance(tree, JsonNumber):
+    if isinstance(tree, JsonNumber | JsonRaw):
         return str.__str__(tree)
     if isinstance(tree, str):
         return encode_basestring_ascii(tree)

@@ -39,6 +39,11 @@ def claims_of(row: StoredRow) -> list[str]:
     return sorted(hashes) + sorted(nonces)
 
 
+def hashes_of_claims(claims: Iterable[str]) -> frozenset[str]:
+    """The transaction hashes among `claims` (lower-case, as claimed)."""
+    return frozenset(claim[3:] for claim in claims if claim.startswith("tx:"))
+
+
 def nonce_of_claim(claim: str) -> int:
     """The nonce of a `nonce:` claim."""
     return int(claim.rsplit(":", 1)[1])

@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,7 +60,6 @@ from vaultexec.store.codec import (
     normalise_vault,
     to_time_key,
     trade_id_of_member,
-    tx_hashes_of,
 )
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
@@ -105,6 +105,10 @@ def member_of(trade_id: int) -> str:
     return f"{trade_id:020d}"
 
 
+#: Records whose written claims a RedisStore remembers (about 0.5 kB each).
+WRITTEN_MEMORY = 100_000
+
+
 def _sha1(body: bytes) -> str:
     return hashlib.sha1(body, usedforsecurity=False).hexdigest()
 
@@ -145,6 +149,9 @@ class RedisStore(RedisClaims):
         self._page_script = client.register_script(PAGE_LUA)
         self._by_status_script = client.register_script(BY_STATUS_LUA)
         self._max_member_script = client.register_script(MAX_MEMBER_LUA)
+        #: trade id -> (SHA-1 of the body this store last wrote for it, that record's claims): an update of a
+        #: record still holding that body checks hashes and releases claims from here, without decoding it.
+        self._written: dict[int, tuple[str, StoredRow]] = {}
         self._check_persistence()
         self._index_claims()
 
@@ -225,6 +232,7 @@ class RedisStore(RedisClaims):
                 f"Trade {row.trade_id} of vault {self._vault} is already stored (status {status.decode()}); "
                 "the store is append-only, use update() for a later state."
             )
+        self._remember([row])
 
     def update(self, trade: TradeExecution) -> None:
         self._replace(encode(trade), reason=None)
@@ -276,6 +284,7 @@ class RedisStore(RedisClaims):
                     if owned:
                         pipe.mset(owned)
                     pipe.execute()
+                    self._remember(rows)
                     return
                 except redis.WatchError:
                     logger.debug("a batch of %d trades changed under us, retrying", len(rows))
@@ -315,10 +324,21 @@ class RedisStore(RedisClaims):
 
     def _check_keeps_hashes(self, row: StoredRow, stored_body: bytes | None) -> StoredRow:
         """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle); returns the stored
-        record's claims."""
-        stored = decode(stored_body, self._vault, row.trade_id, self._where(row.trade_id))
-        check_keeps_hashes(row.trade_id, tx_hashes_of(stored), row.tx_hashes)
-        return claims_row(stored)
+        record's claims: remembered if this store wrote that very body (`_written`), else decoded from it."""
+        known = self._written.get(row.trade_id)
+        if known is not None and stored_body is not None and _sha1(stored_body) == known[0]:
+            before = known[1]
+        else:
+            before = claims_row(decode(stored_body, self._vault, row.trade_id, self._where(row.trade_id)))
+        check_keeps_hashes(row.trade_id, before.tx_hashes, row.tx_hashes)
+        return before
+
+    def _remember(self, rows: Sequence[StoredRow]) -> None:
+        """Note what this store just wrote (see `_written`); bounded: emptied when it holds WRITTEN_MEMORY."""
+        if len(self._written) + len(rows) > WRITTEN_MEMORY:
+            self._written.clear()
+        for row in rows:
+            self._written[row.trade_id] = (_sha1(row.body.encode()), replace(row, body=""))
 
     def _read_record(self, member: str) -> tuple[bytes | None, bytes | None]:
         """(status, body) of one trade, read together (MULTI/EXEC)."""
@@ -352,6 +372,7 @@ class RedisStore(RedisClaims):
                 raise self._refused(row.trade_id, reply)
             outcome = reply[0]
             if outcome == 1:
+                self._remember([row])
                 if reason is not None:
                     logger.warning("trade %d of vault %s reverted %s -> %s: %s", row.trade_id, self._vault,
                                    stored, row.status, reason)

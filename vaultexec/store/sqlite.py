@@ -30,6 +30,7 @@ from vaultexec.store.claims import (
     check_claims,
     claims_of,
     describe_claim,
+    hashes_of_claims,
     nonce_of_claim,
     nonce_prefix,
     owner_of,
@@ -37,14 +38,12 @@ from vaultexec.store.claims import (
 from vaultexec.store.codec import (
     StoredRow,
     check_trade_id,
-    claims_row,
     decode,
     encode,
     encode_batch,
     make_transition,
     normalise_vault,
     to_time_key,
-    tx_hashes_of,
 )
 from vaultexec.store.lifecycle import check_keeps_hashes, check_reorg, check_update, normalise_statuses
 from vaultexec.store.protocol import Transition
@@ -52,7 +51,8 @@ from vaultexec.store.sqlite_write import WalIndexGuard, WriteTransaction, open_h
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+#: 2: `tx_claims`; 3: `tx_claims_by_trade`, so an update reads a record's claims (its hashes) by trade.
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trades (
     vault TEXT NOT NULL,
@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS tx_claims (
     vault TEXT NOT NULL,
     trade_id INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tx_claims_by_trade ON tx_claims (vault, trade_id);
 """
 _PAGE = 500
 
@@ -158,9 +159,9 @@ class SQLiteStore:
         if not rows:
             return
         with self._write():
-            stored = self._stored_records([row.trade_id for row in rows])
+            stored = self._stored_statuses([row.trade_id for row in rows])
             if stored:
-                trade_id, (status, _) = next(iter(sorted(stored.items())))
+                trade_id, status = min(stored.items())
                 raise DuplicateRecordError(
                     f"Trade {trade_id} of vault {self._vault} is already stored (status {status}); the store is "
                     f"append-only, so none of the batch's {len(rows)} trades was written.")
@@ -174,40 +175,44 @@ class SQLiteStore:
         if not rows:
             return
         with self._write():
-            stored = self._stored_records([row.trade_id for row in rows])
-            before: list[StoredRow] = []
+            ids = [row.trade_id for row in rows]
+            stored = self._stored_statuses(ids)
+            held = self._stored_claims(ids)
             for row in rows:
                 if row.trade_id not in stored:
                     raise RecordNotFoundError(
                         f"Trade {row.trade_id} of vault {self._vault} is not stored; create() it first (none "
                         f"of the batch's {len(rows)} trades was written).")
-                status, body = stored[row.trade_id]
-                check_update(row.trade_id, status, row.status)
-                before.append(self._check_keeps_hashes(row, body))
-            self._claim(rows, before)
+                check_update(row.trade_id, stored[row.trade_id], row.status)
+                check_keeps_hashes(row.trade_id, hashes_of_claims(held.get(row.trade_id, ())), row.tx_hashes)
+            self._claim(rows, held)
             self._conn.executemany(
                 "UPDATE trades SET opened_at_us=?, status=?, body=? WHERE vault=? AND trade_id=?",
                 [(r.opened_at_us, r.status, r.body, self._vault, r.trade_id) for r in rows])
-            self._record_transitions([(row, stored[row.trade_id][0]) for row in rows])
+            self._record_transitions([(row, stored[row.trade_id]) for row in rows])
 
-    def _stored_records(self, trade_ids: list[int]) -> dict[int, tuple[str, str]]:
-        """(status, body) of each of `trade_ids` that is stored (inside the caller's write transaction)."""
-        found: dict[int, tuple[str, str]] = {}
+    def _in_pages(self, sql: str, trade_ids: list[int]) -> list[Any]:
+        """Rows of `sql` (`?` for the vault, then `{marks}` for an IN list) over `trade_ids`, a page at a time."""
+        found: list[Any] = []
         for start in range(0, len(trade_ids), _PAGE):
             chunk = trade_ids[start:start + _PAGE]
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT trade_id, status, body FROM trades WHERE vault=? AND trade_id IN ({marks})",
-                (self._vault, *chunk)).fetchall()
-            found.update((trade_id, (status, body)) for trade_id, status, body in rows)
+            found += self._conn.execute(sql.format(marks=",".join("?" * len(chunk))),
+                                        (self._vault, *chunk)).fetchall()
         return found
 
-    def _check_keeps_hashes(self, row: StoredRow, stored_body: str) -> StoredRow:
-        """Refuse `row` if it lost a transaction hash of the stored record (see lifecycle); returns the stored
-        record's claims."""
-        stored = decode(stored_body, self._vault, row.trade_id, self._where(row.trade_id))
-        check_keeps_hashes(row.trade_id, tx_hashes_of(stored), row.tx_hashes)
-        return claims_row(stored)
+    def _stored_statuses(self, trade_ids: list[int]) -> dict[int, str]:
+        """Status of each of `trade_ids` that is stored (inside the caller's write transaction)."""
+        return dict(self._in_pages("SELECT trade_id, status FROM trades WHERE vault=? AND trade_id IN ({marks})",
+                                   trade_ids))
+
+    def _stored_claims(self, trade_ids: list[int]) -> dict[int, set[str]]:
+        """The claims (hashes, nonces) each of `trade_ids` holds in `tx_claims`: what its stored record signed,
+        read through the index instead of decoding the record."""
+        held: dict[int, set[str]] = {}
+        for trade_id, claim in self._in_pages(
+                "SELECT trade_id, claim FROM tx_claims WHERE vault=? AND trade_id IN ({marks})", trade_ids):
+            held.setdefault(trade_id, set()).add(claim)
+        return held
 
     def _record_transitions(self, rows: list[tuple[StoredRow, str | None]]) -> None:
         at_us = to_time_key(datetime.now(UTC))
@@ -218,7 +223,7 @@ class SQLiteStore:
 
     def _replace(self, row: StoredRow, reason: str | None) -> None:
         with self._write():
-            found = self._conn.execute("SELECT status, body FROM trades WHERE vault=? AND trade_id=?",
+            found = self._conn.execute("SELECT status FROM trades WHERE vault=? AND trade_id=?",
                                        (self._vault, row.trade_id)).fetchone()
             if found is None:
                 raise RecordNotFoundError(f"Trade {row.trade_id} of vault {self._vault} is not stored; "
@@ -228,7 +233,9 @@ class SQLiteStore:
                 check_update(row.trade_id, stored, row.status)
             else:
                 check_reorg(row.trade_id, stored, row.status)
-            self._claim([row], [self._check_keeps_hashes(row, found[1])])
+            held = self._stored_claims([row.trade_id])
+            check_keeps_hashes(row.trade_id, hashes_of_claims(held.get(row.trade_id, ())), row.tx_hashes)
+            self._claim([row], held)
             if reason is not None:
                 logger.warning("trade %d of vault %s reverted %s -> %s: %s", row.trade_id, self._vault,
                                stored, row.status, reason)
@@ -266,12 +273,13 @@ class SQLiteStore:
         if rows:
             logger.info("SQLite store %s: indexed the transaction claims of %d trades", self.path, len(rows))
 
-    def _claim(self, rows: list[StoredRow], before: list[StoredRow] | None = None) -> None:
-        """Check and record the rows' transaction claims (inside the caller's write transaction); `before`, the
-        stored rows they update: the claims those made and these do not are released."""
-        if before:
-            released = [(claim, self._vault, row.trade_id) for row, old in zip(rows, before, strict=True)
-                        for claim in set(claims_of(old)) - set(claims_of(row))]
+    def _claim(self, rows: list[StoredRow], held: dict[int, set[str]] | None = None) -> None:
+        """Check and record the rows' transaction claims (inside the caller's write transaction); `held`, by
+        trade id, the claims the stored records they update hold: those these rows no longer make are
+        released."""
+        if held:
+            released = [(claim, self._vault, row.trade_id) for row in rows
+                        for claim in held.get(row.trade_id, set()) - set(claims_of(row))]
             self._conn.executemany("DELETE FROM tx_claims WHERE claim=? AND vault=? AND trade_id=?", released)
         wanted = sorted({claim for row in rows for claim in claims_of(row)})
         owners: dict[str, str | None] = {}
