@@ -105,8 +105,10 @@ def test_idle_dev_chain_is_asked_for_a_block(client: RPCClient, wallet: HotWalle
                                              manual_mining: None) -> None:
     """Transactions left in an automining anvil's pool with no new block: one evm_mine after the idle time."""
     txs = sign_transfers(client, wallet, 3, gas=21_000)
+    # Automine is off here to stand for anvil's leftover pool: mining is allowed without the automine check.
     tracker = TransactionTracker(client, TrackerConfig(drop_check_after=0.0, stuck_after=3600,
-                                                       mine_when_idle_after=1.0))
+                                                       mine_when_idle_after=1.0,
+                                                       idle_mine_only_when_automining=False))
     tracker.broadcast(txs)
     tracker.poll(txs)
     assert tracker.stats.idle_mines == 0 and mined_nonce(client, wallet.address) == txs[0].nonce
@@ -115,3 +117,18 @@ def test_idle_dev_chain_is_asked_for_a_block(client: RPCClient, wallet: HotWalle
     tracker.track(txs)
     assert tracker.stats.idle_mines == 1 and time.monotonic() - started < 5
     assert all(tx.tx_state is TxState.confirmed for tx in txs)
+
+
+def test_a_node_that_does_not_automine_is_never_asked_for_a_block(client: RPCClient, wallet: HotWallet,
+                                                                  clock: Clock, manual_mining: None) -> None:
+    """Interval or manual mining (automine off) keeps its own pace: the idle rule never mines on it."""
+    txs = sign_transfers(client, wallet, 2, gas=21_000)
+    tracker = TransactionTracker(client, TrackerConfig(drop_check_after=0.0, stuck_after=3600,
+                                                       mine_when_idle_after=1.0))
+    tracker.broadcast(txs)
+    tracker.poll(txs)
+    clock.now += 5.0
+    tracker.poll(txs)
+    assert tracker.stats.idle_mines == 0 and client.stats.requests_by_method.get("evm_mine", 0) == 0
+    assert mined_nonce(client, wallet.address) == txs[0].nonce
+    assert all(tx.tx_state is TxState.broadcasted for tx in txs)

@@ -28,13 +28,15 @@ def test_a_chunk_left_in_the_pool_of_an_idle_dev_chain_is_mined_at_once(web3: We
     url = web3.provider.endpoint_uri  # type: ignore[attr-defined]
     client = RPCClient(url)
     tracker = TrackerConfig(confirmations=0, poll_interval=0.01, timeout=30.0, drop_check_after=3.0,
-                            mine_when_idle_after=0.05)
+                            mine_when_idle_after=0.05, idle_mine_only_when_automining=False)
     a = world.addresses
     weth_usdc = pair(a, "WETH", "USDC", 500)
     executor = make_executor(url, vault.address, world.chain_id, [weth_usdc],
                              SQLiteStore(tmp_path / "store.db", vault.address), RunState(), tracker=tracker,
                              client=client)
-    client.call("evm_setAutomine", [False])  # nothing is mined unless asked: the pool holds the whole chunk
+    # Nothing is mined unless asked: the pool holds the whole chunk (automine off stands for anvil's leftover
+    # pool, so the tracker is told to mine without asking the node whether it automines).
+    client.call("evm_setAutomine", [False])
     try:
         settled = executor.execute_trades([make_trade(1, weth_usdc, "100"), make_trade(2, weth_usdc, "50", False)])
     finally:

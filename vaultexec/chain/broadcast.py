@@ -55,6 +55,7 @@ from vaultexec.chain.tracking import (
     TrackerConfig,
     TrackerStats,
     Watch,
+    mine_idle_dev_chain,
 )
 from vaultexec.errors import BroadcastError, NonceConsumedError, TransactionTimeoutError, VaultExecError
 from vaultexec.model.transaction import BlockchainTransaction, TxState
@@ -221,10 +222,10 @@ class TransactionTracker(SendAnswers):
             return
         waiting = {str(tx.from_address) for tx in pending if tx.nonce is not None
                    and mined_nonce.get(str(tx.from_address), tx.nonce + 1) <= tx.nonce}
-        if any(now - self._progress[s].since >= idle_after for s in waiting if s in self._progress):
+        if any(now - self._progress[s].since >= idle_after for s in waiting if s in self._progress) \
+                and mine_idle_dev_chain(self.client, self.config):
             self.stats.idle_mines += 1
-            logger.info("transactions wait in the dev chain's pool with no new block: mining one")
-            self.client.call("evm_mine")
+            logger.info("transactions wait in the dev chain's pool with no new block: mined one")
 
     def _look_up(self, live: list[BlockchainTransaction], mined_nonce: dict[str, int],
                  block_hashes: dict[int, str | None], head: int, now: float) -> PollAnswers:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vaultexec.chain.gas import FeePolicy
+from vaultexec.chain.rpc import RPCClient
+from vaultexec.errors import RPCError
 from vaultexec.model.transaction import BlockchainTransaction
 
 #: Stores a transaction's new state (the tracker calls it before anything depends on that state).
@@ -43,6 +45,10 @@ class TrackerConfig:
     #: Dev chains with automine only (anvil): when a sender's transactions wait in the node's pool with no
     #: new block for this long, ask the node to mine one (`evm_mine`). None: never.
     mine_when_idle_after: float | None = None
+    #: Mine only when the node says it automines (`anvil_getAutomine` / `hardhat_getAutomine`): a node that
+    #: mines on an interval or by hand keeps its own pace. False: mine whenever idle (tests that stand for
+    #: anvil's leftover pool with automine off).
+    idle_mine_only_when_automining: bool = True
 
 
 @dataclass
@@ -131,3 +137,24 @@ class PollAnswers:
     known: dict[int, bool] = field(default_factory=dict)
     #: Nonce-consumed check: some hash of ours is known to the node with a block number.
     landed: dict[int, bool] = field(default_factory=dict)
+
+
+def mine_idle_dev_chain(client: RPCClient, config: TrackerConfig) -> bool:
+    """Ask a dev chain whose pool holds our transactions with no new block for one (`evm_mine`), when the
+    config allows it and (by default) the node automines; True when a block was asked for. A node that
+    does not answer the automine question (not anvil or hardhat) is never asked to mine."""
+    if config.mine_when_idle_after is None:
+        return False
+    if config.idle_mine_only_when_automining and not _automines(client):
+        return False
+    client.call("evm_mine")
+    return True
+
+
+def _automines(client: RPCClient) -> bool:
+    for method in ("anvil_getAutomine", "hardhat_getAutomine"):
+        try:
+            return client.call(method) is True
+        except RPCError:
+            continue
+    return False

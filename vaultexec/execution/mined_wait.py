@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 
 from vaultexec.chain.rpc import RPCClient
-from vaultexec.chain.tracking import TrackerConfig
+from vaultexec.chain.tracking import TrackerConfig, mine_idle_dev_chain
 from vaultexec.model.transaction import BlockchainTransaction, TxState
 
 logger = logging.getLogger(__name__)
@@ -40,11 +40,11 @@ def wait_until_mined(client: RPCClient, sender: str, txs: Sequence[BlockchainTra
         if mined != last:
             last, since = mined, now
         elif idle_after is not None and now - since >= idle_after:
-            logger.info("nonces %d..%d wait in the dev chain's pool with no new block: mining one", mined,
-                        max(nonces))
-            client.call("evm_mine")
             since = now
-            continue
+            if mine_idle_dev_chain(client, config):
+                logger.info("nonces %d..%d waited in the dev chain's pool with no new block: mined one", mined,
+                            max(nonces))
+                continue
         interval = config.poll_interval
         if mined > first:  # the rest at the rate seen so far
             interval = max(interval, min(1.0, (max(nonces) + 1 - mined) * (now - started) / (mined - first)))
