@@ -17,18 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from web3 import Web3
 from web3.contract import Contract
 
 from vaultexec.testing.anvil import AnvilInstance, launch_anvil
-from vaultexec.testing.plugin import CODE_SIZE_LIMIT, make_web3
+from vaultexec.testing.plugin import CODE_SIZE_LIMIT
 from vaultexec.testing.safes import make_test_safe
-from vaultexec.testing.vaults import SafeCustodyVault, deploy_world_safe_vault, deploy_world_vault
-from vaultexec.testing.world import World, deploy_world
+from vaultexec.testing.vaults import SafeCustodyVault, deploy_world_safe_vault
+from vaultexec.testing.world import World
 from vaultexec.vault.safe_module import execute_as_owners, module_call_tx
 
 from vault_gas import (  # isort: skip
-    AMOUNT_IN, MAX_UINT256, ROUTES, V2, Route, _allow_direct_pools, _direct_route, _isolated, _router_call, _send)
+    AMOUNT_IN, MAX_UINT256, ROUTES, V2, Route, _direct_route, _isolated, _router_call, _send, gas_world, warm_routes)
 
 
 @dataclass(frozen=True)
@@ -106,21 +105,12 @@ def _table(rows: list[Row]) -> list[str]:
 
 def main() -> None:
     with launch_anvil(code_size_limit=CODE_SIZE_LIMIT) as node:
-        web3 = make_web3(node.url)
-        world = deploy_world(web3)
-        accounts = list(web3.eth.accounts)
-        eoa, manager = Web3.to_checksum_address(accounts[1]), Web3.to_checksum_address(accounts[2])
-        vault = deploy_world_vault(world, manager)
-        _allow_direct_pools(world, vault)
-        safe = make_test_safe(web3, world.addresses.safe, world.deployer)
+        g = gas_world(node)
+        world, eoa, manager, vault = g.world, g.eoa, g.manager, g.vault
+        safe = make_test_safe(g.web3, world.addresses.safe, world.deployer)
         safe_vault = deploy_world_safe_vault(world, manager, safe)
         _allow_module_direct_pools(world, safe_vault)
-        for symbol in ("USDC", "WETH", "WBTC"):  # steady state: the wallet holds every token, like the custodies
-            world.fund(symbol, eoa, 10 ** world.decimals(symbol) * {"USDC": 1_000_000, "WETH": 300, "WBTC": 10}[symbol])
-        for route in ROUTES:  # oracle slots written once, so no first-write SSTORE later
-            router, data = _router_call(world, route, eoa)
-            _send(web3, eoa, world.usdc.address, world.usdc.encode_abi("approve", args=[router.address, AMOUNT_IN]))
-            _send(web3, eoa, router.address, data)
+        warm_routes(g)
         rows = [_measure(node, world, vault, safe_vault, manager, eoa, route) for route in ROUTES]
 
     out: list[Any] = ["Safe module gas: receipt gasUsed (whole transaction), loss bound on (the world vault's "

@@ -19,13 +19,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from vault_gas import ROUTES, _allow_direct_pools, _direct_route, _router_call, _send
+from vault_gas import ROUTES, _direct_route, _router_call, _send, gas_world, warm_routes
 from web3 import Web3
 
 from vaultexec.testing.anvil import launch_anvil
-from vaultexec.testing.plugin import CODE_SIZE_LIMIT, make_web3
-from vaultexec.testing.vaults import deploy_world_vault
-from vaultexec.testing.world import deploy_world
+from vaultexec.testing.plugin import CODE_SIZE_LIMIT
 
 DUMP = Path("/tmp/vault_gas_steps.json")
 CALLS = {"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"}
@@ -84,18 +82,9 @@ def main() -> None:
     prefix = next((a for a in sys.argv[1:] if not a.startswith("--")), "V2 USDC")
     route = next(r for r in ROUTES if r.label.startswith(prefix))
     with launch_anvil(code_size_limit=CODE_SIZE_LIMIT, extra_args=["--steps-tracing"]) as node:
-        web3 = make_web3(node.url)
-        world = deploy_world(web3)
-        accounts = list(web3.eth.accounts)
-        eoa, manager = Web3.to_checksum_address(accounts[1]), Web3.to_checksum_address(accounts[2])
-        vault = deploy_world_vault(world, manager)
-        _allow_direct_pools(world, vault)
-        for symbol in ("USDC", "WETH", "WBTC"):
-            world.fund(symbol, eoa, 10 ** world.decimals(symbol) * {"USDC": 1_000_000, "WETH": 300, "WBTC": 10}[symbol])
-        for r in ROUTES:
-            router, data = _router_call(world, r, eoa)
-            _send(web3, eoa, world.usdc.address, world.usdc.encode_abi("approve", args=[router.address, 2**256 - 1]))
-            _send(web3, eoa, router.address, data)
+        g = gas_world(node)
+        web3, world, eoa, manager, vault = g.web3, g.world, g.eoa, g.manager, g.vault
+        warm_routes(g, 2**256 - 1)
         fns, usdc = vault.functions, world.usdc.address
         fns.disableLossBound().transact({"from": world.deployer})
         if "--limit" in sys.argv:
@@ -103,7 +92,7 @@ def main() -> None:
         else:
             fns.setUnboundedSpendAllowed(usdc, True).transact({"from": world.deployer})
 
-        names = {vault.address: "vault"}
+        names: dict[str, str] = {vault.address: "vault"}
         for symbol, token in world.tokens.items():
             names[token.address] = symbol
         _, pools, *_ = _direct_route(world, route)
@@ -118,7 +107,7 @@ def main() -> None:
         bare_trace = node.rpc("debug_traceTransaction", [_hex(bare_hash), {"enableMemory": False}], timeout=120)
         names[bare_router.address] = "router"
         web3.provider.make_request("evm_increaseTime", [12])  # type: ignore[arg-type]
-        tx_hash = web3.eth.send_transaction({"from": manager, "to": vault.address, "data": data, "gas": 3_000_000})  # type: ignore[typeddict-item]
+        tx_hash = web3.eth.send_transaction({"from": manager, "to": vault.address, "data": data, "gas": 3_000_000})
         receipt = web3.eth.wait_for_transaction_receipt(tx_hash)
         trace = node.rpc("debug_traceTransaction", [_hex(tx_hash), {"enableMemory": False}], timeout=120)
 
