@@ -21,6 +21,16 @@ def test_launch_answers_and_stops_cleanly() -> None:
     assert not is_process_alive(pid)
 
 
+def test_anvil_pages_states_into_its_own_temp_dir_and_they_go_with_it() -> None:
+    """anvil writes the states it pages out of memory under ~/.foundry/anvil/tmp and never removes them
+    (gigabytes after a long run filled the disk): each instance keeps them in its own temp dir."""
+    with launch_anvil() as node:
+        own = node.log_path.parent
+        node.rpc("anvil_mine", ["0x200"])  # beyond the states anvil keeps in memory
+        assert list((own / ".foundry" / "anvil" / "tmp").glob("anvil-state-*"))
+    assert not own.exists()
+
+
 def test_options_reach_anvil() -> None:
     with launch_anvil(automine=False, base_fee=7_000_000_000, gas_limit=12_345_678) as node:
         block = node.rpc("eth_getBlockByNumber", ["latest", False])

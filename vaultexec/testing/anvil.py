@@ -171,6 +171,12 @@ class AnvilInstance(LocalServer):
         super().stop(timeout, kill)
         self._connections.close_all()
 
+    def environment(self) -> dict[str, str]:
+        """HOME is the instance's own temp dir: anvil keeps the states it pages out of memory under
+        `~/.foundry/anvil/tmp` and never removes them (gigabytes after a long run); there they go with
+        the instance's other files."""
+        return {**os.environ, "HOME": str(self._log_dir)}
+
     def remove_files(self) -> None:
         shutil.rmtree(self._log_dir, ignore_errors=True)
 

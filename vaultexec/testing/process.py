@@ -101,6 +101,10 @@ class LocalServer:
     def remove_files(self) -> None:
         """Called by `close()` after the process stopped: remove the temp files the server owns."""
 
+    def environment(self) -> dict[str, str] | None:
+        """The server process's environment (None: this process's)."""
+        return None
+
     # -- lifecycle
     def start(self) -> Self:
         """Start and wait until it answers; a first start on a free port retries a lost port race."""
@@ -130,10 +134,10 @@ class LocalServer:
         self.prepare()
         self._close_log()
         self._log = self.log_path.open("wb")
-        command, log = self.command(), self._log
+        command, log, env = self.command(), self._log, self.environment()
         try:
             self.process = run_on_forking_thread(lambda: subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                 start_new_session=True, preexec_fn=_die_with_parent(),
             ))
         except OSError as exc:
