@@ -81,25 +81,34 @@ class PoolAtBlockStart:
     """The trade's executed input quoted on its own route at the state before its block, with the trade valued
     at `vault`'s oracle at the same block when `vault` is given (module doc): one batched request in all."""
 
-    def __init__(self, client: RPCClient, vault: str | None = None) -> None:
+    def __init__(self, client: RPCClient, vault: str | None = None, first_in_block: frozenset[str] = frozenset()
+                 ) -> None:
         self.client = client
         self.vault = vault
+        #: Lower-case hashes of transactions their receipt puts first in their block (transaction index 0):
+        #: nothing ran before them there, so the pool at the start of the block is the pool they met and
+        #: their executed price is that reference, with no quote to ask (the oracle valuation is still read).
+        self.first_in_block = first_in_block
 
     def prices(self, trades: Sequence[TradeExecution]) -> dict[int, Reference]:
         calls: list[tuple[str, list[object]]] = []
         slots: list[tuple[TradeExecution, bool]] = []  # (trade, is the oracle's call)
+        found: dict[int, Reference] = {}
         for trade in trades:
-            call = self._quote_call(trade)
-            if call is None:
-                continue
-            calls.append(call)
-            slots.append((trade, False))
+            first = self._first_in_block(trade)
+            if first is not None:
+                found[trade.trade_id] = first
+            else:
+                call = self._quote_call(trade)
+                if call is None:
+                    continue
+                calls.append(call)
+                slots.append((trade, False))
             valuation = oracle_call(self.vault, trade) if self.vault is not None else None
             if valuation is not None:
                 calls.append(valuation)
                 slots.append((trade, True))
-        found: dict[int, Reference] = {}
-        for (trade, is_oracle), reply in zip(slots, self.client.batch(calls), strict=True):
+        for (trade, is_oracle), reply in zip(slots, self.client.batch(calls) if calls else [], strict=True):
             if is_oracle:
                 reference = found.get(trade.trade_id)
                 oracle = decode_valuation(trade, reply.result) if reply.error is None else None
@@ -120,6 +129,15 @@ class PoolAtBlockStart:
                 block = trade.blockchain_transactions[-1].block_number
                 found[trade.trade_id] = Reference(price, f"pool at the start of block {block}")
         return found
+
+    def _first_in_block(self, trade: TradeExecution) -> Reference | None:
+        """The reference of a trade whose transaction ran first in its block: its own executed price."""
+        tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
+        if (tx is None or tx.block_number is None or str(tx.tx_hash).lower() not in self.first_in_block
+                or not trade.executed_quantity or trade.executed_reserve is None):
+            return None
+        price = abs(trade.executed_reserve) / abs(trade.executed_quantity)
+        return Reference(price, f"pool at the start of block {tx.block_number}, which the trade opened")
 
     def _quote_call(self, trade: TradeExecution) -> tuple[str, list[object]] | None:
         tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None

@@ -311,7 +311,8 @@ def _why_no_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]) -> dic
 
 def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: str, run_state: RunState,
                   native_token_price: Decimal | None = None,
-                  vanished: set[int] | None = None, reference: ReferencePrice | None = None) -> list[TradeExecution]:
+                  vanished: set[int] | None = None, reference: ReferencePrice | None = None,
+                  first_in_block: frozenset[str] = frozenset()) -> list[TradeExecution]:
     """Settle every trade whose last transaction is final; each independently (one failure stops none).
 
     Returns the trades that settled (success or failed). A trade that cannot be settled stays pending,
@@ -353,7 +354,7 @@ def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: st
             logger.error("trade %d cannot be settled: %s", trade.trade_id, exc)
             trade.add_note(f"settlement error: {exc}")
             run_state.record_trade_error(trade.trade_id, str(exc))
-    check_sandwiches(settled, reference or PoolAtBlockStart(client, vault))
+    check_sandwiches(settled, reference or PoolAtBlockStart(client, vault, first_in_block))
     return settled
 
 
@@ -378,7 +379,8 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
         if on_tracked is not None:
             on_tracked(remaining)
         vanished: set[int] = set()
-        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished, reference)
+        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished, reference,
+                             _first_in_block(tracker, txs))
         store_settled(store, done, run_state)
         settled += done
         remaining = [t for t in remaining if t.is_pending() and t.trade_id in vanished]
@@ -389,6 +391,16 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
         for trade in remaining:
             trade.blockchain_transactions[-1].tx_state = TxState.broadcasted
     return settled
+
+
+def _first_in_block(tracker: TransactionTracker, txs: Sequence[BlockchainTransaction]) -> frozenset[str]:
+    """Lower-case hashes of `txs` whose receipt the tracker saw at transaction index 0 of their block."""
+    first = set()
+    for tx in txs:
+        receipt = tracker.receipt_of(tx)
+        if receipt is not None and receipt.get("transactionIndex") in ("0x0", 0):
+            first.add(str(tx.tx_hash).lower())
+    return frozenset(first)
 
 
 def store_settled(store: ExecutionStore, trades: Sequence[TradeExecution], run_state: RunState) -> None:
