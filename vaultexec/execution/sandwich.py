@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, localcontext
 from typing import Protocol
 
+from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.dex import uniswap_v2, uniswap_v3
 from vaultexec.dex.deployments import find_deployment_of_router
@@ -35,11 +36,12 @@ from vaultexec.execution.oracle_reference import OracleValuation, decode_valuati
 from vaultexec.model.identifiers import ExchangeKind
 from vaultexec.model.price_check import PRICE_CHECK_NOTE, SANDWICH_NOTE, OracleDifference, PriceCheckRecord
 from vaultexec.model.trade import TradeExecution
+from vaultexec.model.transaction import BlockchainTransaction
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_THRESHOLD", "PRICE_CHECK_NOTE", "SANDWICH_NOTE", "PoolAtBlockStart", "PriceCheck", "Reference",
-           "ReferencePrice", "check_sandwiches", "compare", "sandwich_notes"]
+           "ReferencePrice", "check_sandwiches", "compare", "first_in_block", "sandwich_notes"]
 #: Adverse difference (fraction) above which a trade is flagged: 0.001 = 0.1 %.
 DEFAULT_THRESHOLD = Decimal("0.001")
 
@@ -160,6 +162,16 @@ class PoolAtBlockStart:
         fees = [fee for _, fee in trade.pair.get_route_pools(buy)]
         data = uniswap_v3.encode_quote(raw_in, tokens, fees)
         return "eth_call", [{"to": quoter, "data": "0x" + data.hex()}, at]
+
+
+def first_in_block(tracker: TransactionTracker, txs: Sequence[BlockchainTransaction]) -> frozenset[str]:
+    """Lower-case hashes of `txs` whose receipt the tracker saw at transaction index 0 of their block."""
+    first = set()
+    for tx in txs:
+        receipt = tracker.receipt_of(tx)
+        if receipt is not None and receipt.get("transactionIndex") in ("0x0", 0):
+            first.add(str(tx.tx_hash).lower())
+    return frozenset(first)
 
 
 def _reference_price(trade: TradeExecution, raw_out: int) -> Decimal | None:

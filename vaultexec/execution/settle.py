@@ -36,7 +36,7 @@ from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.dex.abiread import decode_words as abi_decode
 from vaultexec.errors import ReceiptLogsMissingError, SettlementError, TransactionTimeoutError, VaultExecError
-from vaultexec.execution.sandwich import PoolAtBlockStart, ReferencePrice, check_sandwiches
+from vaultexec.execution.sandwich import PoolAtBlockStart, ReferencePrice, check_sandwiches, first_in_block
 from vaultexec.model.identifiers import FEE_DENOMINATOR, ExchangeKind
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
@@ -380,7 +380,7 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
             on_tracked(remaining)
         vanished: set[int] = set()
         done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished, reference,
-                             _first_in_block(tracker, txs))
+                             first_in_block(tracker, txs))
         store_settled(store, done, run_state)
         settled += done
         remaining = [t for t in remaining if t.is_pending() and t.trade_id in vanished]
@@ -391,16 +391,6 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
         for trade in remaining:
             trade.blockchain_transactions[-1].tx_state = TxState.broadcasted
     return settled
-
-
-def _first_in_block(tracker: TransactionTracker, txs: Sequence[BlockchainTransaction]) -> frozenset[str]:
-    """Lower-case hashes of `txs` whose receipt the tracker saw at transaction index 0 of their block."""
-    first = set()
-    for tx in txs:
-        receipt = tracker.receipt_of(tx)
-        if receipt is not None and receipt.get("transactionIndex") in ("0x0", 0):
-            first.add(str(tx.tx_hash).lower())
-    return frozenset(first)
 
 
 def store_settled(store: ExecutionStore, trades: Sequence[TradeExecution], run_state: RunState) -> None:
