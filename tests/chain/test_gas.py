@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from vaultexec.chain.gas import (
     FEE_HEADROOM,
     GWEI,
+    FeePolicy,
     FeeQuote,
     bump_fees,
     fetch_fees,
@@ -74,7 +77,10 @@ def test_fetch_fees_from_anvil_in_one_round_trip(client: RPCClient) -> None:
     block = client.call("eth_getBlockByNumber", ["latest", False])
     before = client.stats.snapshot()
     quote = fetch_fees(client, 31337)
-    assert client.stats.since(before).http_round_trips == 1
+    asked = client.stats.since(before)
+    assert asked.http_round_trips == 1
+    # an EIP-1559 chain's quote needs no legacy gas price (issue 14: requests per trade)
+    assert asked.requests_by_method == {"eth_getBlockByNumber": 1, "eth_maxPriorityFeePerGas": 1}
     assert quote.base_fee == int(block["baseFeePerGas"], 16)
     assert quote.max_fee_per_gas == 2 * quote.base_fee + (quote.max_priority_fee_per_gas or 0)
 
@@ -85,6 +91,10 @@ def test_fetch_fees_on_a_legacy_chain() -> None:
         quote = fetch_fees(rpc, 31337)
         assert not quote.is_eip1559
         assert quote.gas_price == int(rpc.call("eth_gasPrice"), 16)
+        before = rpc.stats.snapshot()
+        legacy = fetch_fees(rpc, 31337, policy=replace(FeePolicy.for_chain(31337), legacy=True))
+        assert legacy.gas_price == quote.gas_price
+        assert rpc.stats.since(before).requests_by_method == {"eth_gasPrice": 1}  # a legacy policy: nothing else
 
 
 fees = st.integers(1, 10**12)

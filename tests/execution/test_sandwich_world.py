@@ -19,7 +19,13 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 
-from vaultexec.execution.executor import STAGE_BROADCAST, STAGE_SIGNED, VaultExecutionModel
+from vaultexec.execution.executor import (
+    STAGE_BROADCAST,
+    STAGE_SETTLED,
+    STAGE_SIGNED,
+    STAGE_TRACKED,
+    VaultExecutionModel,
+)
 from vaultexec.execution.sandwich import (
     PRICE_CHECK_NOTE,
     SANDWICH_NOTE,
@@ -270,3 +276,28 @@ def test_a_reference_source_plugs_in(web3: Web3, world: World, vault: Contract, 
     [(_, record)] = price_checks(settled.notes)[-1:]
     assert record.reference == Decimal("1e30") and record.loss == Decimal(plain(huge.loss, 8))
     assert check_sandwiches([settled], FixedOracle(Decimal(0))) == []
+
+
+def test_a_trade_first_in_its_block_needs_no_start_of_block_quote(web3: Web3, world: World, vault: Contract,
+                                                                  tmp_path: Path) -> None:
+    """Nothing ran before it in its block (its receipt's transaction index is 0): the pool at the block's start
+    is the pool it met, so settlement asks only the oracle's valuation (issue 14: requests per trade)."""
+    asked: dict[str, Any] = {}
+
+    def count(stage: str, trades: Sequence[TradeExecution]) -> None:
+        if stage == STAGE_TRACKED:
+            asked["before"] = model.client.stats.snapshot()
+        elif stage == STAGE_SETTLED:
+            asked["settle"] = model.client.stats.since(asked["before"]).requests_by_method
+
+    model = executor(web3, world, vault, tmp_path, count)
+    [settled] = model.execute_trades([make_trade(1, pair(world.addresses, "WETH", "USDC", 3000), "5000")])
+    tx = settled.blockchain_transactions[-1]
+    assert web3.eth.get_transaction_receipt(tx.tx_hash)["transactionIndex"] == 0  # type: ignore[arg-type]
+    assert asked["settle"]["eth_call"] == 1  # the oracle valuation; no route quote
+    [(line, record)] = price_checks(settled.notes)
+    assert not record.flagged and "0.0000 % worse" in line and "which the trade opened" in record.source
+    assert record.oracle is not None and record.oracle.bps > 0  # the oracle's figure is still recorded
+    # the start-of-block quote it spared says the same: the executed price is the pool's at the block's start
+    quoted = PoolAtBlockStart(model.client, vault.address).prices([settled])[1]
+    assert abs(quoted.price - record.reference) <= Decimal("1e-6") * quoted.price

@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from vaultexec.chain.rpc import RPCClient
+from vaultexec.chain.rpc import Reply, RPCClient
 from vaultexec.errors import FeeCapExceededError
 
 logger = logging.getLogger(__name__)
@@ -148,20 +148,28 @@ def cap_replacement_fees(fees: FeeQuote, policy: FeePolicy | None) -> FeeQuote:
 
 def fetch_fees(client: RPCClient, chain_id: int, headroom: int = FEE_HEADROOM,
                policy: FeePolicy | None = None) -> FeeQuote:
-    """Quote fees from the latest block: one batched request (latest block, priority fee, gas price).
-    `FeeCapExceededError` when the policy's cap is below what the chain needs now."""
-    block, priority, gas_price = client.batch([
+    """Quote fees from the latest block: one batched request (latest block, priority fee); only a chain whose
+    latest block has no base fee is asked its legacy gas price (a second request), and a legacy policy only
+    that. `FeeCapExceededError` when the policy's cap is below what the chain needs now."""
+    policy = policy or FeePolicy.for_chain(chain_id)
+    if policy.legacy:
+        return quote_fees(None, None, _gas_price(client.batch([("eth_gasPrice", [])])[0]), chain_id, headroom,
+                          policy)
+    block, priority = client.batch([
         ("eth_getBlockByNumber", ["latest", False]),
         ("eth_maxPriorityFeePerGas", []),
-        ("eth_gasPrice", []),
     ])
     base_fee_hex = (block.value() or {}).get("baseFeePerGas")
     priority_fee = int(priority.result, 16) if priority.error is None and priority.result else None
-    legacy_price = int(gas_price.result, 16) if gas_price.error is None and gas_price.result else None
+    legacy_price = None if base_fee_hex else _gas_price(client.batch([("eth_gasPrice", [])])[0])
     quote = quote_fees(int(base_fee_hex, 16) if base_fee_hex else None, priority_fee, legacy_price, chain_id,
                        headroom, policy)
     logger.debug("fees for chain %d: %s", chain_id, quote)
     return quote
+
+
+def _gas_price(reply: Reply) -> int | None:
+    return int(reply.result, 16) if reply.error is None and reply.result else None
 
 
 def bump_fees(previous: FeeQuote, market: FeeQuote | None = None) -> FeeQuote:

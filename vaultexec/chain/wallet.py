@@ -43,6 +43,11 @@ class SignedTx:
     nonce: int
 
 
+def pending_nonce(client: RPCClient, address: str) -> int:
+    """The node's pending nonce of `address` (one request)."""
+    return int(client.call("eth_getTransactionCount", [address, "pending"]), 16)
+
+
 def account_from_key(private_key: str) -> LocalAccount:
     """A signing account from a 32-byte hex key. The error never contains the key."""
     try:
@@ -126,9 +131,11 @@ class HotWallet:
 
     # -- nonces --------------------------------------------------------------------------------------
 
-    def sync_nonce(self, client: RPCClient) -> int:
-        """Read the chain's pending nonce (one request); never moves the local counter backwards."""
-        chain_nonce = int(client.call("eth_getTransactionCount", [self.address, "pending"]), 16)
+    def sync_nonce(self, client: RPCClient, chain_nonce: int | None = None) -> int:
+        """Read the chain's pending nonce (one request; none when the caller just read it: `chain_nonce`);
+        never moves the local counter backwards."""
+        if chain_nonce is None:
+            chain_nonce = pending_nonce(client, self.address)
         with self._lock:
             if self._next_nonce is not None and self._next_nonce > chain_nonce:
                 logger.info("nonce of %s: chain says %d, keeping local %d (transactions not yet seen)",

@@ -21,7 +21,7 @@ from vaultexec.chain.gaps import NonceGapFiller
 from vaultexec.chain.gas import FeePolicy, FeeQuote, fetch_fees
 from vaultexec.chain.revert import known_errors
 from vaultexec.chain.rpc import RPCClient
-from vaultexec.chain.wallet import HotWallet
+from vaultexec.chain.wallet import HotWallet, pending_nonce
 from vaultexec.dex.deployments import fee_policy
 from vaultexec.errors import (
     BadInputError,
@@ -258,8 +258,9 @@ class VaultExecutionModel:
     def _sign_send_settle(self, requests: list[SignRequest], now: datetime.datetime) -> None:
         fees = fetch_fees(self.client, self.wallet.chain_id, policy=self.fee_policy)
         self._check_gas_funds(requests, fees)
-        self.wallet.sync_nonce(self.client)
-        check_nonce_floor(self.client, self.store, self.wallet.chain_id, self.wallet.address)
+        node_nonce = pending_nonce(self.client, self.wallet.address)  # one read: the sync and the floor check
+        self.wallet.sync_nonce(self.client, node_nonce)
+        check_nonce_floor(self.client, self.store, self.wallet.chain_id, self.wallet.address, node_nonce)
         log = WriteAheadLog(self.store, self.vault_address)
         started = log.sign_and_store(requests, self.wallet, fees, now)
         self.on_stage(STAGE_SIGNED, started)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from vaultexec.chain.rpc import RPCClient
+from vaultexec.chain.wallet import pending_nonce
 from vaultexec.errors import NodeBehindError, RecordNotFoundError
 from vaultexec.model.trade import TradeStatus
 from vaultexec.store.protocol import ExecutionStore
@@ -22,11 +23,12 @@ logger = logging.getLogger(__name__)
 MAX_CHECKED = 64
 
 
-def check_nonce_floor(client: RPCClient, store: ExecutionStore, chain_id: int, wallet: str) -> None:
+def check_nonce_floor(client: RPCClient, store: ExecutionStore, chain_id: int, wallet: str,
+                      next_nonce: int | None = None) -> None:
     """NodeBehindError if the node's pending nonce of `wallet` is at or below a nonce a stored trade used.
 
     The node's nonce, not the wallet's local counter: that one stays ahead of a rewound node (one request,
-    only when the store holds nonces of the wallet)."""
+    only when the store holds nonces of the wallet; none when the caller just read it: `next_nonce`)."""
     highest = getattr(store, "highest_nonce", None)
     holder_of = getattr(store, "nonce_holder", None)
     if highest is None or holder_of is None:
@@ -34,7 +36,8 @@ def check_nonce_floor(client: RPCClient, store: ExecutionStore, chain_id: int, w
     floor = highest(chain_id, wallet)
     if floor is None:
         return
-    next_nonce = int(client.call("eth_getTransactionCount", [wallet, "pending"]), 16)
+    if next_nonce is None:
+        next_nonce = pending_nonce(client, wallet)
     if next_nonce > floor:
         return
     for nonce in range(floor, max(next_nonce, floor - MAX_CHECKED) - 1, -1):

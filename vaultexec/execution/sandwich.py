@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, localcontext
 from typing import Protocol
 
+from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.dex import uniswap_v2, uniswap_v3
 from vaultexec.dex.deployments import find_deployment_of_router
@@ -35,11 +36,12 @@ from vaultexec.execution.oracle_reference import OracleValuation, decode_valuati
 from vaultexec.model.identifiers import ExchangeKind
 from vaultexec.model.price_check import PRICE_CHECK_NOTE, SANDWICH_NOTE, OracleDifference, PriceCheckRecord
 from vaultexec.model.trade import TradeExecution
+from vaultexec.model.transaction import BlockchainTransaction
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_THRESHOLD", "PRICE_CHECK_NOTE", "SANDWICH_NOTE", "PoolAtBlockStart", "PriceCheck", "Reference",
-           "ReferencePrice", "check_sandwiches", "compare", "sandwich_notes"]
+           "ReferencePrice", "check_sandwiches", "compare", "first_in_block", "sandwich_notes"]
 #: Adverse difference (fraction) above which a trade is flagged: 0.001 = 0.1 %.
 DEFAULT_THRESHOLD = Decimal("0.001")
 
@@ -81,25 +83,34 @@ class PoolAtBlockStart:
     """The trade's executed input quoted on its own route at the state before its block, with the trade valued
     at `vault`'s oracle at the same block when `vault` is given (module doc): one batched request in all."""
 
-    def __init__(self, client: RPCClient, vault: str | None = None) -> None:
+    def __init__(self, client: RPCClient, vault: str | None = None, first_in_block: frozenset[str] = frozenset()
+                 ) -> None:
         self.client = client
         self.vault = vault
+        #: Lower-case hashes of transactions their receipt puts first in their block (transaction index 0):
+        #: nothing ran before them there, so the pool at the start of the block is the pool they met and
+        #: their executed price is that reference, with no quote to ask (the oracle valuation is still read).
+        self.first_in_block = first_in_block
 
     def prices(self, trades: Sequence[TradeExecution]) -> dict[int, Reference]:
         calls: list[tuple[str, list[object]]] = []
         slots: list[tuple[TradeExecution, bool]] = []  # (trade, is the oracle's call)
+        found: dict[int, Reference] = {}
         for trade in trades:
-            call = self._quote_call(trade)
-            if call is None:
-                continue
-            calls.append(call)
-            slots.append((trade, False))
+            first = self._first_in_block(trade)
+            if first is not None:
+                found[trade.trade_id] = first
+            else:
+                call = self._quote_call(trade)
+                if call is None:
+                    continue
+                calls.append(call)
+                slots.append((trade, False))
             valuation = oracle_call(self.vault, trade) if self.vault is not None else None
             if valuation is not None:
                 calls.append(valuation)
                 slots.append((trade, True))
-        found: dict[int, Reference] = {}
-        for (trade, is_oracle), reply in zip(slots, self.client.batch(calls), strict=True):
+        for (trade, is_oracle), reply in zip(slots, self.client.batch(calls) if calls else [], strict=True):
             if is_oracle:
                 reference = found.get(trade.trade_id)
                 oracle = decode_valuation(trade, reply.result) if reply.error is None else None
@@ -120,6 +131,15 @@ class PoolAtBlockStart:
                 block = trade.blockchain_transactions[-1].block_number
                 found[trade.trade_id] = Reference(price, f"pool at the start of block {block}")
         return found
+
+    def _first_in_block(self, trade: TradeExecution) -> Reference | None:
+        """The reference of a trade whose transaction ran first in its block: its own executed price."""
+        tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
+        if (tx is None or tx.block_number is None or str(tx.tx_hash).lower() not in self.first_in_block
+                or not trade.executed_quantity or trade.executed_reserve is None):
+            return None
+        price = abs(trade.executed_reserve) / abs(trade.executed_quantity)
+        return Reference(price, f"pool at the start of block {tx.block_number}, which the trade opened")
 
     def _quote_call(self, trade: TradeExecution) -> tuple[str, list[object]] | None:
         tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
@@ -142,6 +162,16 @@ class PoolAtBlockStart:
         fees = [fee for _, fee in trade.pair.get_route_pools(buy)]
         data = uniswap_v3.encode_quote(raw_in, tokens, fees)
         return "eth_call", [{"to": quoter, "data": "0x" + data.hex()}, at]
+
+
+def first_in_block(tracker: TransactionTracker, txs: Sequence[BlockchainTransaction]) -> frozenset[str]:
+    """Lower-case hashes of `txs` whose receipt the tracker saw at transaction index 0 of their block."""
+    first = set()
+    for tx in txs:
+        receipt = tracker.receipt_of(tx)
+        if receipt is not None and receipt.get("transactionIndex") in ("0x0", 0):
+            first.add(str(tx.tx_hash).lower())
+    return frozenset(first)
 
 
 def _reference_price(trade: TradeExecution, raw_out: int) -> Decimal | None:

@@ -36,7 +36,7 @@ from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.dex.abiread import decode_words as abi_decode
 from vaultexec.errors import ReceiptLogsMissingError, SettlementError, TransactionTimeoutError, VaultExecError
-from vaultexec.execution.sandwich import PoolAtBlockStart, ReferencePrice, check_sandwiches
+from vaultexec.execution.sandwich import PoolAtBlockStart, ReferencePrice, check_sandwiches, first_in_block
 from vaultexec.model.identifiers import FEE_DENOMINATOR, ExchangeKind
 from vaultexec.model.run_state import RunState, utc_now
 from vaultexec.model.trade import TradeExecution, TradeStatus
@@ -311,7 +311,8 @@ def _why_no_logs(client: RPCClient, txs: Sequence[BlockchainTransaction]) -> dic
 
 def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: str, run_state: RunState,
                   native_token_price: Decimal | None = None,
-                  vanished: set[int] | None = None, reference: ReferencePrice | None = None) -> list[TradeExecution]:
+                  vanished: set[int] | None = None, reference: ReferencePrice | None = None,
+                  first_in_block: frozenset[str] = frozenset()) -> list[TradeExecution]:
     """Settle every trade whose last transaction is final; each independently (one failure stops none).
 
     Returns the trades that settled (success or failed). A trade that cannot be settled stays pending,
@@ -353,7 +354,7 @@ def settle_trades(client: RPCClient, trades: Sequence[TradeExecution], vault: st
             logger.error("trade %d cannot be settled: %s", trade.trade_id, exc)
             trade.add_note(f"settlement error: {exc}")
             run_state.record_trade_error(trade.trade_id, str(exc))
-    check_sandwiches(settled, reference or PoolAtBlockStart(client, vault))
+    check_sandwiches(settled, reference or PoolAtBlockStart(client, vault, first_in_block))
     return settled
 
 
@@ -378,7 +379,8 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
         if on_tracked is not None:
             on_tracked(remaining)
         vanished: set[int] = set()
-        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished, reference)
+        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished, reference,
+                             first_in_block(tracker, txs))
         store_settled(store, done, run_state)
         settled += done
         remaining = [t for t in remaining if t.is_pending() and t.trade_id in vanished]
