@@ -114,8 +114,8 @@ def main(sizes: Sequence[int]) -> None:
         store = SQLiteStore(Path(tmp) / "bench.db", vault.address)
         executor = VaultExecutionModel(
             client, vault.address, RoutingPlanner(routing), wallet, store, RunState(),
-            ExecutorConfig(TrackerConfig(confirmations=0, poll_interval=0.02, timeout=600, drop_check_after=5.0,
-                                        mine_when_idle_after=0.05)))
+            ExecutorConfig(TrackerConfig(confirmations=0, poll_interval=0.005, timeout=600, drop_check_after=5.0,
+                                        mine_when_idle_after=0.01)))
         executor.resume()  # as at start-up (nothing to do; syncs the nonce)
         executor.execute_trades(_trades(_pairs(world), 1_000_000, 2))  # warm-up: caches, connections
 

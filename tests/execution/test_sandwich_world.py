@@ -19,6 +19,9 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 
+from vaultexec.chain.rpc import Reply, RPCClient
+from vaultexec.dex.calls_at_blocks import CallAt, calls_at_blocks
+from vaultexec.execution import sandwich
 from vaultexec.execution.executor import (
     STAGE_BROADCAST,
     STAGE_SETTLED,
@@ -40,6 +43,7 @@ from vaultexec.model.run_state import RunState
 from vaultexec.model.trade import TradeExecution
 from vaultexec.store.export import trade_fields
 from vaultexec.store.sqlite import SQLiteStore
+from vaultexec.testing.faultproxy import FaultProxy
 from vaultexec.testing.world import World
 
 from exec_pipeline import make_executor, make_trade, pair, register_world, world_pairs  # isort: skip
@@ -225,12 +229,21 @@ def test_a_clean_trade_differs_from_the_oracle_and_is_not_flagged(web3: Web3, wo
     # a sell of WBTC (priced by its V3 TWAP in WETH, WETH by its feed): worse than the oracle by the 0.3 % fee
     # and its impact (~10 bps for $6,000 on the $6M pool), in the same direction as a buy's
     assert other_record.oracle is not None and 30 < other_record.oracle.bps < 50
-    # both references of the whole batch in one HTTP request: two route quotes and two oracle valuations
+    # both references of the whole batch in one HTTP request, one eth_simulateV1 per block (each holds that
+    # block's route quote and oracle valuation)
+    blocks = {t.blockchain_transactions[-1].block_number for t in (settled, other)}
     before = model.client.stats.snapshot()
     references = PoolAtBlockStart(model.client, vault.address).prices([settled, other])
     asked = model.client.stats.since(before)
-    assert asked.http_round_trips == 1 and asked.requests_by_method == {"eth_call": 4}
+    assert asked.http_round_trips == 1 and asked.requests_by_method == {"eth_simulateV1": len(blocks)}
     assert all(references[t].oracle is not None for t in (1, 2))
+    # a node without eth_simulateV1: the same references from one eth_call each (asked once, remembered)
+    with NoSimulateProxy(model.client.url) as proxy:
+        client = RPCClient(proxy.url)
+        assert PoolAtBlockStart(client, vault.address).prices([settled, other]) == references
+        assert client.stats.requests_by_method == {"eth_simulateV1": len(blocks), "eth_call": 4}
+        assert PoolAtBlockStart(client, vault.address).prices([settled, other]) == references
+        assert client.stats.requests_by_method == {"eth_simulateV1": len(blocks), "eth_call": 8}
     [(line, record)] = price_checks(settled.notes)
     assert line.startswith(f"{PRICE_CHECK_NOTE}: executed price") and "0.0000 % worse" in line
     assert not record.flagged and record.oracle is not None
@@ -245,6 +258,15 @@ def test_a_clean_trade_differs_from_the_oracle_and_is_not_flagged(web3: Web3, wo
     assert abs(record.oracle.bps - bps) <= Decimal("0.01")
     assert abs(record.oracle.price - weth_usd / usdc_usd) <= Decimal("0.0001")
     assert trade_fields(settled)["sandwich_suspected"] == "no"
+
+
+class NoSimulateProxy(FaultProxy):
+    """A node that has no eth_simulateV1 (method not found)."""
+
+    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
+        if request.get("method") == "eth_simulateV1":
+            reply.pop("result", None)
+            reply["error"] = {"code": -32601, "message": "the method eth_simulateV1 does not exist/is not available"}
 
 
 class FixedOracle:
@@ -279,10 +301,11 @@ def test_a_reference_source_plugs_in(web3: Web3, world: World, vault: Contract, 
 
 
 def test_a_trade_first_in_its_block_needs_no_start_of_block_quote(web3: Web3, world: World, vault: Contract,
-                                                                  tmp_path: Path) -> None:
+                                                                  tmp_path: Path, monkeypatch: Any) -> None:
     """Nothing ran before it in its block (its receipt's transaction index is 0): the pool at the block's start
     is the pool it met, so settlement asks only the oracle's valuation (issue 14: requests per trade)."""
     asked: dict[str, Any] = {}
+    read: list[CallAt] = []
 
     def count(stage: str, trades: Sequence[TradeExecution]) -> None:
         if stage == STAGE_TRACKED:
@@ -290,11 +313,17 @@ def test_a_trade_first_in_its_block_needs_no_start_of_block_quote(web3: Web3, wo
         elif stage == STAGE_SETTLED:
             asked["settle"] = model.client.stats.since(asked["before"]).requests_by_method
 
+    def recorded(client: RPCClient, calls: Sequence[CallAt]) -> list[Reply]:
+        read.extend(calls)
+        return calls_at_blocks(client, calls)
+
+    monkeypatch.setattr(sandwich, "calls_at_blocks", recorded)
     model = executor(web3, world, vault, tmp_path, count)
     [settled] = model.execute_trades([make_trade(1, pair(world.addresses, "WETH", "USDC", 3000), "5000")])
     tx = settled.blockchain_transactions[-1]
     assert web3.eth.get_transaction_receipt(tx.tx_hash)["transactionIndex"] == 0  # type: ignore[arg-type]
-    assert asked["settle"]["eth_call"] == 1  # the oracle valuation; no route quote
+    assert asked["settle"]["eth_simulateV1"] == 1 and "eth_call" not in asked["settle"]
+    assert [call.to for call in read] == [vault.address]  # the oracle valuation; no route quote
     [(line, record)] = price_checks(settled.notes)
     assert not record.flagged and "0.0000 % worse" in line and "which the trade opened" in record.source
     assert record.oracle is not None and record.oracle.bps > 0  # the oracle's figure is still recorded

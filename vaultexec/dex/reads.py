@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vaultexec.chain.rpc import Reply, RPCClient
-from vaultexec.errors import NodeRejectedError
+from vaultexec.errors import NodeRejectedError, RPCReplyError
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class CallRunner:
             try:
                 return self._simulate(calls, block, extra, calls_per_block)
             except NodeRejectedError as exc:
-                if self.use_simulate is True or not _is_missing_method(exc):
+                if self.use_simulate is True or not is_missing_method(exc):
                     raise
                 logger.info("node has no %s (%s); falling back to batched eth_call", SIMULATE_METHOD, exc)
                 self.use_simulate = False
@@ -195,7 +195,8 @@ def _refuses_overrides(reply: Reply) -> bool:
                                         or "too many arguments" in reply.error.rpc_message.lower())
 
 
-def _is_missing_method(exc: NodeRejectedError) -> bool:
+def is_missing_method(exc: RPCReplyError) -> bool:
+    """The node's answer says it has no such method."""
     text = exc.rpc_message.lower()
     return exc.code in _MISSING_METHOD_CODES or "not found" in text or "not supported" in text or (
         "unknown" in text and "method" in text)

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from eth_abi.abi import decode, encode
 
+from vaultexec.dex.calls_at_blocks import CallAt
 from vaultexec.dex.erc20 import selector
 from vaultexec.execution.loss_bound import to_value
 from vaultexec.model.price_check import OracleDifference
@@ -53,9 +54,9 @@ class OracleValuation:
                                 usd=usd, loss_usd=loss * unit)
 
 
-def oracle_call(vault: str, trade: TradeExecution) -> tuple[str, list[object]] | None:
-    """The `eth_call` of the vault's `quoteLoss` for the trade's executed amounts at `block - 1` (None when the
-    trade has no executed amounts or block)."""
+def oracle_call(vault: str, trade: TradeExecution) -> CallAt | None:
+    """The call of the vault's `quoteLoss` for the trade's executed amounts at `block - 1` (None when the trade
+    has no executed amounts or block)."""
     tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
     if tx is None or tx.block_number is None or trade.executed_quantity is None or trade.executed_reserve is None:
         return None
@@ -68,7 +69,7 @@ def oracle_call(vault: str, trade: TradeExecution) -> tuple[str, list[object]] |
         spent, received = (base_asset.address, raw_quantity), (reserve_asset.address, raw_reserve)
     data = _QUOTE_LOSS + encode(["address[]", "uint256[]", "address[]", "uint256[]"],
                                 [[spent[0]], [spent[1]], [received[0]], [received[1]]])
-    return "eth_call", [{"to": vault, "data": "0x" + data.hex()}, hex(tx.block_number - 1)]
+    return CallAt(vault, "0x" + data.hex(), tx.block_number - 1)
 
 
 def decode_valuation(trade: TradeExecution, result: object) -> OracleValuation | None:

@@ -1,8 +1,8 @@
 """Sandwich detection at settlement: the executed price against the start of its block, and against the
 vault's oracle.
 
-Two references per trade, read for the whole settled batch in ONE batched request at `block - 1` (the
-state before the trade's block):
+Two references per trade, read for the whole settled batch in one HTTP round trip at `block - 1` (the
+state before the trade's block), one request per block (`dex.calls_at_blocks`):
 
 - the pool at the start of the block (`PoolAtBlockStart`): the trade's executed input quoted on its own route
   (V2 router `getAmountsOut`, V3 QuoterV2). With nothing before our trade in its block the two prices are
@@ -30,6 +30,7 @@ from typing import Protocol
 from vaultexec.chain.broadcast import TransactionTracker
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.dex import uniswap_v2, uniswap_v3
+from vaultexec.dex.calls_at_blocks import CallAt, calls_at_blocks
 from vaultexec.dex.deployments import find_deployment_of_router
 from vaultexec.errors import VaultExecError
 from vaultexec.execution.oracle_reference import OracleValuation, decode_valuation, oracle_call
@@ -93,7 +94,7 @@ class PoolAtBlockStart:
         self.first_in_block = first_in_block
 
     def prices(self, trades: Sequence[TradeExecution]) -> dict[int, Reference]:
-        calls: list[tuple[str, list[object]]] = []
+        calls: list[CallAt] = []
         slots: list[tuple[TradeExecution, bool]] = []  # (trade, is the oracle's call)
         found: dict[int, Reference] = {}
         for trade in trades:
@@ -110,7 +111,7 @@ class PoolAtBlockStart:
             if valuation is not None:
                 calls.append(valuation)
                 slots.append((trade, True))
-        for (trade, is_oracle), reply in zip(slots, self.client.batch(calls) if calls else [], strict=True):
+        for (trade, is_oracle), reply in zip(slots, calls_at_blocks(self.client, calls), strict=True):
             if is_oracle:
                 reference = found.get(trade.trade_id)
                 oracle = decode_valuation(trade, reply.result) if reply.error is None else None
@@ -141,7 +142,7 @@ class PoolAtBlockStart:
         price = abs(trade.executed_reserve) / abs(trade.executed_quantity)
         return Reference(price, f"pool at the start of block {tx.block_number}, which the trade opened")
 
-    def _quote_call(self, trade: TradeExecution) -> tuple[str, list[object]] | None:
+    def _quote_call(self, trade: TradeExecution) -> CallAt | None:
         tx = trade.blockchain_transactions[-1] if trade.blockchain_transactions else None
         if tx is None or tx.block_number is None or trade.executed_quantity is None or trade.executed_reserve is None:
             return None
@@ -149,10 +150,10 @@ class PoolAtBlockStart:
         tokens = [a.address for a in trade.pair.get_route_assets(buy)]
         input_asset = trade.reserve_currency if buy else trade.pair.base
         raw_in = input_asset.convert_to_raw_floor(abs(trade.executed_reserve if buy else trade.executed_quantity))
-        at = hex(tx.block_number - 1)
+        at = tx.block_number - 1
         if trade.pair.kind == ExchangeKind.uniswap_v2:
             data = uniswap_v2.encode_get_amounts_out(raw_in, tokens)
-            return "eth_call", [{"to": trade.pair.exchange_address, "data": "0x" + data.hex()}, at]
+            return CallAt(trade.pair.exchange_address, "0x" + data.hex(), at)
         try:
             quoter = find_deployment_of_router(trade.pair.chain_id, trade.pair.exchange_address).quoter_v2
         except VaultExecError:
@@ -161,7 +162,7 @@ class PoolAtBlockStart:
             return None
         fees = [fee for _, fee in trade.pair.get_route_pools(buy)]
         data = uniswap_v3.encode_quote(raw_in, tokens, fees)
-        return "eth_call", [{"to": quoter, "data": "0x" + data.hex()}, at]
+        return CallAt(quoter, "0x" + data.hex(), at)
 
 
 def first_in_block(tracker: TransactionTracker, txs: Sequence[BlockchainTransaction]) -> frozenset[str]:

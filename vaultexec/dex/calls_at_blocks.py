@@ -1,0 +1,81 @@
+"""Read-only calls at several past blocks in one HTTP round trip, one JSON-RPC request per block.
+
+`eth_simulateV1` on a block runs all the calls made at that block in one request, where `eth_call` takes one
+request per call. The calls run on the state after the block; anvil also gives them the block's own number
+and time (exactly an `eth_call` at the block), geth those of the block after it (the same state, one block
+later). The calls carry no state (views, or quoters that revert inside). A node without `eth_simulateV1`
+gets the `eth_call`s, in the same single round trip, and is remembered.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vaultexec.chain.rpc import Reply, RPCClient, classify_reply_error
+from vaultexec.dex.reads import SIMULATE_METHOD, is_missing_method
+
+#: Clients whose node refused `eth_simulateV1` (they get eth_calls from then on).
+_WITHOUT_SIMULATE: weakref.WeakKeyDictionary[RPCClient, bool] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class CallAt:
+    """A call (`to`, calldata as 0x-hex) on the state after block `block` (a number)."""
+
+    to: str
+    data: str
+    block: int
+
+
+def calls_at_blocks(client: RPCClient, calls: Sequence[CallAt]) -> list[Reply]:
+    """Replies shaped as `eth_call`'s (result: the return data as 0x-hex, or the node's error), in order."""
+    if not calls:
+        return []
+    if client not in _WITHOUT_SIMULATE:
+        replies = _simulated(client, calls)
+        if replies is not None:
+            return replies
+        _WITHOUT_SIMULATE[client] = True
+    return client.batch([("eth_call", [{"to": c.to, "data": c.data}, hex(c.block)]) for c in calls])
+
+
+def _simulated(client: RPCClient, calls: Sequence[CallAt]) -> list[Reply] | None:
+    """One eth_simulateV1 per block, all in one batch; None when the node has no such method."""
+    blocks = sorted({c.block for c in calls})
+    requests = [(SIMULATE_METHOD, [{"blockStateCalls": [{"calls": [{"to": c.to, "data": c.data}
+                                                                   for c in calls if c.block == block]}],
+                                    "validation": False}, hex(block)]) for block in blocks]
+    answers = client.batch(requests)
+    results: dict[int, list[Reply]] = {}
+    for block, answer in zip(blocks, answers, strict=True):
+        if answer.error is not None:
+            if is_missing_method(answer.error):
+                return None
+            count = sum(1 for c in calls if c.block == block)
+            results[block] = [Reply("eth_call", error=answer.error)] * count
+        else:
+            results[block] = [_reply(call) for call in answer.result[0]["calls"]]
+    return _in_order(calls, results)
+
+
+def _in_order(calls: Sequence[CallAt], results: dict[int, list[Reply]]) -> list[Reply]:
+    positions = dict.fromkeys(results, 0)
+    ordered = []
+    for call in calls:
+        ordered.append(results[call.block][positions[call.block]])
+        positions[call.block] += 1
+    return ordered
+
+
+def _reply(call: dict[str, Any]) -> Reply:
+    if int(str(call.get("status", "0x0")), 16) == 1:
+        return Reply("eth_call", result=call.get("returnData") or "0x")
+    error = dict(call.get("error") or {})
+    error.setdefault("code", 3)
+    error.setdefault("message", "execution reverted")
+    if "data" not in error and call.get("returnData") not in (None, "0x"):
+        error["data"] = call["returnData"]
+    return Reply("eth_call", error=classify_reply_error("eth_call", error))
