@@ -161,6 +161,11 @@ class ProviderSet(RPCClient):
         self._probe_if_stale()
         return self._failover(lambda: self._ranked(self.readers), lambda p: p.client.raw(body, methods), "read")
 
+    def sibling(self) -> RPCClient:
+        """The set itself: its sends must keep going to its send endpoints (each provider's client is one
+        connection, shared by the threads that use it)."""
+        return self
+
     def close(self) -> None:
         for provider in self.readers + self.senders:
             provider.client.close()

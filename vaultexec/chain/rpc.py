@@ -86,6 +86,14 @@ class RPCStats:
     requests_by_method: Counter[str] = field(default_factory=Counter)
     http_round_trips: int = 0
     retries: int = 0
+    #: Clients that share these counters (`RPCClient.sibling`) count from their own threads.
+    _counting: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, methods: Sequence[str] = (), round_trips: int = 0, retries: int = 0) -> None:
+        with self._counting:
+            self.requests_by_method.update(methods)
+            self.http_round_trips += round_trips
+            self.retries += retries
 
     @property
     def total_requests(self) -> int:
@@ -196,6 +204,14 @@ class RPCClient:
         with self._lock:
             self._drop_connection()
 
+    def sibling(self) -> RPCClient:
+        """A client of the same node on a connection of its own, counting in the same `stats`: for requests
+        another thread makes while this client's connection is busy (the executor's sends, see
+        `execution.executor`)."""
+        twin = RPCClient(self.url, self.timeout, self.retry, self.max_body_bytes)
+        twin.stats = self.stats
+        return twin
+
     # -- internals ------------------------------------------------------------------------------
 
     def _request(self, method: str, params: Sequence[Any]) -> dict[str, Any]:
@@ -250,7 +266,7 @@ class RPCClient:
     def _with_retries(self, methods: list[str], send: Any) -> Any:
         started = time.monotonic()
         for attempt in itertools.count(1):
-            self.stats.requests_by_method.update(methods)
+            self.stats.count(methods)
             try:
                 return send()
             except TransientRPCError as exc:
@@ -263,7 +279,7 @@ class RPCClient:
                         f"{_describe(methods)} to {redact_url(self.url)} still failing after {attempt} attempts "
                         f"over {elapsed:.1f}s: {exc}. Check that the node is up and reachable, then retry."
                     ) from exc
-                self.stats.retries += 1
+                self.stats.count(retries=1)
                 logger.warning("RPC %s attempt %d failed (%s); retrying in %.3fs",
                                _describe(methods), attempt, exc, delay)
                 time.sleep(delay)
@@ -271,7 +287,7 @@ class RPCClient:
 
     def _post(self, body: bytes) -> Any:
         with self._lock:
-            self.stats.http_round_trips += 1
+            self.stats.count(round_trips=1)
             try:
                 conn = self._connection()
                 conn.request("POST", self._path, body, {"Content-Type": "application/json",

@@ -31,6 +31,7 @@ from vaultexec.errors import (
     StoreError,
     VaultExecError,
 )
+from vaultexec.execution.background import InBackground
 from vaultexec.execution.chunking import FALLBACK_CHUNK, block_gas_limit, chunk_size, split
 from vaultexec.execution.mined_wait import wait_until_mined
 from vaultexec.execution.nonce_floor import check_nonce_floor
@@ -38,7 +39,14 @@ from vaultexec.execution.plan import BatchPlan, ExecutionPlan, TradePlan
 from vaultexec.execution.reorg import reopen_reorged_trades, reorg_window
 from vaultexec.execution.repair import RepairResult, repair_trades, resume_trades
 from vaultexec.execution.sandwich import ReferencePrice
-from vaultexec.execution.settle import track_and_settle
+from vaultexec.execution.settle import (
+    SettleRound,
+    retrack,
+    settle_round,
+    store_settled,
+    track_and_settle,
+    track_round,
+)
 from vaultexec.execution.writeahead import SignRequest, WriteAheadLog, save_trade
 from vaultexec.model.deltas import AssetDelta
 from vaultexec.model.run_state import RunState, utc_now
@@ -182,11 +190,16 @@ class VaultExecutionModel:
         self.tracker_config = (tracker_config if tracker_config.fee_policy is not None
                                else replace(tracker_config, fee_policy=self.fee_policy))
         self.on_stage = on_stage or (lambda stage, trades: None)
+        #: The last chunk sent and tracked, settled while the next one is sent (see `_execute_trades`).
+        self._unsettled: _Tracked | None = None
+        self._sending_client: RPCClient | None = None
 
-    def _tracker(self, log: WriteAheadLog, config: TrackerConfig | None = None) -> TransactionTracker:
-        return TransactionTracker(self.client, config or self.tracker_config, resign=self.wallet.resign_with_fees,
+    def _tracker(self, log: WriteAheadLog, config: TrackerConfig | None = None,
+                 client: RPCClient | None = None) -> TransactionTracker:
+        client = client or self.client
+        return TransactionTracker(client, config or self.tracker_config, resign=self.wallet.resign_with_fees,
                                   persist=log.persist_tx, errors=known_errors(), chain_id=self.wallet.chain_id,
-                                  gaps=NonceGapFiller(self.client, self.wallet))
+                                  gaps=NonceGapFiller(client, self.wallet))
 
     def execute_trades(self, trades: Sequence[TradeExecution],
                        ts: datetime.datetime | None = None) -> list[TradeExecution]:
@@ -216,8 +229,14 @@ class VaultExecutionModel:
                 raise VaultExecError(f"trade #{trade.trade_id} is {trade.get_status().value}, not planned; "
                                      "use resume() for trades a previous run started")
         self._refuse_stored(ordered)
-        for chunk in split(ordered, self._chunk_size(len(ordered))):
-            self._execute_chunk(chunk, now)
+        self._unsettled = None
+        try:
+            for chunk in split(ordered, self._chunk_size(len(ordered))):
+                self._execute_chunk(chunk, now)
+        except Exception:
+            self._settle_unsettled(quiet=True)  # what landed is settled and stored before the error goes up
+            raise
+        self._settle_unsettled()
         return ordered
 
     def _chunk_size(self, count: int) -> int:
@@ -231,7 +250,8 @@ class VaultExecutionModel:
         return chunk_size(self.client.max_body_bytes, block_gas_limit(latest))
 
     def _execute_chunk(self, trades: list[TradeExecution], now: datetime.datetime) -> None:
-        """Plan, pre-flight, sign, send, track and settle one chunk: the next is planned on its effects."""
+        """Plan, pre-flight, sign, send and track one chunk: the next is planned on its landed effects. The
+        chunk is settled while the next one is sent (or at the end of the batch)."""
         plans = list(self.planner.plan_trades(trades))
         self.on_stage(STAGE_PLANNED, trades)
         requests = []
@@ -264,18 +284,57 @@ class VaultExecutionModel:
         log = WriteAheadLog(self.store, self.vault_address)
         started = log.sign_and_store(requests, self.wallet, fees, now)
         self.on_stage(STAGE_SIGNED, started)
-        tracker = self._tracker(log)
+        # The node takes this chunk's sends (on a connection of their own) while this thread settles and stores
+        # the previous chunk.
+        tracker = self._tracker(log, client=self._sender())
         txs = [trade.blockchain_transactions[-1] for trade in started]
-        _broadcast_and_store(tracker, log, txs)
+        with InBackground(lambda: _broadcast_and_store(tracker, log, txs)):
+            previous = self._settle_round()
+        self._finish_settlement(previous)
         for trade in started:
             if trade.get_status() is TradeStatus.broadcasted:
                 self.run_state.record_trade_broadcast()
         self.on_stage(STAGE_BROADCAST, started)
         wait_until_mined(self.client, self.wallet.address, txs, self.tracker_config)
-        track_and_settle(self.client, tracker, started, self.store, self.vault_address, self.run_state,
-                         self.config.native_token_price, on_tracked=lambda ts: self.on_stage(STAGE_TRACKED, ts),
-                         reference=self.config.price_reference)
-        self.on_stage(STAGE_SETTLED, started)
+        first = track_round(tracker, started)
+        self.on_stage(STAGE_TRACKED, started)
+        self._unsettled = _Tracked(tracker, started, first)
+
+    def _sender(self) -> RPCClient:
+        if self._sending_client is None:
+            self._sending_client = self.client.sibling()
+        return self._sending_client
+
+    def _settle_round(self) -> tuple[_Tracked, SettleRound] | None:
+        """Settle and store the last tracked chunk (its vanished receipts are for `_finish_settlement`)."""
+        tracked, self._unsettled = self._unsettled, None
+        if tracked is None:
+            return None
+        result = settle_round(self.client, tracked.trades, tracked.first_in_block, self.vault_address,
+                              self.run_state, self.config.native_token_price, self.config.price_reference)
+        store_settled(self.store, result.settled, self.run_state)
+        return tracked, result
+
+    def _finish_settlement(self, settled: tuple[_Tracked, SettleRound] | None) -> None:
+        """Trades whose receipt vanished before settlement (a reorg?) are tracked and settled again; then the
+        chunk is reported settled."""
+        if settled is None:
+            return
+        tracked, result = settled
+        if result.vanished:
+            retrack(result.vanished)
+            track_and_settle(self.client, tracked.tracker, result.vanished, self.store, self.vault_address,
+                             self.run_state, self.config.native_token_price, reference=self.config.price_reference)
+        self.on_stage(STAGE_SETTLED, tracked.trades)
+
+    def _settle_unsettled(self, quiet: bool = False) -> None:
+        """Settle the last tracked chunk now; `quiet`: an error is logged (another one is on its way up)."""
+        try:
+            self._finish_settlement(self._settle_round())
+        except Exception as exc:
+            if not quiet:
+                raise
+            logger.error("settling the last tracked chunk failed too (resume() settles it): %s", exc)
 
     def _check_gas_funds(self, requests: Sequence[SignRequest], fees: FeeQuote) -> None:
         """Refuse the batch before signing when the hot wallet cannot pay the most its gas may cost.
@@ -347,6 +406,15 @@ class VaultExecutionModel:
     def get_pending_trades(self) -> list[TradeExecution]:
         """Trades the store holds as started or broadcasted."""
         return self.store.list_by_status(TradeStatus.started.value, TradeStatus.broadcasted.value)
+
+
+@dataclass(frozen=True)
+class _Tracked:
+    """A chunk tracked to final receipts, not settled yet: its tracker, trades and first-in-block hashes."""
+
+    tracker: TransactionTracker
+    trades: list[TradeExecution]
+    first_in_block: frozenset[str]
 
 
 def _broadcast_and_store(tracker: TransactionTracker, log: WriteAheadLog, txs: Sequence[BlockchainTransaction]) -> None:

@@ -371,26 +371,54 @@ def track_and_settle(client: RPCClient, tracker: TransactionTracker, trades: Seq
     settled: list[TradeExecution] = []
     remaining = list(trades)
     for _ in range(MAX_SETTLE_ROUNDS):
-        txs = [t.blockchain_transactions[-1] for t in remaining if t.blockchain_transactions]
-        try:
-            tracker.track(txs)
-        except TransactionTimeoutError as exc:
-            logger.warning("%s", exc)
+        first = track_round(tracker, remaining)
         if on_tracked is not None:
             on_tracked(remaining)
-        vanished: set[int] = set()
-        done = settle_trades(client, remaining, vault, run_state, native_token_price, vanished, reference,
-                             first_in_block(tracker, txs))
-        store_settled(store, done, run_state)
-        settled += done
-        remaining = [t for t in remaining if t.is_pending() and t.trade_id in vanished]
+        result = settle_round(client, remaining, first, vault, run_state, native_token_price, reference)
+        store_settled(store, result.settled, run_state)
+        settled += result.settled
+        remaining = result.vanished
         if not remaining:
             break
-        logger.warning("receipts of trades %s vanished before settlement (reorg?): tracking them again",
-                       [t.trade_id for t in remaining])
-        for trade in remaining:
-            trade.blockchain_transactions[-1].tx_state = TxState.broadcasted
+        retrack(remaining)
     return settled
+
+
+def track_round(tracker: TransactionTracker, trades: Sequence[TradeExecution]) -> frozenset[str]:
+    """Track the trades' last transactions until final (a timeout is logged: those stay pending); returns the
+    hashes the tracker saw first in their block (the sandwich check's shortcut, `sandwich.first_in_block`)."""
+    txs = [t.blockchain_transactions[-1] for t in trades if t.blockchain_transactions]
+    try:
+        tracker.track(txs)
+    except TransactionTimeoutError as exc:
+        logger.warning("%s", exc)
+    return first_in_block(tracker, txs)
+
+
+@dataclass(frozen=True)
+class SettleRound:
+    """One round's outcome: the trades settled (and stored), and those whose receipt vanished (track again)."""
+
+    settled: list[TradeExecution]
+    vanished: list[TradeExecution]
+
+
+def settle_round(client: RPCClient, trades: Sequence[TradeExecution], first: frozenset[str], vault: str,
+                 run_state: RunState, native_token_price: Decimal | None = None,
+                 reference: ReferencePrice | None = None) -> SettleRound:
+    """Settle the tracked trades, not storing them (`store_settled`: the executor stores them while it sends
+    the next chunk)."""
+    vanished: set[int] = set()
+    done = settle_trades(client, trades, vault, run_state, native_token_price, vanished, reference, first)
+    return SettleRound(done, [t for t in trades if t.is_pending() and t.trade_id in vanished])
+
+
+def retrack(trades: Sequence[TradeExecution]) -> None:
+    """Trades whose receipt vanished before settlement (a reorg?) go back to broadcasted, to be tracked again."""
+    logger.warning("receipts of trades %s vanished before settlement (reorg?): tracking them again",
+                   [t.trade_id for t in trades])
+    for trade in trades:
+        trade.blockchain_transactions[-1].tx_state = TxState.broadcasted
 
 
 def store_settled(store: ExecutionStore, trades: Sequence[TradeExecution], run_state: RunState) -> None:

@@ -1,0 +1,44 @@
+"""One step on a helper thread while the executor's thread does other work: the executor sends a chunk (the
+node takes tens of ms to accept a hundred transactions) while it settles the chunk before it (Python work).
+
+The step waits on its node most of the time, so the two overlap; a CPU-bound helper would only slow the
+executor's own requests (each reply waits for the interpreter lock). Leaving the block joins the step and
+raises its error, unless the block itself raised (its error wins; the step's is logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+logger = logging.getLogger(__name__)
+
+
+class InBackground:
+    """`with InBackground(step): ...` runs `step()` on a thread for the duration of the block."""
+
+    def __init__(self, step: Callable[[], None], name: str = "vaultexec-send") -> None:
+        self._step = step
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=False)
+
+    def _run(self) -> None:
+        try:
+            self._step()
+        except BaseException as exc:  # handed to the executor's thread when it leaves the block
+            self._error = exc
+
+    def __enter__(self) -> InBackground:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self._thread.join()
+        if self._error is None:
+            return
+        if error is None:
+            raise self._error
+        logger.error("the background step failed too: %r", self._error)
