@@ -190,6 +190,8 @@ class VaultExecutionModel:
         self.tracker_config = (tracker_config if tracker_config.fee_policy is not None
                                else replace(tracker_config, fee_policy=self.fee_policy))
         self.on_stage = on_stage or (lambda stage, trades: None)
+        #: The last chunk mined, its receipts fetched while the next chunk is planned (see `_execute_chunk`).
+        self._tracking: _Tracking | None = None
         #: The last chunk sent and tracked, settled while the next one is sent (see `_execute_trades`).
         self._unsettled: _Tracked | None = None
         self._sending_client: RPCClient | None = None
@@ -229,12 +231,14 @@ class VaultExecutionModel:
                 raise VaultExecError(f"trade #{trade.trade_id} is {trade.get_status().value}, not planned; "
                                      "use resume() for trades a previous run started")
         self._refuse_stored(ordered)
-        self._unsettled = None
+        self._tracking, self._unsettled = None, None
         try:
             for chunk in split(ordered, self._chunk_size(len(ordered))):
                 self._execute_chunk(chunk, now)
-        except Exception:
-            self._settle_unsettled(quiet=True)  # what landed is settled and stored before the error goes up
+            self._join_tracking()
+        except Exception as exc:
+            self._join_tracking(exc)  # what landed is tracked, settled and stored before the error goes up
+            self._settle_unsettled(quiet=True)
             raise
         self._settle_unsettled()
         return ordered
@@ -252,7 +256,12 @@ class VaultExecutionModel:
     def _execute_chunk(self, trades: list[TradeExecution], now: datetime.datetime) -> None:
         """Plan, pre-flight, sign, send and track one chunk: the next is planned on its landed effects. The
         chunk is settled while the next one is sent (or at the end of the batch)."""
-        plans = list(self.planner.plan_trades(trades))
+        try:
+            plans = list(self.planner.plan_trades(trades))  # the previous chunk's receipts come in meanwhile
+        except BaseException as exc:
+            self._join_tracking(exc)
+            raise
+        self._join_tracking()
         self.on_stage(STAGE_PLANNED, trades)
         requests = []
         for plan in plans:
@@ -295,10 +304,21 @@ class VaultExecutionModel:
             if trade.get_status() is TradeStatus.broadcasted:
                 self.run_state.record_trade_broadcast()
         self.on_stage(STAGE_BROADCAST, started)
-        wait_until_mined(self.client, self.wallet.address, txs, self.tracker_config)
-        first = track_round(tracker, started)
-        self.on_stage(STAGE_TRACKED, started)
-        self._unsettled = _Tracked(tracker, started, first)
+        if wait_until_mined(self.client, self.wallet.address, txs, self.tracker_config):
+            # every nonce is mined: the next chunk can be planned on this one's effects while its receipts come
+            self._tracking = _Tracking(tracker, started)
+        else:  # something is still pending: tracked to the end (replacements, drops) before anything else
+            self._tracking = _Tracking(tracker, started, background=False)
+            self._join_tracking()
+
+    def _join_tracking(self, error: BaseException | None = None) -> None:
+        """Wait for the last chunk's receipts; it is then tracked and waits to be settled (`_unsettled`)."""
+        tracking, self._tracking = self._tracking, None
+        if tracking is None:
+            return
+        tracking.join(error)
+        self.on_stage(STAGE_TRACKED, tracking.trades)
+        self._unsettled = _Tracked(tracking.tracker, tracking.trades, tracking.first_in_block)
 
     def _sender(self) -> RPCClient:
         if self._sending_client is None:
@@ -406,6 +426,27 @@ class VaultExecutionModel:
     def get_pending_trades(self) -> list[TradeExecution]:
         """Trades the store holds as started or broadcasted."""
         return self.store.list_by_status(TradeStatus.started.value, TradeStatus.broadcasted.value)
+
+
+class _Tracking:
+    """A sent chunk whose receipts are being fetched (on a helper thread, or at `join` when not `background`)."""
+
+    def __init__(self, tracker: TransactionTracker, trades: list[TradeExecution], background: bool = True) -> None:
+        self.tracker, self.trades = tracker, trades
+        self.first_in_block: frozenset[str] = frozenset()
+        self._step = InBackground(self._track, "vaultexec-track")
+        self._started = background
+        if background:
+            self._step.start()
+
+    def _track(self) -> None:
+        self.first_in_block = track_round(self.tracker, self.trades)
+
+    def join(self, error: BaseException | None = None) -> None:
+        if self._started:
+            self._step.join(error)
+        else:
+            self._track()
 
 
 @dataclass(frozen=True)

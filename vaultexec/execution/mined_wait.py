@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 def wait_until_mined(client: RPCClient, sender: str, txs: Sequence[BlockchainTransaction],
-                     config: TrackerConfig) -> None:
+                     config: TrackerConfig) -> bool:
     """Cheap gate before receipt polling: one nonce request per look until the batch's last nonce is
     mined (or `drop_check_after` passes), so receipts are asked for once instead of once per poll.
 
@@ -22,10 +22,12 @@ def wait_until_mined(client: RPCClient, sender: str, txs: Sequence[BlockchainTra
     `poll_interval`, at most 1 s), so a chunk costs a few requests however slowly it is mined. On an
     automining dev chain (`mine_when_idle_after` set) a mined nonce that stood still that long gets a
     block asked for (`evm_mine`): anvil can leave the tail of a bulk send in its pool until something
-    happens, which at N = 10,000 cost a few hundred ms per chunk."""
+    happens, which at N = 10,000 cost a few hundred ms per chunk.
+
+    True when every nonce was seen mined (False: `drop_check_after` passed first; tracking sorts it out)."""
     nonces = [tx.nonce for tx in txs if tx.nonce is not None and tx.tx_state is TxState.broadcasted]
     if not nonces:
-        return
+        return False
     started = time.monotonic()
     deadline = started + config.drop_check_after
     idle_after = config.mine_when_idle_after
@@ -35,7 +37,7 @@ def wait_until_mined(client: RPCClient, sender: str, txs: Sequence[BlockchainTra
         mined = int(client.call("eth_getTransactionCount", [sender, "latest"]), 16)
         now = time.monotonic()
         if mined > max(nonces) or now >= deadline:
-            return
+            return mined > max(nonces)
         first = mined if first is None else first
         if mined != last:
             last, since = mined, now
