@@ -59,9 +59,13 @@ FLOOR_CHUNK = 100
 EXTRA_FUNDING = {"USDC": 2_000_000, "WETH": 600}
 DECIMALS = {spec.symbol: spec.decimals for spec in TOKENS}
 WETH_PRICE = Decimal(3000)
-#: Stages as the executor reports them: routing + pre-flight, sign + write-ahead, broadcast, tracking,
-#: settlement + final store write.
-STAGE_NAMES = ("plan+preflight", "sign+write-ahead", "broadcast", "track", "settle+store")
+#: Wall time up to each stage mark, summed over chunks. Chunks overlap (docs/execution.md, "One batch"): the
+#: marks come as tracked (chunk k), planned, signed (chunk k+1), settled (chunk k), broadcast (chunk k+1). So
+#: "tracked" holds chunk k's mined wait and chunk k+1's planning (chunk k's receipts come in beside it),
+#: "settled" chunk k+1's sends with chunk k's settlement beside them; the first chunk's planning counts as
+#: "planned", its sends as "broadcast"; the last chunk's tracking and settlement come alone at the end.
+STAGE_NAMES = ("planned", "tracked: mined wait + plan next", "signed", "settled: sends + settle previous",
+               "broadcast")
 OPENED_AT = datetime.datetime(2026, 1, 1)
 
 
@@ -228,7 +232,7 @@ def _stage_recorder(marks: list[tuple[str, float]]) -> StageHook:
 
 def _stage_ms(started: float, marks: list[tuple[str, float]], size: int) -> dict[str, float]:
     """Wall ms per trade of each stage, from the executor's stage marks."""
-    names = dict(zip(("planned", "signed", "broadcast", "tracked", "settled"), STAGE_NAMES, strict=True))
+    names = dict(zip(("planned", "tracked", "signed", "settled", "broadcast"), STAGE_NAMES, strict=True))
     result: dict[str, float] = {}
     previous = started
     for stage, moment in marks:  # one round of stages per chunk: summed
