@@ -24,7 +24,8 @@ class InBackground:
     def __init__(self, step: Callable[[], None], name: str = "vaultexec-send") -> None:
         self._step = step
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=False)
+        # a daemon: an interrupted process exits at once, as after a crash (the write-ahead covers that)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def _run(self) -> None:
         try:

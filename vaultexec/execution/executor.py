@@ -258,7 +258,7 @@ class VaultExecutionModel:
         chunk is settled while the next one is sent (or at the end of the batch)."""
         try:
             plans = list(self.planner.plan_trades(trades))  # the previous chunk's receipts come in meanwhile
-        except BaseException as exc:
+        except Exception as exc:
             self._join_tracking(exc)
             raise
         self._join_tracking()
