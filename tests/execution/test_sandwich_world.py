@@ -244,6 +244,9 @@ def test_a_clean_trade_differs_from_the_oracle_and_is_not_flagged(web3: Web3, wo
         assert client.stats.requests_by_method == {"eth_simulateV1": len(blocks), "eth_call": 4}
         assert PoolAtBlockStart(client, vault.address).prices([settled, other]) == references
         assert client.stats.requests_by_method == {"eth_simulateV1": len(blocks), "eth_call": 8}
+    # a node whose simulation answer cannot be read: no references, no error (the settlement stands)
+    with MangledSimulateProxy(model.client.url) as proxy:
+        assert PoolAtBlockStart(RPCClient(proxy.url), vault.address).prices([settled, other]) == {}
     [(line, record)] = price_checks(settled.notes)
     assert line.startswith(f"{PRICE_CHECK_NOTE}: executed price") and "0.0000 % worse" in line
     assert not record.flagged and record.oracle is not None
@@ -267,6 +270,14 @@ class NoSimulateProxy(FaultProxy):
         if request.get("method") == "eth_simulateV1":
             reply.pop("result", None)
             reply["error"] = {"code": -32601, "message": "the method eth_simulateV1 does not exist/is not available"}
+
+
+class MangledSimulateProxy(FaultProxy):
+    """A node whose eth_simulateV1 answers hold no calls."""
+
+    def rewrite_reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
+        if request.get("method") == "eth_simulateV1":
+            reply["result"] = [{"calls": []}]
 
 
 class FixedOracle:

@@ -16,6 +16,7 @@ from typing import Any
 
 from vaultexec.chain.rpc import Reply, RPCClient, classify_reply_error
 from vaultexec.dex.reads import SIMULATE_METHOD, is_missing_method
+from vaultexec.errors import RPCReplyError
 
 #: Clients whose node refused `eth_simulateV1` (they get eth_calls from then on).
 _WITHOUT_SIMULATE: weakref.WeakKeyDictionary[RPCClient, bool] = weakref.WeakKeyDictionary()
@@ -51,14 +52,26 @@ def _simulated(client: RPCClient, calls: Sequence[CallAt]) -> list[Reply] | None
     answers = client.batch(requests)
     results: dict[int, list[Reply]] = {}
     for block, answer in zip(blocks, answers, strict=True):
-        if answer.error is not None:
-            if is_missing_method(answer.error):
-                return None
-            count = sum(1 for c in calls if c.block == block)
-            results[block] = [Reply("eth_call", error=answer.error)] * count
-        else:
-            results[block] = [_reply(call) for call in answer.result[0]["calls"]]
+        count = sum(1 for c in calls if c.block == block)
+        if answer.error is not None and is_missing_method(answer.error):
+            return None
+        replies = _replies(answer, count)
+        results[block] = replies if isinstance(replies, list) else [Reply("eth_call", error=replies)] * count
     return _in_order(calls, results)
+
+
+def _replies(answer: Reply, count: int) -> list[Reply] | RPCReplyError:
+    """The `count` calls' replies of one block's simulation, or the error every one of them gets."""
+    if answer.error is not None:
+        return answer.error
+    try:
+        simulated = answer.result[0]["calls"]
+        if len(simulated) == count:
+            return [_reply(call) for call in simulated]
+    except (KeyError, IndexError, TypeError, ValueError):
+        pass
+    return classify_reply_error(SIMULATE_METHOD, {"code": -32603, "message": f"unreadable answer ({count} calls "
+                                                  f"asked): {str(answer.result)[:200]}"})
 
 
 def _in_order(calls: Sequence[CallAt], results: dict[int, list[Reply]]) -> list[Reply]:

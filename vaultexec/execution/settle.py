@@ -397,7 +397,7 @@ def track_round(tracker: TransactionTracker, trades: Sequence[TradeExecution]) -
 
 @dataclass(frozen=True)
 class SettleRound:
-    """One round's outcome: the trades settled (and stored), and those whose receipt vanished (track again)."""
+    """One round's outcome: the trades settled, and those whose receipt vanished (to be tracked again)."""
 
     settled: list[TradeExecution]
     vanished: list[TradeExecution]
@@ -406,8 +406,8 @@ class SettleRound:
 def settle_round(client: RPCClient, trades: Sequence[TradeExecution], first: frozenset[str], vault: str,
                  run_state: RunState, native_token_price: Decimal | None = None,
                  reference: ReferencePrice | None = None) -> SettleRound:
-    """Settle the tracked trades, not storing them (`store_settled`: the executor stores them while it sends
-    the next chunk)."""
+    """Settle the tracked trades, not storing them (`store_settled`: the executor does, beside the next chunk's
+    sends)."""
     vanished: set[int] = set()
     done = settle_trades(client, trades, vault, run_state, native_token_price, vanished, reference, first)
     return SettleRound(done, [t for t in trades if t.is_pending() and t.trade_id in vanished])
