@@ -20,7 +20,8 @@ anvil runs with automine; the tracker config asks it for a block (`evm_mine`) wh
 floor does after one look at receipts that found nothing new (anvil leaves the tail of a bulk send in its
 pool until something happens: at 50 ms that wait was ~0.3 ms per trade at N = 1,000). A floor anvil cannot
 replay (it refused to revert, or the re-sent transactions came back "nonce too low" or never mined: seen
-after several sizes in one run) leaves that row's floor empty; the pipeline's figures stand.
+after several sizes in one run) leaves that row's floor empty, the pipeline's figures stand, and the larger
+sizes are not run (the chain is no longer what the store recorded).
 """
 
 from __future__ import annotations
@@ -147,14 +148,17 @@ def main(sizes: Sequence[int]) -> None:
             ok = sum(1 for t in settled if t.is_success())
             rows.append((size, ok, used.requests_by_method, used.total_requests, used.http_round_trips, elapsed))
             stages.append((size, _stage_ms(started, marks, size)))
+            memory[size] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            loads[size] = os.getloadavg()[0]
             try:
                 floors[size] = _floor(node, client, settled, snapshot)
             except FloorError as exc:  # that row shows no floor; the pipeline's own figures stand
-                print(f"N={size}: floor not measured: {exc}", file=sys.stderr)
                 floors[size] = None
-
-            memory[size] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            loads[size] = os.getloadavg()[0]
+                later = sizes[sizes.index(size) + 1:]
+                print(f"N={size}: floor not measured: {exc}" + (
+                    f"; N={', '.join(map(str, later))} not run (the chain is no longer the one the store "
+                    "recorded)" if later else ""), file=sys.stderr)
+                break
         _print(rows, floors, memory, loads)
         print()
         print("| N | " + " | ".join(f"{name} ms/trade" for name in STAGE_NAMES) + " |")
