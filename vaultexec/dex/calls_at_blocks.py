@@ -45,19 +45,20 @@ def calls_at_blocks(client: RPCClient, calls: Sequence[CallAt]) -> list[Reply]:
 
 def _simulated(client: RPCClient, calls: Sequence[CallAt]) -> list[Reply] | None:
     """One eth_simulateV1 per block, all in one batch; None when the node has no such method."""
-    blocks = sorted({c.block for c in calls})
-    requests = [(SIMULATE_METHOD, [{"blockStateCalls": [{"calls": [{"to": c.to, "data": c.data}
-                                                                   for c in calls if c.block == block]}],
-                                    "validation": False}, hex(block)]) for block in blocks]
-    answers = client.batch(requests)
-    results: dict[int, list[Reply]] = {}
-    for block, answer in zip(blocks, answers, strict=True):
-        count = sum(1 for c in calls if c.block == block)
+    by_block: dict[int, list[int]] = {}  # block -> positions of its calls in `calls`
+    for position, call in enumerate(calls):
+        by_block.setdefault(call.block, []).append(position)
+    requests = [(SIMULATE_METHOD, [{"blockStateCalls": [{"calls": [{"to": calls[p].to, "data": calls[p].data}
+                                                                   for p in positions]}],
+                                    "validation": False}, hex(block)]) for block, positions in by_block.items()]
+    ordered: list[Reply | None] = [None] * len(calls)
+    for positions, answer in zip(by_block.values(), client.batch(requests), strict=True):
         if answer.error is not None and is_missing_method(answer.error):
             return None
-        replies = _replies(answer, count)
-        results[block] = replies if isinstance(replies, list) else [Reply("eth_call", error=replies)] * count
-    return _in_order(calls, results)
+        replies = _replies(answer, len(positions))
+        for n, position in enumerate(positions):
+            ordered[position] = replies[n] if isinstance(replies, list) else Reply("eth_call", error=replies)
+    return [reply for reply in ordered if reply is not None]
 
 
 def _replies(answer: Reply, count: int) -> list[Reply] | RPCReplyError:
@@ -72,15 +73,6 @@ def _replies(answer: Reply, count: int) -> list[Reply] | RPCReplyError:
         pass
     return classify_reply_error(SIMULATE_METHOD, {"code": -32603, "message": f"unreadable answer ({count} calls "
                                                   f"asked): {str(answer.result)[:200]}"})
-
-
-def _in_order(calls: Sequence[CallAt], results: dict[int, list[Reply]]) -> list[Reply]:
-    positions = dict.fromkeys(results, 0)
-    ordered = []
-    for call in calls:
-        ordered.append(results[call.block][positions[call.block]])
-        positions[call.block] += 1
-    return ordered
 
 
 def _reply(call: dict[str, Any]) -> Reply:

@@ -434,16 +434,13 @@ class _Tracking:
     def __init__(self, tracker: TransactionTracker, trades: list[TradeExecution], background: bool = True) -> None:
         self.tracker, self.trades = tracker, trades
         self.first_in_block: frozenset[str] = frozenset()
-        self._step = InBackground(self._track, "vaultexec-track")
-        self._started = background
-        if background:
-            self._step.start()
+        self._step = InBackground(self._track, "vaultexec-track").start() if background else None
 
     def _track(self) -> None:
         self.first_in_block = track_round(self.tracker, self.trades)
 
     def join(self, error: BaseException | None = None) -> None:
-        if self._started:
+        if self._step is not None:
             self._step.join(error)
         else:
             self._track()
