@@ -1,8 +1,9 @@
-"""What the store says about a batch once it is sent, and what resume() makes of it: a crash right after the
-broadcast leaves the trades stored as broadcasted, so a refused replacement at resume never fails a trade
-whose transaction then executes; neither does a refused re-send after a crash between the send and that
-write; a transaction resume() sends is stored as sent before it is mined; repair waits for the chain's
-confirmation depth."""
+"""What the store says about a batch once it is sent, and what resume() makes of it: a chunk mined at once is
+stored when signed and when settled, never in between; one that waits to be mined is stored as broadcasted
+before it is tracked, and a crash right after that write leaves it so: a refused replacement at resume never
+fails a trade whose transaction then executes; neither does a refused re-send after a crash between the send
+and any write recording it; a transaction resume() sends is stored as sent before it is mined; repair waits
+for the chain's confirmation depth."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from web3.contract import Contract
 
 from vaultexec.chain.broadcast import TrackerConfig
 from vaultexec.errors import StoreUnavailableError
-from vaultexec.execution.executor import STAGE_BROADCAST, STAGE_SIGNED, StageHook, VaultExecutionModel
+from vaultexec.execution.executor import STAGE_SIGNED, StageHook, VaultExecutionModel
 from vaultexec.model.run_state import RunState
 from vaultexec.model.trade import TradeExecution, TradeStatus
 from vaultexec.model.transaction import TxState
@@ -30,6 +31,9 @@ from test_executor import executed_events  # isort: skip
 
 #: Replace a transaction that waited 0.2 s; give up tracking after 3 s (the trade stays in flight).
 IMPATIENT = TrackerConfig(confirmations=0, poll_interval=0.05, timeout=3.0, stuck_after=0.2, drop_check_after=0.0)
+#: The mined-nonce gate gives up after 0.3 s (nothing is replaced meanwhile).
+GATE_GIVES_UP = TrackerConfig(confirmations=0, poll_interval=0.05, timeout=3.0, stuck_after=60.0,
+                              drop_check_after=0.3)
 
 
 class Crash(BaseException):
@@ -40,6 +44,14 @@ class Crash(BaseException):
 def automine(anvil: AnvilInstance) -> Iterator[None]:
     yield
     anvil.rpc("evm_setAutomine", [True])
+
+
+def stop_mining_once_signed(anvil: AnvilInstance) -> StageHook:
+    def hook(stage: str, trades: Sequence[TradeExecution]) -> None:
+        if stage == STAGE_SIGNED:
+            anvil.rpc("evm_setAutomine", [False])
+
+    return hook
 
 
 def crash_at(stage_to_crash: str, anvil: AnvilInstance) -> StageHook:
@@ -67,11 +79,29 @@ def crash_with_one_trade(anvil: AnvilInstance, world: World, vault: Contract, pa
         crashing.execute_trades([make_trade(1, pair(world.addresses, "WETH", "USDC", 500), "1000")])
 
 
+class CrashOnceStoredAsSent(SQLiteStore):
+    """The process dies right after the batch is stored as broadcasted."""
+
+    def update_many(self, trades: Sequence[TradeExecution]) -> None:
+        super().update_many(trades)
+        if any(t.get_status() is TradeStatus.broadcasted for t in trades):
+            raise Crash()
+
+
+def crash_once_stored_as_sent(anvil: AnvilInstance, world: World, vault: Contract, path: Path) -> None:
+    """One trade sent while nothing is mined: stored as broadcasted once the mined-nonce gate gives up, then
+    the crash."""
+    crashing = executor(anvil, world, vault, CrashOnceStoredAsSent(path, vault.address), stop_mining_once_signed(anvil),
+                        tracker=GATE_GIVES_UP)
+    with pytest.raises(Crash):
+        crashing.execute_trades([make_trade(1, pair(world.addresses, "WETH", "USDC", 500), "1000")])
+
+
 def test_crash_after_broadcast_then_refused_replacement_at_resume_does_not_fail_the_trade(
         web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, asset_manager: LocalAccount,
         tmp_path: Path, automine: None) -> None:
     start_block = web3.eth.block_number + 1
-    crash_with_one_trade(anvil, world, vault, tmp_path / "s.db", STAGE_BROADCAST)
+    crash_once_stored_as_sent(anvil, world, vault, tmp_path / "s.db")
     stored = SQLiteStore(tmp_path / "s.db", vault.address).load(1)
     sent = stored.blockchain_transactions[-1]
     assert stored.get_status() is TradeStatus.broadcasted  # stored as sent before the crash
@@ -148,7 +178,7 @@ def test_transaction_resume_sends_is_stored_as_sent_before_it_is_mined(
 
 def test_repair_waits_for_the_confirmation_depth(web3: Web3, anvil: AnvilInstance, world: World, vault: Contract,
                                                  tmp_path: Path, automine: None) -> None:
-    crash_with_one_trade(anvil, world, vault, tmp_path / "s.db", STAGE_BROADCAST)
+    crash_once_stored_as_sent(anvil, world, vault, tmp_path / "s.db")
     anvil.rpc("evm_mine")  # the trade's transaction lands; nobody settled it
     deep = TrackerConfig(confirmations=3, poll_interval=0.05, timeout=3.0)
     restarted = executor(anvil, world, vault, SQLiteStore(tmp_path / "s.db", vault.address), tracker=deep)
@@ -162,28 +192,60 @@ def test_repair_waits_for_the_confirmation_depth(web3: Web3, anvil: AnvilInstanc
     assert [t.trade_id for t in late.settled] == [1] and restarted.store.load(1).is_success()
 
 
-def test_batch_is_stored_as_sent_in_one_write_and_a_refused_write_is_made_again(
-        web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path) -> None:
-    class CountingStore(SQLiteStore):
-        """Records writes; refuses the first batched update (the one right after the broadcast)."""
+class CountingStore(SQLiteStore):
+    """Records writes; refuses the first batched update when `refuse_first`."""
 
-        updates: list[str] = []
-        batched: list[list[str]] = []
+    def __init__(self, path: Path, vault: str, refuse_first: bool = False) -> None:
+        super().__init__(path, vault)
+        self.refuse_first = refuse_first
+        self.created: list[list[str]] = []
+        self.updates: list[str] = []
+        self.batched: list[list[str]] = []
 
-        def update(self, trade: TradeExecution) -> None:
-            self.updates.append(trade.get_status().value)
-            super().update(trade)
+    def create_many(self, trades: Sequence[TradeExecution]) -> None:
+        self.created.append([t.get_status().value for t in trades])
+        super().create_many(trades)
 
-        def update_many(self, trades: Sequence[TradeExecution]) -> None:
-            self.batched.append([t.get_status().value for t in trades])
-            if len(self.batched) == 1:
-                raise StoreUnavailableError("disk full (test)")
-            super().update_many(trades)
+    def update(self, trade: TradeExecution) -> None:
+        self.updates.append(trade.get_status().value)
+        super().update(trade)
 
-    store = CountingStore(tmp_path / "s.db", vault.address)
+    def update_many(self, trades: Sequence[TradeExecution]) -> None:
+        self.batched.append([t.get_status().value for t in trades])
+        if self.refuse_first and len(self.batched) == 1:
+            raise StoreUnavailableError("disk full (test)")
+        super().update_many(trades)
+
+
+def two_trades(world: World) -> list[TradeExecution]:
     a = world.addresses
-    trades = [make_trade(1, pair(a, "WETH", "USDC", 500), "1000"), make_trade(2, pair(a, "WETH", "USDC"), "500")]
-    settled = executor(anvil, world, vault, store).execute_trades(trades)
+    return [make_trade(1, pair(a, "WETH", "USDC", 500), "1000"), make_trade(2, pair(a, "WETH", "USDC"), "500")]
+
+
+def test_batch_mined_at_once_is_stored_when_signed_and_when_settled_only(
+        web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path) -> None:
+    store = CountingStore(tmp_path / "s.db", vault.address)
+    settled = executor(anvil, world, vault, store).execute_trades(two_trades(world))
+    assert [t.get_status() for t in settled] == [TradeStatus.success] * 2
+    assert store.created == [["started", "started"]] and store.batched == [["success", "success"]]
+    assert store.updates == []
+    assert all(t.blockchain_transactions[-1].broadcasted_at is not None for t in store.export_all())
+
+
+def test_batch_waiting_to_be_mined_is_stored_as_sent_in_one_write_and_a_refused_write_is_made_again(
+        web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path, automine: None) -> None:
+    class MiningAfterTheWrite(CountingStore):
+        def update_many(self, trades: Sequence[TradeExecution]) -> None:
+            try:
+                super().update_many(trades)
+            finally:
+                if anvil.rpc("eth_getBlockByNumber", ["pending", False])["transactions"]:
+                    anvil.rpc("evm_setAutomine", [True])
+                    anvil.rpc("evm_mine")
+
+    store = MiningAfterTheWrite(tmp_path / "s.db", vault.address, refuse_first=True)
+    model = executor(anvil, world, vault, store, stop_mining_once_signed(anvil), tracker=GATE_GIVES_UP)
+    settled = model.execute_trades(two_trades(world))
     assert [t.get_status() for t in settled] == [TradeStatus.success] * 2
     assert store.batched == [["broadcasted", "broadcasted"], ["success", "success"]]
     assert store.updates == ["broadcasted", "broadcasted"]  # the refused write, made at the next change

@@ -297,19 +297,33 @@ class VaultExecutionModel:
         # the previous chunk.
         tracker = self._tracker(log, client=self._sender())
         txs = [trade.blockchain_transactions[-1] for trade in started]
-        with InBackground(lambda: _broadcast_and_store(tracker, log, txs)):
+        with InBackground(lambda: _broadcast(tracker, log, txs)):
             previous = self._settle_round()
         self._finish_settlement(previous)
         for trade in started:
             if trade.get_status() is TradeStatus.broadcasted:
                 self.run_state.record_trade_broadcast()
         self.on_stage(STAGE_BROADCAST, started)
-        if wait_until_mined(self.client, self.wallet.address, txs, self.tracker_config):
+        if self._mined_at_once(log, txs):
             # every nonce is mined: the next chunk can be planned on this one's effects while its receipts come
             self._tracking = _Tracking(tracker, started)
         else:  # something is still pending: tracked to the end (replacements, drops) before anything else
             self._tracking = _Tracking(tracker, started, background=False)
             self._join_tracking()
+
+    def _mined_at_once(self, log: WriteAheadLog, txs: Sequence[BlockchainTransaction]) -> bool:
+        """`wait_until_mined`; the chunk's broadcasted state is stored only when it was not (the settlement write
+        comes next otherwise, and `resume()` takes a stored transaction as possibly sent either way)."""
+        try:
+            mined = wait_until_mined(self.client, self.wallet.address, txs, self.tracker_config)
+        except BaseException:
+            _store_held(log)
+            raise
+        if mined:
+            log.drop_held()
+        else:
+            _store_held(log)
+        return mined
 
     def _join_tracking(self, error: BaseException | None = None) -> None:
         """Wait for the last chunk's receipts; it is then tracked and waits to be settled (`_unsettled`)."""
@@ -455,18 +469,26 @@ class _Tracked:
     first_in_block: frozenset[str]
 
 
-def _broadcast_and_store(tracker: TransactionTracker, log: WriteAheadLog, txs: Sequence[BlockchainTransaction]) -> None:
-    """Send the batch (the client splits bodies a node would refuse as too big), then store the trades a node
-    accepted as broadcasted with one `update_many`: after a crash the store says they may be in a pool.
+def _broadcast(tracker: TransactionTracker, log: WriteAheadLog, txs: Sequence[BlockchainTransaction]) -> None:
+    """Send the batch (the client splits bodies a node would refuse as too big); the write of the trades a node
+    accepted as broadcasted is held for `_store_held` (made at once if the sends raise).
 
     A store failure there is logged, not raised: the transactions are out, tracking and settling them is
     what matters now (their write-ahead records exist; settlement stores them again).
     """
     try:
-        with log.batched():
+        with log.batched(hold=True):
             tracker.broadcast(txs)
     except StoreError as exc:
         logger.error("batch of %d transactions sent, but storing it as broadcasted failed: %s", len(txs), exc)
+
+
+def _store_held(log: WriteAheadLog) -> None:
+    """Store the held broadcasted state of a chunk (one `update_many`); a failure is logged, as in `_broadcast`."""
+    try:
+        log.store_held()
+    except StoreError as exc:
+        logger.error("storing the sent chunk as broadcasted failed (settlement stores it again): %s", exc)
 
 
 def _check_execute_arguments(trades: object, ts: object) -> None:

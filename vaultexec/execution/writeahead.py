@@ -6,10 +6,12 @@ of signing a new transaction for the trade. Replacements (same nonce, bumped fee
 they are sent too: `WriteAheadLog.persist_tx` is the tracker's `persist` callback.
 
 Once a node accepted a trade's transaction the trade is stored as broadcasted, with the transaction's
-`broadcasted_at`: after a crash that record says "some version of it may be in a pool", so a later
-refusal to re-send it is never taken for "nothing was executed". The executor stores a whole batch that
-way with one `update_many` (`WriteAheadLog.batched`); if that write fails, the next state change of each of
-its transactions stores the trade again.
+`broadcasted_at`, with one `update_many` for a whole batch (`WriteAheadLog.batched`); if that write fails, the
+next state change of each of its transactions stores the trade again. The executor holds that write back
+(`batched(hold=True)`) and drops it when the chunk is mined at once: the settlement write follows within
+milliseconds, and a crash in between loses nothing, as `resume()` takes every stored transaction, started or
+broadcasted, as possibly sent (a later refusal to re-send it is never taken for "nothing was executed").
+A chunk that waits to be mined is stored as broadcasted before it is tracked (`store_held`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class WriteAheadLog:
     #: Inside `batched()` (None outside): by trade id, the trades `persist_tx` must store, with id(tx) and
     #: what was stored of their transaction before the batch (restored if the batched write fails).
     _deferred: dict[int, _Deferred] | None = field(default=None, init=False, repr=False)
+    #: The write a `batched(hold=True)` left for `store_held` (or `drop_held`).
+    _held: dict[int, _Deferred] = field(default_factory=dict, init=False, repr=False)
 
     def sign_and_store(self, requests: Sequence[SignRequest], wallet: HotWallet, fees: FeeQuote,
                        now: datetime.datetime) -> list[TradeExecution]:
@@ -164,11 +168,14 @@ class WriteAheadLog:
             logger.info("trade %d: replacement %s stored before broadcast", trade.trade_id, tx.tx_hash)
 
     @contextmanager
-    def batched(self) -> Iterator[None]:
+    def batched(self, hold: bool = False) -> Iterator[None]:
         """Inside, `persist_tx` only collects the trades to store; leaving stores them with one `update_many`
         (leaving with an error too: then best effort, a store error is logged and the first error raised).
         If that write fails, the next `persist_tx` of those trades writes them again. Only around sends: a
-        replacement must be stored before it is sent, so never around anything that re-signs."""
+        replacement must be stored before it is sent, so never around anything that re-signs.
+
+        `hold`: a clean exit keeps the write for `store_held` or `drop_held` (only for first sends of stored
+        transactions: what it holds back is their broadcasted state, never signed bytes)."""
         self._deferred = {}
         try:
             yield
@@ -178,7 +185,19 @@ class WriteAheadLog:
             except Exception as exc:
                 logger.error("storing the trades sent before that error failed too: %s", exc)
             raise
+        if hold:
+            self._held, self._deferred = self._deferred, None
+        else:
+            self._store_deferred()
+
+    def store_held(self) -> None:
+        """Make the write `batched(hold=True)` held back (one `update_many`; on failure as `batched`)."""
+        self._deferred, self._held = self._held, {}
         self._store_deferred()
+
+    def drop_held(self) -> None:
+        """Forget the held write: the trades' next write (their settlement) stores their state."""
+        self._held = {}
 
     def _store_deferred(self) -> None:
         """One `update_many` of the collected trades; on failure, forget that they were stored."""
