@@ -40,13 +40,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from vaultexec.chain import block_receipts
+from vaultexec.chain.block_receipts import BlockScan
 from vaultexec.chain.gaps import NonceGapFiller
 from vaultexec.chain.gas import FeeQuote
 from vaultexec.chain.receipts import apply_receipt, clear_receipt
 from vaultexec.chain.refusals import SendAnswers
 from vaultexec.chain.replacement import plan_replacements
 from vaultexec.chain.revert import ErrorRegistry, record_revert
-from vaultexec.chain.rpc import RPCClient
+from vaultexec.chain.rpc import Reply, RPCClient
 from vaultexec.chain.tracking import (
     Persist,
     PollAnswers,
@@ -90,6 +92,13 @@ class TransactionTracker(SendAnswers):
         self._watches: dict[tuple[str | None, int | None], Watch] = {}
         #: Each sender's mined nonce and since when it has not moved.
         self._progress: dict[str, Progress] = {}
+        self._scan = BlockScan()
+
+    def receipts_after(self, block: int) -> None:
+        """The transactions about to be sent land after `block` (e.g. the block their fees were quoted at): a
+        first look at many of them in a few blocks may then read whole blocks' receipts (`block_receipts`)."""
+        if self.config.receipts_by_block:
+            self._scan = BlockScan(block)
 
     # -- sending ------------------------------------------------------------------------------------
 
@@ -256,9 +265,17 @@ class TransactionTracker(SendAnswers):
         for tx in lookup_slots:
             self._watch(tx).drop_checked = now
         self.stats.drop_checks += len(lookup_slots)
-        replies = self.client.batch([("eth_getTransactionReceipt", [h]) for _, h in receipt_slots]
+        scan_slots = [(tx, h) for tx, h in receipt_slots if not self._watch(tx).scanned]
+        blocks = self._scan.blocks(self.client, len({id(tx) for tx, _ in scan_slots}), head)
+        if blocks:
+            receipt_slots = [(tx, h) for tx, h in receipt_slots if self._watch(tx).scanned]
+        replies = self.client.batch(block_receipts.requests(blocks)
+                                    + [("eth_getTransactionReceipt", [h]) for _, h in receipt_slots]
                                     + [("eth_getTransactionByHash", [tx.tx_hash]) for tx in lookup_slots]
                                     + [("eth_getTransactionByHash", [h]) for _, h in landed_slots])
+        if blocks:
+            self._answer_from_blocks(scan_slots, replies[:len(blocks)], answers)
+            replies = replies[len(blocks):]
         receipt_replies = replies[:len(receipt_slots)]
         lookup_replies = replies[len(receipt_slots):len(receipt_slots) + len(lookup_slots)]
         landed_replies = replies[len(receipt_slots) + len(lookup_slots):]
@@ -272,6 +289,16 @@ class TransactionTracker(SendAnswers):
             in_block = isinstance(found, dict) and found.get("blockNumber") is not None
             answers.landed[id(tx)] = answers.landed.get(id(tx), False) or in_block
         return answers
+
+    def _answer_from_blocks(self, slots: list[tuple[BlockchainTransaction, str]], replies: Sequence[Reply],
+                            answers: PollAnswers) -> None:
+        """Receipts of `slots` found in the scanned blocks; every one of them was looked for (by hash next)."""
+        found = block_receipts.receipts_by_hash(self.client, replies)
+        for tx, tx_hash in slots:
+            self._watch(tx).scanned = True
+            receipt = found.get(tx_hash.lower())
+            if receipt is not None:
+                answers.receipts.setdefault(id(tx), receipt)
 
     def _on_receipt(self, tx: BlockchainTransaction, receipt: dict[str, Any], head: int) -> bool:
         """Record a receipt; True when this made the transaction final."""

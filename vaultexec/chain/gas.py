@@ -17,7 +17,7 @@ max fee is lowered to the cap (headroom is given up before the cap is passed).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vaultexec.chain.rpc import Reply, RPCClient
@@ -79,6 +79,8 @@ class FeeQuote:
     gas_price: int | None = None
     #: Base fee of the block the quote was made from (None on legacy chains).
     base_fee: int | None = None
+    #: Number of the block the quote was made from, when known (transactions signed with it land after it).
+    block_number: int | None = field(default=None, compare=False)
 
     @property
     def is_eip1559(self) -> bool:
@@ -164,6 +166,9 @@ def fetch_fees(client: RPCClient, chain_id: int, headroom: int = FEE_HEADROOM,
     legacy_price = None if base_fee_hex else _gas_price(client.batch([("eth_gasPrice", [])])[0])
     quote = quote_fees(int(base_fee_hex, 16) if base_fee_hex else None, priority_fee, legacy_price, chain_id,
                        headroom, policy)
+    number = (block.result or {}).get("number")
+    if isinstance(number, str):
+        quote = replace(quote, block_number=int(number, 16))
     logger.debug("fees for chain %d: %s", chain_id, quote)
     return quote
 

@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 #: JSON-RPC error codes that mean "slow down / try later" rather than "your request is wrong".
 #: Not -32603: anvil answers EVM failures (e.g. out of gas in eth_call) with it, retrying cannot help.
 TRANSIENT_RPC_CODES = frozenset({-32005, 429})
+#: Error codes of nodes that lack a method ("method not found", "invalid request").
+MISSING_METHOD_CODES = (-32601, -32600)
 TRANSIENT_RPC_MESSAGES = ("rate limit", "too many requests", "temporarily unavailable", "try again later")
 #: Transport faults (`classify_network_error` tells the permanent DNS and TLS ones from the rest).
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
@@ -128,6 +130,13 @@ class Reply:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+def is_missing_method(exc: RPCReplyError) -> bool:
+    """The node's answer says it has no such method (e.g. no `eth_simulateV1`, no `eth_getBlockReceipts`)."""
+    text = exc.rpc_message.lower()
+    return exc.code in MISSING_METHOD_CODES or "not found" in text or "not supported" in text or (
+        "unknown" in text and "method" in text)
 
 
 def classify_reply_error(method: str, error: dict[str, Any]) -> RPCReplyError:

@@ -49,6 +49,9 @@ class TrackerConfig:
     #: mines on an interval or by hand keeps its own pace. False: mine whenever idle (tests that stand for
     #: anvil's leftover pool with automine off).
     idle_mine_only_when_automining: bool = True
+    #: A first look at many receipts in a few blocks asks the blocks' receipts (`chain.block_receipts`), when
+    #: the tracker was told which block its transactions were sent on top of. False: always by hash.
+    receipts_by_block: bool = True
 
 
 @dataclass
@@ -121,6 +124,8 @@ class Watch:
     hold_until: float = 0.0
     #: When (monotonic) the drop check last looked this transaction up.
     drop_checked: float = float("-inf")
+    #: Looked for in a block scan already (`chain.block_receipts`): asked for by hash from then on.
+    scanned: bool = False
 
     def nonce_used_long_enough(self, seconds: float, blocks: int, head: int, now: float) -> bool:
         """The nonce has been mined with no receipt of ours for at least `seconds` and `blocks`."""

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vaultexec.chain.rpc import Reply, RPCClient, classify_reply_error
-from vaultexec.dex.reads import SIMULATE_METHOD, is_missing_method
+from vaultexec.chain.rpc import Reply, RPCClient, classify_reply_error, is_missing_method
+from vaultexec.dex.reads import SIMULATE_METHOD
 from vaultexec.errors import RPCReplyError
 
 #: Clients whose node refused `eth_simulateV1` (they get eth_calls from then on).

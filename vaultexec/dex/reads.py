@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vaultexec.chain.rpc import Reply, RPCClient
-from vaultexec.errors import NodeRejectedError, RPCReplyError
+from vaultexec.chain.rpc import Reply, RPCClient, is_missing_method
+from vaultexec.errors import NodeRejectedError
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +29,6 @@ SIMULATE_METHOD = "eth_simulateV1"
 CALLS_PER_BLOCK = 40
 #: Most blocks one eth_simulateV1 request may hold (geth's limit); more calls share blocks.
 MAX_SIMULATED_BLOCKS = 256
-#: Error codes/messages of nodes that lack eth_simulateV1.
-_MISSING_METHOD_CODES = (-32601, -32600)
 #: JSON-RPC "invalid params": how a node without block overrides in eth_call answers the 4th parameter.
 _INVALID_PARAMS = -32602
 
@@ -194,9 +192,3 @@ def _refuses_overrides(reply: Reply) -> bool:
     return reply.error is not None and (reply.error.code == _INVALID_PARAMS
                                         or "too many arguments" in reply.error.rpc_message.lower())
 
-
-def is_missing_method(exc: RPCReplyError) -> bool:
-    """The node's answer says it has no such method."""
-    text = exc.rpc_message.lower()
-    return exc.code in _MISSING_METHOD_CODES or "not found" in text or "not supported" in text or (
-        "unknown" in text and "method" in text)

@@ -296,6 +296,8 @@ class VaultExecutionModel:
         # The node takes this chunk's sends (on a connection of their own) while this thread settles and stores
         # the previous chunk.
         tracker = self._tracker(log, client=self._sender())
+        if fees.block_number is not None:
+            tracker.receipts_after(fees.block_number)
         txs = [trade.blockchain_transactions[-1] for trade in started]
         with InBackground(lambda: _broadcast(tracker, log, txs)):
             previous = self._settle_round()
