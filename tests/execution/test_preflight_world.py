@@ -88,9 +88,9 @@ def test_request_budget(web3: Web3, world: World, vault: Contract, asset_manager
     plan = routing.setup_trades(trades)
     assert all(p.gas_limit for p in plan.plans)
     if use_simulate:
-        assert (plan.rpc_requests, plan.http_round_trips) == (4, 3)  # + the loss check read
+        assert (plan.rpc_requests, plan.http_round_trips) == (4, 2)  # the reads; the loss check with the pre-flight
     else:
-        assert plan.http_round_trips == 3  # + the loss check read
+        assert plan.http_round_trips == 3  # the reads, the loss check, the pre-flight
         assert plan.rpc_requests > 2 * len(trades)
     print(f"\n{'simulate' if use_simulate else 'eth_call'}: {len(trades)} trades, {plan.rpc_requests} requests, "
           f"{plan.http_round_trips} round trips")

@@ -3,6 +3,7 @@ lose more than the vault's per-trade cap (or its budget) is refused with the num
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 import pytest
@@ -11,10 +12,14 @@ from test_routing_helpers import make_trade, world_pairs
 from web3 import Web3
 from web3.contract import Contract
 
+from vaultexec.chain.rpc import RPCClient, connect_web3
 from vaultexec.errors import OracleLossRefusedError, SimulationRevertedError
 from vaultexec.execution import VaultRouting
+from vaultexec.model.identifiers import TradingPairIdentifier
 from vaultexec.model.trade import TradeExecution
 from vaultexec.testing.world import World
+
+from test_sandwich_world import NoSimulateProxy  # isort: skip
 
 
 def test_a_trade_the_vault_would_refuse_is_refused_before_signing(web3: Web3, world: World, vault: Contract,
@@ -44,12 +49,25 @@ def test_the_budget_left_is_shared_by_the_batch(web3: Web3, world: World, vault:
     assert info.value.trade_id == 2
 
 
+@pytest.mark.parametrize("node", ["eth_simulateV1", "eth_call", "no eth_simulateV1"])
 def test_a_loss_refusal_drops_only_that_trade_from_the_batch(web3: Web3, world: World, vault: Contract,
-                                                             asset_manager: LocalAccount) -> None:
+                                                             asset_manager: LocalAccount, node: str) -> None:
     """In `plan_batch` (the executor's planning) the trade the loss bound refuses leaves the batch with that
-    error; the others get exactly the plans of the batch without it."""
+    error; the others get exactly the plans of the batch without it. With eth_simulateV1 the loss check and
+    the pre-flight go in one round trip; without (known, or learnt from the node's answer), one after the
+    other."""
     pairs = world_pairs(world)
-    routing = VaultRouting(web3, vault.address, asset_manager.address, list(pairs.values()))
+    with contextlib.ExitStack() as stack:
+        if node == "no eth_simulateV1":
+            proxy = stack.enter_context(NoSimulateProxy(web3.provider.endpoint_uri))  # type: ignore[attr-defined]
+            web3 = connect_web3(RPCClient(proxy.url))
+        routing = VaultRouting(web3, vault.address, asset_manager.address, list(pairs.values()),
+                               use_simulate=False if node == "eth_call" else None)
+        check_loss_refusal_drops_only_that_trade(routing, pairs)
+        assert routing.runner.use_simulate is (node == "eth_simulateV1")
+
+
+def check_loss_refusal_drops_only_that_trade(routing: VaultRouting, pairs: dict[str, TradingPairIdentifier]) -> None:
 
     def fine() -> list[TradeExecution]:
         return [make_trade(2, pairs["v3"], Decimal(10_000), buy=False, tolerance=Decimal("0.01")),
@@ -63,6 +81,7 @@ def test_a_loss_refusal_drops_only_that_trade_from_the_batch(web3: Web3, world: 
     assert [(p.trade_id, p.vault_calldata) for p in with_refusal.plan.plans] == \
         [(p.trade_id, p.vault_calldata) for p in without.plan.plans]
     assert not greedy.is_started() and not greedy.blockchain_transactions
+    assert all(p.gas_limit for p in with_refusal.plan.plans)  # pre-flighted
 
 
 def test_a_stale_feed_refuses_the_trade_before_signing(web3: Web3, world: World, vault: Contract,

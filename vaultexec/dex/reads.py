@@ -132,37 +132,38 @@ class CallRunner:
         self.block_overrides = True
         return replies
 
+    def simulate_together(self, first: CallSet, second: CallSet) -> tuple[list[CallResult], list[CallResult]] | None:
+        """Two call lists, each simulated on its own (state carried within each, not between them), in one
+        HTTP round trip: a node may run them side by side. None when the node has no eth_simulateV1 (known
+        or learnt now): run them one by one then (`run`, or the caller's own fallback)."""
+        if self.use_simulate is False:
+            return None
+        requests = [_simulate_request(*first), _simulate_request(*second)]
+        try:
+            replies = [r.value() for r in self.client.batch([r for r in requests if r is not None])]
+        except NodeRejectedError as exc:
+            if self.use_simulate is True or not is_missing_method(exc):
+                raise
+            logger.info("node has no %s (%s); falling back to batched eth_call", SIMULATE_METHOD, exc)
+            self.use_simulate = False
+            return None
+        self.use_simulate = True
+        answers = iter(replies)
+        first_results = _simulated_results(next(answers)) if requests[0] is not None else []
+        second_results = _simulated_results(next(answers)) if requests[1] is not None else []
+        return first_results, second_results
+
     def _simulate(self, calls: Sequence[ContractCall], block: str | BlockHeader,
                   extra: Sequence[tuple[str, Sequence[Any]]], calls_per_block: int
                   ) -> tuple[list[CallResult], list[Any]]:
-        per_block = max(calls_per_block, -(-len(calls) // MAX_SIMULATED_BLOCKS))
-        blocks: list[dict[str, Any]] = []
-        for start in range(0, len(calls), per_block):
-            sim_block: dict[str, Any] = {"calls": [c.to_json() for c in calls[start:start + per_block]]}
-            if isinstance(block, BlockHeader):
-                sim_block["blockOverrides"] = block.overrides(len(blocks) + 1)
-            blocks.append(sim_block)
-        base = block.tag if isinstance(block, BlockHeader) else block
-        requests: list[tuple[str, Sequence[Any]]] = list(extra)
-        if blocks:
-            requests.append((SIMULATE_METHOD, [{"blockStateCalls": blocks, "validation": False}, base]))
-        replies = self.client.batch(requests)
+        request = _simulate_request(calls, block, calls_per_block)
+        replies = self.client.batch([*extra, *([request] if request is not None else [])])
         extra_results = [r.value() for r in replies[:len(extra)]]
-        if not blocks:
+        if request is None:
             return [], extra_results
         simulated = replies[-1].value()
         self.use_simulate = True
-        results = []
-        for sim_block in simulated:
-            for call in sim_block["calls"]:
-                error = call.get("error") or {}
-                results.append(CallResult(
-                    success=int(call["status"], 16) == 1,
-                    data=_hex_bytes(call.get("returnData")) or _hex_bytes(error.get("data")),
-                    gas_used=int(call["gasUsed"], 16),
-                    error_message=error.get("message"),
-                ))
-        return results, extra_results
+        return _simulated_results(simulated), extra_results
 
     def _eth_calls(self, calls: Sequence[ContractCall], block: str | BlockHeader,
                    extra: Sequence[tuple[str, Sequence[Any]]]) -> tuple[list[CallResult], list[Any]]:
@@ -186,6 +187,40 @@ def _call_requests(requests: Sequence[tuple[str, ContractCall]], block: str | Bl
     if not with_overrides:
         return [(method, [call.to_json(), block.tag]) for method, call in requests]
     return [(method, [call.to_json(), block.tag, {}, block.overrides()]) for method, call in requests]
+
+
+#: Calls to simulate: the calls, the block to run on (tag) or after (`BlockHeader`), calls per simulated block.
+CallSet = tuple[Sequence[ContractCall], str | BlockHeader, int]
+
+
+def _simulate_request(calls: Sequence[ContractCall], block: str | BlockHeader,
+                      calls_per_block: int) -> tuple[str, list[Any]] | None:
+    """The eth_simulateV1 request running `calls` in order (None for no calls)."""
+    if not calls:
+        return None
+    per_block = max(calls_per_block, -(-len(calls) // MAX_SIMULATED_BLOCKS))
+    blocks: list[dict[str, Any]] = []
+    for start in range(0, len(calls), per_block):
+        sim_block: dict[str, Any] = {"calls": [c.to_json() for c in calls[start:start + per_block]]}
+        if isinstance(block, BlockHeader):
+            sim_block["blockOverrides"] = block.overrides(len(blocks) + 1)
+        blocks.append(sim_block)
+    base = block.tag if isinstance(block, BlockHeader) else block
+    return SIMULATE_METHOD, [{"blockStateCalls": blocks, "validation": False}, base]
+
+
+def _simulated_results(simulated: Any) -> list[CallResult]:
+    results = []
+    for sim_block in simulated:
+        for call in sim_block["calls"]:
+            error = call.get("error") or {}
+            results.append(CallResult(
+                success=int(call["status"], 16) == 1,
+                data=_hex_bytes(call.get("returnData")) or _hex_bytes(error.get("data")),
+                gas_used=int(call["gasUsed"], 16),
+                error_message=error.get("message"),
+            ))
+    return results
 
 
 def _refuses_overrides(reply: Reply) -> bool:

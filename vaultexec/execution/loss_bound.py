@@ -18,7 +18,7 @@ from decimal import Decimal
 from vaultexec.dex.abiread import decode_words as decode
 from vaultexec.dex.abiwords import address_array_tail, dynamic, tuple_of, uint_array_tail
 from vaultexec.dex.erc20 import selector
-from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
+from vaultexec.dex.reads import BlockHeader, CallResult, CallRunner, ContractCall
 from vaultexec.errors import OracleLossRefusedError, SimulationRevertedError, VaultExecError
 from vaultexec.execution.plan import TradePlan
 from vaultexec.vault.state import decode_vault_error
@@ -73,9 +73,19 @@ def loss_refusals(runner: CallRunner, vault_address: str, plans: Sequence[TradeP
 
     One read request at `block` (the planning block): the bound, the budget left and every plan's `quoteLoss`.
     """
-    calls = [ContractCall(vault_address, _LOSS_BOUND), ContractCall(vault_address, _AVAILABLE_BUDGET),
-             *(_quote_loss_call(vault_address, plan) for plan in plans)]
-    results, _ = runner.run(calls, block.tag)
+    results, _ = runner.run(loss_calls(vault_address, plans), block.tag)
+    return losses_from(results, vault_address, plans, labels)
+
+
+def loss_calls(vault_address: str, plans: Sequence[TradePlan]) -> list[ContractCall]:
+    """The reads of `loss_refusals`: the bound, the budget left and every plan's `quoteLoss` (views)."""
+    return [ContractCall(vault_address, _LOSS_BOUND), ContractCall(vault_address, _AVAILABLE_BUDGET),
+            *(_quote_loss_call(vault_address, plan) for plan in plans)]
+
+
+def losses_from(results: Sequence[CallResult], vault_address: str, plans: Sequence[TradePlan],
+                labels: Mapping[int, str] | None = None) -> tuple[list[PlanLoss], dict[int, VaultExecError]]:
+    """`loss_refusals` from the results of `loss_calls`."""
     bound, available, quotes = results[0], results[1], results[2:]
     if not bound.success or len(bound.data) < 128:  # a vault of an older build: it has no loss bound
         logger.debug("vault %s has no loss bound to read (%s)", vault_address, bound.error_message)

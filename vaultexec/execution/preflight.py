@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from vaultexec.chain.gas import gas_limit_from_estimate
 from vaultexec.chain.revert import DecodedRevert, decode_revert
-from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
+from vaultexec.dex.reads import BlockHeader, CallResult, CallRunner, ContractCall
 from vaultexec.errors import PreflightRefusedError, VaultExecError
 from vaultexec.execution.plan import SimulationResult, TradePlan
 from vaultexec.model.trade import TradeExecution
@@ -50,12 +50,22 @@ def simulate_plans(runner: CallRunner, vault: str, asset_manager: str, plans: Se
     `simulation`, `gas_estimate`, `gas_limit` on each (no raise here)."""
     if after is None:
         after = BlockHeader.from_json(runner.client.call("eth_getBlockByNumber", ["latest", False]))
-    calls = [ContractCall(vault, plan.vault_calldata, asset_manager) for plan in plans]
+    calls = preflight_calls(vault, asset_manager, plans)
     if runner.use_simulate is not False:
         results, _ = runner.run(calls, after, calls_per_block=1)
     if runner.use_simulate is False:
         _simulate_with_eth_call(runner, calls, plans, after)
         return
+    record_simulation(plans, results)
+
+
+def preflight_calls(vault: str, asset_manager: str, plans: Sequence[TradePlan]) -> list[ContractCall]:
+    """The batch's `execute` calls from the asset manager, in order (run one per block after the planning block)."""
+    return [ContractCall(vault, plan.vault_calldata, asset_manager) for plan in plans]
+
+
+def record_simulation(plans: Sequence[TradePlan], results: Sequence[CallResult]) -> None:
+    """Fill `simulation`, `gas_estimate`, `gas_limit` of each plan from its eth_simulateV1 result."""
     for plan, result in zip(plans, results, strict=True):
         if result.success and result.gas_used is not None:
             estimate = estimate_from_gas_used(result.gas_used)

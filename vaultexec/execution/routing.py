@@ -1,11 +1,12 @@
 """Routing: planned trades -> quoted, bounded, simulated vault transactions (the executor-facing plugin).
 
-Per batch, at most three JSON-RPC requests in two HTTP round trips whatever the number of trades:
+Per planning round, four JSON-RPC requests in two HTTP round trips whatever the number of trades:
 1. one round trip: `eth_getBlockByNumber(latest)` + one `eth_simulateV1` that reads everything the batch
    needs (quotes, pool states for mid prices, the factory's pool of each hop, token decimals, vault
    balances, the vault's guard: paused, asset manager, assets, routers, pools, spend limits);
-2. one `eth_simulateV1` running every vault `execute` in order, in the blocks after the one read in 1
-   (pre-flight + gas, see preflight.py).
+2. one round trip (batch_checks.py): the vault's loss bound of every plan at the block read in 1
+   (loss_bound.py) beside one `eth_simulateV1` running every vault `execute` in order, in the blocks after
+   it (pre-flight + gas, see preflight.py).
 Nodes without eth_simulateV1 get the same reads as one HTTP batch of eth_call. A router that no registered
 deployment knows costs one more read request, once per routing, to learn its factory.
 
@@ -31,9 +32,9 @@ from vaultexec.dex import erc20, uniswap_v2, uniswap_v3
 from vaultexec.dex.deployments import Deployment, find_deployment_of_router
 from vaultexec.dex.reads import BlockHeader, CallRunner, ContractCall
 from vaultexec.errors import ConfigurationError, PreflightRefusedError, VaultExecError
-from vaultexec.execution.loss_bound import loss_refusals
+from vaultexec.execution.batch_checks import check_batch
 from vaultexec.execution.plan import BatchPlan, ExecutionPlan, Route, TradePlan
-from vaultexec.execution.preflight import record_failed, refuse_failed, simulate_plans
+from vaultexec.execution.preflight import record_failed, refuse_failed
 from vaultexec.execution.price_guard import DECISION_NOTE, price_guard
 from vaultexec.execution.quoting import commit_quote, expected_out, quote_trade, utcnow, with_quote
 from vaultexec.execution.routing_direct import (
@@ -179,14 +180,13 @@ class VaultRouting:
         for _ in range(MAX_PLAN_ROUNDS):
             plans = self._build_plans(ordered, routes, reads, keys, block, refused, strict, accept)
             labels = {t.trade_id: t.get_human_description() for t in ordered}
-            _, loss_refused = loss_refusals(self.runner, self.vault_address, plans, block, labels)
+            loss_refused = check_batch(self.runner, self.vault_address, self.asset_manager, plans, block, labels)
             if loss_refused:  # the vault's oracle loss bound would refuse them: re-plan the rest without them
                 if strict:
                     raise next(iter(loss_refused.values()))
                 refused.update(loss_refused)
                 ordered = [t for t in ordered if t.trade_id not in refused]
                 continue
-            simulate_plans(self.runner, self.vault_address, self.asset_manager, plans, block)
             if strict:
                 refuse_failed(plans, labels)
             failed = record_failed(plans, ordered, refused)
