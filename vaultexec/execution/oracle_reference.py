@@ -14,11 +14,10 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from eth_abi.abi import decode, encode
-
+from vaultexec.dex.abiread import decode_words
 from vaultexec.dex.calls_at_blocks import CallAt
 from vaultexec.dex.erc20 import selector
-from vaultexec.execution.loss_bound import to_value
+from vaultexec.execution.loss_bound import quote_loss_arguments, to_value
 from vaultexec.model.price_check import OracleDifference
 from vaultexec.model.trade import TradeExecution
 
@@ -67,8 +66,7 @@ def oracle_call(vault: str, trade: TradeExecution) -> CallAt | None:
         spent, received = (reserve_asset.address, raw_reserve), (base_asset.address, raw_quantity)
     else:
         spent, received = (base_asset.address, raw_quantity), (reserve_asset.address, raw_reserve)
-    data = _QUOTE_LOSS + encode(["address[]", "uint256[]", "address[]", "uint256[]"],
-                                [[spent[0]], [spent[1]], [received[0]], [received[1]]])
+    data = _QUOTE_LOSS + quote_loss_arguments([spent[0]], [spent[1]], [received[0]], [received[1]])
     return CallAt(vault, "0x" + data.hex(), tx.block_number - 1)
 
 
@@ -78,7 +76,7 @@ def decode_valuation(trade: TradeExecution, result: object) -> OracleValuation |
     raw = bytes.fromhex(str(result)[2:]) if isinstance(result, str) and result.startswith("0x") else b""
     if len(raw) < 128:
         return None
-    spent, received, _loss, _max = decode(["uint256", "uint256", "uint256", "uint256"], raw)
+    spent, received, _loss, _max = decode_words(["uint256", "uint256", "uint256", "uint256"], raw)
     reserve, quantity = abs(trade.executed_reserve), abs(trade.executed_quantity)
     if spent == 0 or received == 0 or reserve == 0 or quantity == 0:
         return None
