@@ -18,10 +18,11 @@ that N finished (the 2 cores are shared: read absolute times beside it).
 anvil runs with automine; the tracker config asks it for a block (`evm_mine`) when our transactions waited
 10 ms in its pool with no new block (`mine_when_idle_after`, dev chains only; it looks every 5 ms), as the
 floor does after one look at receipts that found nothing new (anvil leaves the tail of a bulk send in its
-pool until something happens: at 50 ms that wait was ~0.3 ms per trade at N = 1,000). A floor anvil cannot
-replay (it refused to revert, or the re-sent transactions came back "nonce too low" or never mined: seen
-after several sizes in one run) leaves that row's floor empty, the pipeline's figures stand, and the larger
-sizes are not run (the chain is no longer what the store recorded).
+pool until something happens: at 50 ms that wait was ~0.3 ms per trade at N = 1,000). anvil keeps the states
+of its last 300 blocks (`ANVIL_HISTORY`). A floor anvil cannot replay (it refused to revert, or the re-sent
+transactions came back "nonce too low" or never mined: seen at N = 10,000 before `ANVIL_HISTORY`) leaves that
+row's floor empty, the pipeline's figures stand, and the larger sizes are not run (the chain is no longer
+what the store recorded).
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ from vaultexec.testing.vaults import deploy_world_vault
 from vaultexec.testing.world import TOKENS, World, deploy_world
 
 DEFAULT_SIZES = (10, 100, 1000, 10000)
+#: anvil keeps the states of its last 300 blocks, as a full node keeps recent state (the sandwich check reads
+#: at most a chunk's blocks back). Keeping every state, anvil could not revert to the snapshot taken before a
+#: 10,000-trade run: the floor's replay came back "nonce too low" and that floor was never measured.
+ANVIL_HISTORY = ["--prune-history", "300"]
 #: Transactions per bulk send of the floor: the pipeline's chunk on anvil (30M block gas / 300k per trade).
 FLOOR_CHUNK = 100
 EXTRA_FUNDING = {"USDC": 2_000_000, "WETH": 600}
@@ -105,7 +110,8 @@ def _trades(pairs: Sequence[TradingPairIdentifier], first_id: int, count: int) -
 
 
 def main(sizes: Sequence[int]) -> None:
-    with launch_anvil(code_size_limit=CODE_SIZE_LIMIT) as node, tempfile.TemporaryDirectory() as tmp:
+    with launch_anvil(code_size_limit=CODE_SIZE_LIMIT, extra_args=ANVIL_HISTORY) as node, \
+            tempfile.TemporaryDirectory() as tmp:
         web3 = make_web3(node.url)
         world = deploy_world(web3)
         manager = Account.from_key(ASSET_MANAGER_KEY)

@@ -84,3 +84,26 @@ def test_an_error_in_a_later_chunk_leaves_the_landed_chunk_settled(web3: Web3, w
     assert executor.store.load(1).get_status() is TradeStatus.success
     assert executor.run_state.trades_succeeded == 1
     assert second.get_status() is TradeStatus.planned and third.get_status() is TradeStatus.planned
+
+
+def test_a_chunk_mined_into_one_block_is_read_with_that_blocks_receipts(web3: Web3, world: World, vault: Contract,
+                                                                        tmp_path: Path) -> None:
+    """The executor tells the tracker the block its fees were quoted at: three trades mined into one block
+    after it cost one `eth_getBlockReceipts`, no receipt by hash."""
+    executor = one_trade_chunks(web3, world, vault, tmp_path)
+    executor.config = replace(executor.config, chunk_size=None)
+
+    def one_block(stage: str, trades: Sequence[TradeExecution]) -> None:
+        if stage == STAGE_SIGNED:
+            web3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        elif stage == STAGE_BROADCAST:
+            web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            web3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+
+    executor.on_stage = one_block
+    before = executor.client.stats.snapshot()
+    settled = executor.execute_trades(three_trades(world))
+    assert [t.get_status() for t in settled] == [TradeStatus.success] * 3
+    assert len({t.blockchain_transactions[-1].block_number for t in settled}) == 1
+    used = executor.client.stats.since(before).requests_by_method
+    assert used["eth_getBlockReceipts"] == 1 and used["eth_getTransactionReceipt"] == 0
