@@ -107,3 +107,24 @@ def test_a_chunk_mined_into_one_block_is_read_with_that_blocks_receipts(web3: We
     assert len({t.blockchain_transactions[-1].block_number for t in settled}) == 1
     used = executor.client.stats.since(before).requests_by_method
     assert used["eth_getBlockReceipts"] == 1 and used["eth_getTransactionReceipt"] == 0
+
+
+def test_an_error_while_settling_beside_the_sends_leaves_the_sent_chunk_stored_as_broadcasted(
+        web3: Web3, world: World, vault: Contract, tmp_path: Path) -> None:
+    """Storing chunk 1's settlement fails (a store bug) while chunk 2's sends are out: before the error goes up,
+    chunk 2 is stored as broadcasted (its held write), so the store says it may be in a pool."""
+    class FailingSettlementWrite(SQLiteStore):
+        def update_many(self, trades: Sequence[TradeExecution]) -> None:
+            if any(t.is_success() for t in trades):
+                raise RuntimeError("store bug (test)")
+            super().update_many(trades)
+
+    executor = one_trade_chunks(web3, world, vault, tmp_path)
+    executor.store = FailingSettlementWrite(tmp_path / "s.db", vault.address)
+    trades = three_trades(world)
+    with pytest.raises(RuntimeError, match="store bug"):
+        executor.execute_trades(trades)
+    second = executor.store.load(2)
+    assert second.get_status() is TradeStatus.broadcasted
+    assert second.blockchain_transactions[-1].broadcasted_at is not None
+    assert trades[2].get_status() is TradeStatus.planned

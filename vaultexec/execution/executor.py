@@ -299,8 +299,12 @@ class VaultExecutionModel:
         if fees.block_number is not None:
             tracker.receipts_after(fees.block_number)
         txs = [trade.blockchain_transactions[-1] for trade in started]
-        with InBackground(lambda: _broadcast(tracker, log, txs)):
-            previous = self._settle_round()
+        try:
+            with InBackground(lambda: _broadcast(tracker, log, txs)):
+                previous = self._settle_round()
+        except BaseException:
+            _store_held(log)  # what the node took is stored as broadcasted before the error goes up
+            raise
         self._finish_settlement(previous)
         for trade in started:
             if trade.get_status() is TradeStatus.broadcasted:
