@@ -302,14 +302,14 @@ class VaultExecutionModel:
         try:
             with InBackground(lambda: _broadcast(tracker, log, txs)):
                 previous = self._settle_round()
+            self._finish_settlement(previous)
+            for trade in started:
+                if trade.get_status() is TradeStatus.broadcasted:
+                    self.run_state.record_trade_broadcast()
+            self.on_stage(STAGE_BROADCAST, started)
         except BaseException:
             _store_held(log)  # what the node took is stored as broadcasted before the error goes up
             raise
-        self._finish_settlement(previous)
-        for trade in started:
-            if trade.get_status() is TradeStatus.broadcasted:
-                self.run_state.record_trade_broadcast()
-        self.on_stage(STAGE_BROADCAST, started)
         if self._mined_at_once(log, txs):
             # every nonce is mined: the next chunk can be planned on this one's effects while its receipts come
             self._tracking = _Tracking(tracker, started)
