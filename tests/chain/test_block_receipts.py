@@ -67,12 +67,12 @@ def test_transaction_not_in_the_scanned_blocks_is_asked_for_by_hash(client: RPCC
 def test_one_transaction_per_block_is_asked_for_by_hash(client: RPCClient, wallet: HotWallet) -> None:
     tracker = TransactionTracker(client, FAST)
     tracker.receipts_after(head(client))
-    txs = sign_transfers(client, wallet, 4)
-    tracker.broadcast(txs)  # automine: a block each
+    txs = send_and_mine(client, tracker, wallet, 4, blocks=4)
     before = client.stats.snapshot()
     tracker.track(txs)
     used = client.stats.since(before).requests_by_method
     assert all(tx.tx_state is TxState.confirmed for tx in txs)
+    assert len({tx.block_number for tx in txs}) == 4
     assert used["eth_getBlockReceipts"] == 0 and used["eth_getTransactionReceipt"] == 4
 
 
