@@ -31,6 +31,10 @@ from test_executor import executed_events  # isort: skip
 
 #: Replace a transaction that waited 0.2 s; give up tracking after 3 s (the trade stays in flight).
 IMPATIENT = TrackerConfig(confirmations=0, poll_interval=0.05, timeout=3.0, stuck_after=0.2, drop_check_after=0.0)
+#: anvil's automine can leave a transaction in its pool until something happens: the gate asks for a block
+#: after 0.2 s of that, as the executor's dev-chain default does after 2 s.
+MINES_WHEN_IDLE = TrackerConfig(confirmations=0, poll_interval=0.05, timeout=30.0, drop_check_after=10.0,
+                                mine_when_idle_after=0.2)
 #: The mined-nonce gate gives up after 0.3 s (nothing is replaced meanwhile).
 GATE_GIVES_UP = TrackerConfig(confirmations=0, poll_interval=0.05, timeout=3.0, stuck_after=60.0,
                               drop_check_after=0.3)
@@ -225,7 +229,7 @@ def two_trades(world: World) -> list[TradeExecution]:
 def test_batch_mined_at_once_is_stored_when_signed_and_when_settled_only(
         web3: Web3, anvil: AnvilInstance, world: World, vault: Contract, tmp_path: Path) -> None:
     store = CountingStore(tmp_path / "s.db", vault.address)
-    settled = executor(anvil, world, vault, store).execute_trades(two_trades(world))
+    settled = executor(anvil, world, vault, store, tracker=MINES_WHEN_IDLE).execute_trades(two_trades(world))
     assert [t.get_status() for t in settled] == [TradeStatus.success] * 2
     assert store.created == [["started", "started"]] and store.batched == [["success", "success"]]
     assert store.updates == []
