@@ -4,7 +4,8 @@ One `broadcast()` sends a whole batch of raw transactions in one HTTP round trip
 in one batched request, for the head block and each sender's mined nonce, then, in a second one, for
 the receipts of every hash (old replaced hashes too) of transactions whose nonce is mined (an included one
 waiting for confirmations only when its block changed: the first request reads the hash of each inclusion
-block, a handful at most), and looks up by hash at most
+block, a handful at most; a first look at many in a few blocks reads those blocks' receipts instead, see
+chain.block_receipts), and looks up by hash at most
 `drop_checks_per_poll` of the others (lowest nonces first, each at most once per `drop_check_after`), so
 a poll's cost does not grow with the batch. From the answers it detects:
 
