@@ -9,7 +9,7 @@ from typing import Any
 from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
 from vaultexec.chain.rpc import RPCClient
 from vaultexec.chain.wallet import HotWallet
-from vaultexec.model.transaction import TxState
+from vaultexec.model.transaction import BlockchainTransaction, TxState
 from vaultexec.testing.anvil import AnvilInstance
 from vaultexec.testing.faultproxy import FaultProxy
 
@@ -21,7 +21,7 @@ def head(client: RPCClient) -> int:
 
 
 def send_and_mine(client: RPCClient, tracker: TransactionTracker, wallet: HotWallet, count: int,
-                  blocks: int = 1) -> list[Any]:
+                  blocks: int = 1) -> list[BlockchainTransaction]:
     """`count` transfers sent with mining off, then mined into `blocks` blocks (the first holds the rest)."""
     txs = sign_transfers(client, wallet, count)  # 30,000 gas each
     limit = client.call("eth_getBlockByNumber", ["latest", False])["gasLimit"]
