@@ -4,6 +4,7 @@ node without `eth_getBlockReceipts`, are asked by hash (the node's refusal remem
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from vaultexec.chain.broadcast import TrackerConfig, TransactionTracker
@@ -18,6 +19,13 @@ from test_broadcast import FAST, sign_transfers  # isort: skip
 
 def head(client: RPCClient) -> int:
     return int(client.call("eth_blockNumber"), 16)
+
+
+def track(client: RPCClient, tracker: TransactionTracker, txs: list[BlockchainTransaction]) -> Counter[str]:
+    """Track `txs` to the end; the requests it took, by method."""
+    before = client.stats.snapshot()
+    tracker.track(txs)
+    return client.stats.since(before).requests_by_method
 
 
 def send_and_mine(client: RPCClient, tracker: TransactionTracker, wallet: HotWallet, count: int,
@@ -41,9 +49,7 @@ def test_batch_in_a_few_blocks_is_read_block_by_block(client: RPCClient, wallet:
     tracker = TransactionTracker(client, FAST)
     tracker.receipts_after(head(client))
     txs = send_and_mine(client, tracker, wallet, 12, blocks=2)
-    before = client.stats.snapshot()
-    tracker.track(txs)
-    used = client.stats.since(before).requests_by_method
+    used = track(client, tracker, txs)
     assert all(tx.tx_state is TxState.confirmed and tx.status is True for tx in txs)
     assert len({tx.block_number for tx in txs}) == 2
     assert used["eth_getBlockReceipts"] == 2 and used["eth_getTransactionReceipt"] == 0
@@ -57,9 +63,7 @@ def test_transaction_not_in_the_scanned_blocks_is_asked_for_by_hash(client: RPCC
     mined_in = head(client)
     client.call("evm_mine")
     tracker.receipts_after(mined_in)  # wrong on purpose: the scan reads an empty block
-    before = client.stats.snapshot()
-    tracker.track(txs)
-    used = client.stats.since(before).requests_by_method
+    used = track(client, tracker, txs)
     assert all(tx.tx_state is TxState.confirmed and tx.block_number == mined_in for tx in txs)
     assert used["eth_getBlockReceipts"] == 1 and used["eth_getTransactionReceipt"] == 6
 
@@ -68,9 +72,7 @@ def test_one_transaction_per_block_is_asked_for_by_hash(client: RPCClient, walle
     tracker = TransactionTracker(client, FAST)
     tracker.receipts_after(head(client))
     txs = send_and_mine(client, tracker, wallet, 4, blocks=4)
-    before = client.stats.snapshot()
-    tracker.track(txs)
-    used = client.stats.since(before).requests_by_method
+    used = track(client, tracker, txs)
     assert all(tx.tx_state is TxState.confirmed for tx in txs)
     assert len({tx.block_number for tx in txs}) == 4
     assert used["eth_getBlockReceipts"] == 0 and used["eth_getTransactionReceipt"] == 4
@@ -80,9 +82,7 @@ def test_switched_off_by_the_config(client: RPCClient, wallet: HotWallet) -> Non
     tracker = TransactionTracker(client, TrackerConfig(**{**FAST.__dict__, "receipts_by_block": False}))
     tracker.receipts_after(head(client))
     txs = send_and_mine(client, tracker, wallet, 6)
-    before = client.stats.snapshot()
-    tracker.track(txs)
-    used = client.stats.since(before).requests_by_method
+    used = track(client, tracker, txs)
     assert used["eth_getBlockReceipts"] == 0 and used["eth_getTransactionReceipt"] == 6
 
 
@@ -103,9 +103,7 @@ def test_node_without_the_method_is_asked_by_hash_and_remembered(plain_anvil: An
             tracker = TransactionTracker(proxied, FAST)
             tracker.receipts_after(head(client))
             txs = send_and_mine(client, tracker, wallet, 6)
-            before = proxied.stats.snapshot()
-            tracker.track(txs)
-            used = proxied.stats.since(before).requests_by_method
+            used = track(proxied, tracker, txs)
             assert all(tx.tx_state is TxState.confirmed for tx in txs)
             assert used["eth_getTransactionReceipt"] == 6
         assert used["eth_getBlockReceipts"] == 0  # the second batch: not asked again
