@@ -7,6 +7,12 @@ asked in bulk, 100 at a time as the pipeline's chunks, on the chain as it was be
 (evm_snapshot / evm_revert): what anvil itself needs for them. Peak memory is the process's peak
 resident set so far (ru_maxrss).
 
+The CPU table says where the time goes: CPU ms per trade of anvil (its process and children, from /proc)
+and of this process (every thread: the executor and its helpers) during the pipeline and during the floor.
+"overlap bound" is the wall time per trade if every CPU ms of both ran side by side on this machine's cores
+(max of the two, or their sum / cores): no schedule of the pipeline's work can go below it, and its ratio to
+the floor is the best "x floor" this machine allows for that work.
+
 Run: .venv/bin/python benchmarks/pipeline_bench.py [N ...]   (default 10 100 1000 10000)
 
 Its own anvil (automine) with the world deployed and a vault funded for ~11,000 small trades; the store
@@ -139,6 +145,7 @@ def main(sizes: Sequence[int]) -> None:
         floors: dict[int, float | None] = {}
         memory: dict[int, float] = {}
         loads: dict[int, float] = {}
+        cpus: dict[int, tuple[Cpu | None, Cpu | None]] = {}
         next_id = 1
         for size in sizes:
             trades = _trades(_pairs(world), next_id, size)
@@ -147,17 +154,21 @@ def main(sizes: Sequence[int]) -> None:
             executor.on_stage = _stage_recorder(marks)
             snapshot = node.rpc("evm_snapshot", [])
             before = client.stats.snapshot()
+            cpu_before = _cpu(node)
             started = time.perf_counter()
             settled = executor.execute_trades(trades)
             elapsed = time.perf_counter() - started
+            cpu_pipeline = _cpu_since(node, cpu_before)
             used = client.stats.since(before)
             ok = sum(1 for t in settled if t.is_success())
             rows.append((size, ok, used.requests_by_method, used.total_requests, used.http_round_trips, elapsed))
             stages.append((size, _stage_ms(started, marks, size)))
             memory[size] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             loads[size] = os.getloadavg()[0]
+            cpu_before = _cpu(node)
             try:
                 floors[size] = _floor(node, client, settled, snapshot)
+                cpus[size] = (cpu_pipeline, _cpu_since(node, cpu_before))
             except FloorError as exc:  # that row shows no floor; the pipeline's own figures stand
                 floors[size] = None
                 later = sizes[sizes.index(size) + 1:]
@@ -166,6 +177,7 @@ def main(sizes: Sequence[int]) -> None:
                     "recorded)" if later else ""), file=sys.stderr)
                 break
         _print(rows, floors, memory, loads)
+        _print_cpu(cpus, floors, {row[0]: row[5] for row in rows})
         print()
         print("| N | " + " | ".join(f"{name} ms/trade" for name in STAGE_NAMES) + " |")
         print("| --- |" + " --- |" * len(STAGE_NAMES))
@@ -249,6 +261,66 @@ def _stage_ms(started: float, marks: list[tuple[str, float]], size: int) -> dict
         result[names[stage]] = result.get(names[stage], 0.0) + (moment - previous) * 1000 / size
         previous = moment
     return result
+
+
+#: (anvil CPU seconds, this process's CPU seconds) so far; anvil's is None where /proc cannot be read.
+Cpu = tuple[float | None, float]
+
+
+def _cpu(node: AnvilInstance) -> Cpu:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return _process_tree_cpu(node.process.pid if node.process else None), usage.ru_utime + usage.ru_stime
+
+
+def _cpu_since(node: AnvilInstance, before: Cpu) -> Cpu | None:
+    now = _cpu(node)
+    if now[0] is None or before[0] is None:
+        return None
+    return now[0] - before[0], now[1] - before[1]
+
+
+def _process_tree_cpu(root: int | None) -> float | None:
+    """User + system CPU seconds of `root` and its descendants (Linux /proc; None elsewhere)."""
+    if root is None or not os.path.isdir("/proc"):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    seconds: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(entry)] = int(fields[1])
+        seconds[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return sum(seconds.get(pid, 0.0) for pid in tree) if root in seconds else None
+
+
+def _print_cpu(cpus: dict[int, tuple[Cpu | None, Cpu | None]], floors: dict[int, float | None],
+               walls: dict[int, float]) -> None:
+    cores = os.cpu_count() or 1
+    print()
+    print(f"| N | pipeline: anvil CPU ms/trade | pipeline: this process CPU ms/trade | floor: anvil CPU ms/trade | "
+          f"overlap bound ms/trade ({cores} cores) | pipeline wall / bound | bound x floor |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for size, (pipeline, floor_cpu) in cpus.items():
+        if pipeline is None or floor_cpu is None or pipeline[0] is None or floor_cpu[0] is None:
+            print(f"| {size} | - | - | - | - | - | - |")
+            continue
+        anvil, own = pipeline[0], pipeline[1]
+        bound = max(anvil, own, (anvil + own) / cores)
+        seconds = floors.get(size)
+        versus = f"{bound / seconds:.2f}" if seconds else "-"
+        print(f"| {size} | {anvil * 1000 / size:.2f} | {own * 1000 / size:.2f} | {floor_cpu[0] * 1000 / size:.2f} | "
+              f"{bound * 1000 / size:.2f} | {walls[size] / bound:.2f} | {versus} |")
 
 
 def _print(rows: list[tuple[int, int, Counter[str], int, int, float]], floors: dict[int, float | None],
