@@ -11,7 +11,8 @@ The CPU table says where the time goes: CPU ms per trade of anvil (its process a
 and of this process (every thread: the executor and its helpers) during the pipeline and during the floor.
 "overlap bound" is the wall time per trade if every CPU ms of both ran side by side on this machine's cores
 (max of the two, or their sum / cores): no schedule of the pipeline's work can go below it, and its ratio to
-the floor is the best "x floor" this machine allows for that work.
+the floor is the best "x floor" this machine allows for that work. /proc counts CPU in ticks (10 ms here): the
+N = 10 and N = 100 rows are coarse. A row whose floor could not be measured shows the pipeline's CPU only.
 
 Run: .venv/bin/python benchmarks/pipeline_bench.py [N ...]   (default 10 100 1000 10000)
 
@@ -165,6 +166,7 @@ def main(sizes: Sequence[int]) -> None:
             stages.append((size, _stage_ms(started, marks, size)))
             memory[size] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             loads[size] = os.getloadavg()[0]
+            cpus[size] = (cpu_pipeline, None)
             cpu_before = _cpu(node)
             try:
                 floors[size] = _floor(node, client, settled, snapshot)
@@ -263,18 +265,22 @@ def _stage_ms(started: float, marks: list[tuple[str, float]], size: int) -> dict
     return result
 
 
-#: (anvil CPU seconds, this process's CPU seconds) so far; anvil's is None where /proc cannot be read.
-Cpu = tuple[float | None, float]
+#: (anvil CPU seconds, this process's CPU seconds).
+Cpu = tuple[float, float]
 
 
-def _cpu(node: AnvilInstance) -> Cpu:
+def _cpu(node: AnvilInstance) -> Cpu | None:
+    """CPU seconds so far; None where anvil's cannot be read (no /proc)."""
+    anvil = _process_tree_cpu(node.process.pid if node.process else None)
+    if anvil is None:
+        return None
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return _process_tree_cpu(node.process.pid if node.process else None), usage.ru_utime + usage.ru_stime
+    return anvil, usage.ru_utime + usage.ru_stime
 
 
-def _cpu_since(node: AnvilInstance, before: Cpu) -> Cpu | None:
+def _cpu_since(node: AnvilInstance, before: Cpu | None) -> Cpu | None:
     now = _cpu(node)
-    if now[0] is None or before[0] is None:
+    if now is None or before is None:
         return None
     return now[0] - before[0], now[1] - before[1]
 
@@ -312,15 +318,17 @@ def _print_cpu(cpus: dict[int, tuple[Cpu | None, Cpu | None]], floors: dict[int,
           f"overlap bound ms/trade ({cores} cores) | pipeline wall / bound | bound x floor |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for size, (pipeline, floor_cpu) in cpus.items():
-        if pipeline is None or floor_cpu is None or pipeline[0] is None or floor_cpu[0] is None:
+        if pipeline is None:
             print(f"| {size} | - | - | - | - | - | - |")
             continue
-        anvil, own = pipeline[0], pipeline[1]
+        anvil, own = pipeline
         bound = max(anvil, own, (anvil + own) / cores)
         seconds = floors.get(size)
-        versus = f"{bound / seconds:.2f}" if seconds else "-"
-        print(f"| {size} | {anvil * 1000 / size:.2f} | {own * 1000 / size:.2f} | {floor_cpu[0] * 1000 / size:.2f} | "
-              f"{bound * 1000 / size:.2f} | {walls[size] / bound:.2f} | {versus} |")
+        floor_anvil = f"{floor_cpu[0] * 1000 / size:.2f}" if floor_cpu is not None else "-"
+        against_wall = f"{walls[size] / bound:.2f}" if bound > 0 else "-"
+        against_floor = f"{bound / seconds:.2f}" if seconds and bound > 0 else "-"
+        print(f"| {size} | {anvil * 1000 / size:.2f} | {own * 1000 / size:.2f} | {floor_anvil} | "
+              f"{bound * 1000 / size:.2f} | {against_wall} | {against_floor} |")
 
 
 def _print(rows: list[tuple[int, int, Counter[str], int, int, float]], floors: dict[int, float | None],
